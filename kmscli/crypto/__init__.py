@@ -1,0 +1,1 @@
+"""The only importers of `cryptography`: primitives for the keyring, blobs and messages."""

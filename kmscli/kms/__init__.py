@@ -1,0 +1,1 @@
+"""The local KMS: one method per KMS operation."""

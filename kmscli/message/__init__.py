@@ -1,0 +1,1 @@
+"""AWS Encryption SDK message format: pure encode/parse and streaming frame codec."""

@@ -1,0 +1,1 @@
+"""Pure policy documents and their evaluation with AWS semantics."""

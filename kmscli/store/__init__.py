@@ -1,0 +1,1 @@
+"""The keyring directory: records, locking, atomic writes, root-key protection."""

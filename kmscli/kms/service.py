@@ -1,0 +1,681 @@
+"""The local KMS: one method per KMS operation, answering in AWS's response shapes.
+
+Every operation runs the same steps: validate → resolve the key → authorize → check the key
+state → act → (audit). Time comes from the injected clock, the caller and region from the
+constructor; nothing here prints, prompts or reads the environment. Responses are plain dicts with
+AWS member names; binary members are `bytes` (the CLI encodes them).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from kmscli.crypto.primitives import AES256_KEY_BYTES, random_bytes
+from kmscli.errors import (
+    AccessDeniedException,
+    AlreadyExistsException,
+    IncorrectKeyException,
+    InvalidCiphertextException,
+    LimitExceededException,
+    MalformedPolicyDocumentException,
+    NotAuthorizedException,
+    NotFoundException,
+    UnsupportedOperationException,
+    ValidationException,
+)
+from kmscli.kms import blob as blob_format
+from kmscli.kms import validation
+from kmscli.kms.ids import (
+    alias_arn,
+    is_reserved_alias,
+    new_key_id,
+    new_multi_region_key_id,
+    parse_key_reference,
+    validate_alias_name,
+)
+from kmscli.kms.model import (
+    AWS_MANAGED,
+    CUSTOMER,
+    DISABLED,
+    ENABLED,
+    ENCRYPT_DECRYPT,
+    ORIGIN_AWS_KMS,
+    SYMMETRIC_DEFAULT,
+    KeyRecord,
+    Material,
+    format_timestamp,
+)
+from kmscli.kms.policies import aws_managed_key_policy, default_key_policy
+from kmscli.kms.states import check_state
+from kmscli.store import Keyring, RecordView, Transaction
+
+AWS_MANAGED_ALIAS = "alias/aws/kmscli"
+AWS_MANAGED_DESCRIPTION = "Default key that protects my kmscli files when no other key is defined"
+MAX_ALIASES_PER_KEY = 50
+
+KNOWN_KEY_SPECS = frozenset(
+    {
+        "SYMMETRIC_DEFAULT",
+        "RSA_2048",
+        "RSA_3072",
+        "RSA_4096",
+        "ECC_NIST_P256",
+        "ECC_NIST_P384",
+        "ECC_NIST_P521",
+        "ECC_SECG_P256K1",
+        "ECC_NIST_EDWARDS25519",
+        "ML_DSA_44",
+        "ML_DSA_65",
+        "ML_DSA_87",
+        "HMAC_224",
+        "HMAC_256",
+        "HMAC_384",
+        "HMAC_512",
+        "SM2",
+    }
+)
+KNOWN_KEY_USAGES = frozenset(
+    {"ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"}
+)
+KNOWN_ORIGINS = frozenset({"AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"})
+
+Clock = Callable[[], datetime]
+
+KEYS = "keys"
+ALIASES = "aliases"
+
+
+def _material_aad(arn: str, material_id: str) -> bytes:
+    return b"kmscli/key-material/v1\x00" + arn.encode() + b"\x00" + material_id.encode()
+
+
+@dataclass(frozen=True)
+class AliasRecord:
+    alias_name: str
+    target_key_id: str
+    creation_date: str
+    last_updated_date: str
+
+    def to_json(self) -> bytes:
+        return json.dumps(self.__dict__, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> AliasRecord:
+        return cls(**json.loads(raw))
+
+
+class KmsService:
+    """The KMS operations over one keyring, in one region, for one caller."""
+
+    def __init__(
+        self, keyring: Keyring, *, region: str, caller: str | None = None, clock: Clock
+    ) -> None:
+        self.keyring = keyring
+        self.region = region
+        self.account = keyring.info.account_id
+        self.caller = caller or f"arn:aws:iam::{self.account}:root"
+        self.clock = clock
+
+    # -- plumbing -------------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return format_timestamp(self.clock())
+
+    def _key_name(self, key_id: str) -> str:
+        return f"{self.region}/{key_id}"
+
+    def _alias_name(self, alias: str) -> str:
+        return f"{self.region}/{alias}"
+
+    def _load_key(self, view: RecordView, key_id: str) -> KeyRecord | None:
+        raw = view.get(KEYS, self._key_name(key_id))
+        return None if raw is None else KeyRecord.from_json(raw)
+
+    def _save_key(self, tx: Transaction, key: KeyRecord) -> None:
+        tx.put(KEYS, self._key_name(key.key_id), key.to_json())
+
+    def _load_alias(self, view: RecordView, alias: str) -> AliasRecord | None:
+        raw = view.get(ALIASES, self._alias_name(alias))
+        return None if raw is None else AliasRecord.from_json(raw)
+
+    def _missing_key(self, key_id: str) -> NotFoundException:
+        arn = f"arn:aws:kms:{self.region}:{self.account}:key/{key_id}"
+        return NotFoundException(f"Key '{arn}' does not exist")
+
+    def _resolve(self, view: RecordView, key: str, *, aliases: bool = True) -> KeyRecord:
+        """Find the key a KEY argument names, in this account and region."""
+        ref = parse_key_reference(key)
+        if ref.is_alias and not aliases:
+            raise NotFoundException(f"Invalid keyId {key}")
+        if ref.region is not None and ref.region != self.region:
+            raise NotFoundException(f"Invalid arn {ref.region}")
+        if ref.account is not None and ref.account != self.account:
+            if ref.key_id is not None:
+                raise NotFoundException(f"Key '{key}' does not exist")
+            raise NotFoundException(f"Alias {key} is not found.")
+        key_id = ref.key_id
+        if ref.alias_name is not None:
+            alias = self._load_alias(view, ref.alias_name)
+            if alias is None:
+                arn = alias_arn(self.region, self.account, ref.alias_name)
+                raise NotFoundException(f"Alias {arn} is not found.")
+            key_id = alias.target_key_id
+        assert key_id is not None
+        record = self._load_key(view, key_id)
+        if record is None:
+            raise self._missing_key(key_id)
+        return record
+
+    @contextmanager
+    def _reading(self, key: str | None) -> Iterator[RecordView]:
+        """A read view; creates the AWS managed key first if `key` names it and it is missing."""
+        if key is not None and self._names_missing_managed_key(key):
+            with self.keyring.write() as tx:
+                self._ensure_aws_managed_key(tx)
+        with self.keyring.read() as view:
+            yield view
+
+    def _names_missing_managed_key(self, key: str) -> bool:
+        names_it = key == AWS_MANAGED_ALIAS or key == alias_arn(
+            self.region, self.account, AWS_MANAGED_ALIAS
+        )
+        if not names_it:
+            return False
+        with self.keyring.read() as view:
+            return self._load_alias(view, AWS_MANAGED_ALIAS) is None
+
+    def _ensure_aws_managed_key(self, tx: Transaction) -> KeyRecord:
+        existing = self._load_alias(tx, AWS_MANAGED_ALIAS)
+        if existing is not None:
+            record = self._load_key(tx, existing.target_key_id)
+            if record is not None:
+                return record
+        record = self._new_key_record(
+            key_id=new_key_id(),
+            description=AWS_MANAGED_DESCRIPTION,
+            key_manager=AWS_MANAGED,
+            policy=aws_managed_key_policy(self.account, self.region),
+            multi_region=False,
+        )
+        self._save_key(tx, record)
+        now = self._now()
+        alias = AliasRecord(AWS_MANAGED_ALIAS, record.key_id, now, now)
+        tx.put(ALIASES, self._alias_name(AWS_MANAGED_ALIAS), alias.to_json())
+        return record
+
+    def _new_key_record(
+        self,
+        *,
+        key_id: str,
+        description: str,
+        key_manager: str,
+        policy: str,
+        multi_region: bool,
+        tags: Sequence[tuple[str, str]] = (),
+    ) -> KeyRecord:
+        now = self._now()
+        record = KeyRecord(
+            key_id=key_id,
+            region=self.region,
+            account=self.account,
+            creation_date=now,
+            description=description,
+            key_manager=key_manager,
+            policy=policy,
+            multi_region=multi_region,
+            tags=[{"TagKey": k, "TagValue": v} for k, v in tags],
+        )
+        record.materials.append(self._new_material(record.arn, now))
+        return record
+
+    def _new_material(self, arn: str, created: str) -> Material:
+        material_id = random_bytes(32).hex()
+        secret = random_bytes(AES256_KEY_BYTES)
+        sealed = self.keyring.seal(secret, _material_aad(arn, material_id))
+        return Material(material_id, base64.b64encode(sealed).decode(), created)
+
+    def _material_secret(self, key: KeyRecord, material: Material) -> bytes:
+        return self.keyring.unseal(
+            base64.b64decode(material.sealed),
+            _material_aad(key.arn, material.material_id),
+            where=f"key material {material.material_id} of key {key.arn}",
+        )
+
+    def _authorize(self, action: str, key: KeyRecord) -> None:
+        """Refuse what the key's policy refuses.
+
+        Policy evaluation itself arrives with the authorization issue; until then the only
+        enforced rule is the one every AWS managed key policy states: the account may read the
+        key and use it through the owning service, never manage it.
+        """
+        if key.is_aws_managed and action not in _AWS_MANAGED_ALLOWED:
+            raise AccessDeniedException(
+                f"User: {self.caller} is not authorized to perform: kms:{action} on resource: "
+                f"{key.arn} because no resource-based policy allows the kms:{action} action"
+            )
+
+    # -- keys -----------------------------------------------------------------------------------
+
+    def create_key(
+        self,
+        *,
+        description: str = "",
+        key_spec: str = SYMMETRIC_DEFAULT,
+        key_usage: str | None = None,
+        origin: str = ORIGIN_AWS_KMS,
+        multi_region: bool = False,
+        policy: str | None = None,
+        tags: Sequence[tuple[str, str]] = (),
+        alias: str | None = None,
+        bypass_policy_lockout_safety_check: bool = False,
+    ) -> dict[str, Any]:
+        validation.check_description(description)
+        _check_enum(key_spec, KNOWN_KEY_SPECS, "keySpec")
+        if key_usage is not None:
+            _check_enum(key_usage, KNOWN_KEY_USAGES, "keyUsage")
+        _check_enum(origin, KNOWN_ORIGINS, "origin")
+        if key_spec != SYMMETRIC_DEFAULT:
+            if key_usage is None:
+                raise ValidationException(
+                    "You must specify a KeyUsage value for all KMS keys except for symmetric "
+                    "encryption keys."
+                )
+            raise UnsupportedOperationException(
+                f"kmscli does not support key spec {key_spec} yet; only SYMMETRIC_DEFAULT keys "
+                "can be created"
+            )
+        if key_usage not in (None, ENCRYPT_DECRYPT):
+            raise ValidationException(
+                f"KeyUsage {key_usage} is not compatible with KeySpec {key_spec}"
+            )
+        if origin != ORIGIN_AWS_KMS:
+            raise UnsupportedOperationException(
+                f"kmscli does not support origin {origin} yet; keys are created with AWS_KMS"
+            )
+        validation.check_tags(tags)
+        if policy is not None:
+            _check_policy_document(policy)
+        if alias is not None:
+            self._check_alias_name_for_create(alias)
+        key_id = new_multi_region_key_id() if multi_region else new_key_id()
+        record = self._new_key_record(
+            key_id=key_id,
+            description=description,
+            key_manager=CUSTOMER,
+            policy=policy if policy is not None else default_key_policy(self.account),
+            multi_region=multi_region,
+            tags=tags,
+        )
+        with self.keyring.write() as tx:
+            self._save_key(tx, record)
+            if alias is not None:
+                self._put_new_alias(tx, alias, record)
+        return {"KeyMetadata": self._metadata(record)}
+
+    def _metadata(self, record: KeyRecord) -> dict[str, Any]:
+        meta = record.metadata()
+        if record.multi_region:
+            meta["MultiRegionConfiguration"] = {
+                "MultiRegionKeyType": "PRIMARY",
+                "PrimaryKey": {"Arn": record.arn, "Region": record.region},
+                "ReplicaKeys": [],
+            }
+        return meta
+
+    def describe_key(self, key: str) -> dict[str, Any]:
+        with self._reading(key) as view:
+            record = self._resolve(view, key)
+        self._authorize("DescribeKey", record)
+        return {"KeyMetadata": self._metadata(record)}
+
+    def list_keys(self) -> dict[str, Any]:
+        with self.keyring.read() as view:
+            names = view.list(KEYS, prefix=f"{self.region}/")
+        keys = []
+        for name in names:
+            key_id = name.split("/", 1)[1]
+            keys.append(
+                {"KeyId": key_id, "KeyArn": f"arn:aws:kms:{self.region}:{self.account}:key/{key_id}"}
+            )
+        return {"Keys": keys, "Truncated": False}
+
+    def list_key_records(self) -> list[KeyRecord]:
+        """Every key of this region with its metadata (for `key list`)."""
+        with self.keyring.read() as view:
+            records = [
+                KeyRecord.from_json(raw)
+                for name in view.list(KEYS, prefix=f"{self.region}/")
+                if (raw := view.get(KEYS, name)) is not None
+            ]
+        return sorted(records, key=lambda r: r.creation_date)
+
+    def _update_key(self, key: str, action: str, change: Callable[[KeyRecord], None]) -> KeyRecord:
+        with self.keyring.write() as tx:
+            record = self._resolve(tx, key, aliases=False)
+            self._authorize(action, record)
+            check_state(action, record)
+            change(record)
+            self._save_key(tx, record)
+        return record
+
+    def enable_key(self, key: str) -> dict[str, Any]:
+        self._update_key(key, "EnableKey", lambda r: setattr(r, "state", ENABLED))
+        return {}
+
+    def disable_key(self, key: str) -> dict[str, Any]:
+        self._update_key(key, "DisableKey", lambda r: setattr(r, "state", DISABLED))
+        return {}
+
+    def update_key_description(self, key: str, description: str) -> dict[str, Any]:
+        validation.check_description(description)
+        self._update_key(
+            key, "UpdateKeyDescription", lambda r: setattr(r, "description", description)
+        )
+        return {}
+
+    # -- key policies ---------------------------------------------------------------------------
+
+    def get_key_policy(self, key: str, policy_name: str = "default") -> dict[str, Any]:
+        with self.keyring.read() as view:
+            record = self._resolve(view, key, aliases=False)
+        self._authorize("GetKeyPolicy", record)
+        _check_policy_name(policy_name)
+        return {"Policy": record.policy, "PolicyName": "default"}
+
+    def put_key_policy(
+        self,
+        key: str,
+        policy: str,
+        policy_name: str = "default",
+        *,
+        bypass_policy_lockout_safety_check: bool = False,
+    ) -> dict[str, Any]:
+        _check_policy_name(policy_name)
+        _check_policy_document(policy)
+        self._update_key(key, "PutKeyPolicy", lambda r: setattr(r, "policy", policy))
+        return {}
+
+    def list_key_policies(self, key: str) -> dict[str, Any]:
+        with self.keyring.read() as view:
+            record = self._resolve(view, key, aliases=False)
+        self._authorize("ListKeyPolicies", record)
+        return {"PolicyNames": ["default"], "Truncated": False}
+
+    # -- aliases --------------------------------------------------------------------------------
+
+    def _check_alias_name_for_create(self, alias: str) -> None:
+        validate_alias_name(alias)
+        if is_reserved_alias(alias):
+            raise NotAuthorizedException("")
+
+    def _put_new_alias(self, tx: Transaction, alias: str, target: KeyRecord) -> None:
+        if self._load_alias(tx, alias) is not None:
+            arn = alias_arn(self.region, self.account, alias)
+            raise AlreadyExistsException(f"An alias with the name {arn} already exists")
+        if self._alias_count(tx, target.key_id) >= MAX_ALIASES_PER_KEY:
+            raise LimitExceededException(
+                f"The key {target.arn} already has {MAX_ALIASES_PER_KEY} aliases."
+            )
+        now = self._now()
+        record = AliasRecord(alias, target.key_id, now, now)
+        tx.put(ALIASES, self._alias_name(alias), record.to_json())
+
+    def _alias_count(self, view: RecordView, key_id: str) -> int:
+        return sum(1 for a in self._alias_records(view) if a.target_key_id == key_id)
+
+    def _alias_records(self, view: RecordView) -> list[AliasRecord]:
+        records = []
+        for name in view.list(ALIASES, prefix=f"{self.region}/"):
+            raw = view.get(ALIASES, name)
+            if raw is not None:
+                records.append(AliasRecord.from_json(raw))
+        return records
+
+    def create_alias(self, alias: str, target_key: str) -> dict[str, Any]:
+        self._check_alias_name_for_create(alias)
+        with self.keyring.write() as tx:
+            target = self._resolve(tx, target_key, aliases=False)
+            self._authorize("CreateAlias", target)
+            check_state("CreateAlias", target)
+            self._put_new_alias(tx, alias, target)
+        return {}
+
+    def update_alias(self, alias: str, target_key: str) -> dict[str, Any]:
+        validate_alias_name(alias)
+        if is_reserved_alias(alias):
+            raise NotAuthorizedException("")
+        with self.keyring.write() as tx:
+            existing = self._load_alias(tx, alias)
+            if existing is None:
+                arn = alias_arn(self.region, self.account, alias)
+                raise NotFoundException(f"Alias {arn} is not found.")
+            target = self._resolve(tx, target_key, aliases=False)
+            self._authorize("UpdateAlias", target)
+            check_state("UpdateAlias", target)
+            old = self._load_key(tx, existing.target_key_id)
+            if old is not None and (old.key_spec, old.key_usage) != (
+                target.key_spec,
+                target.key_usage,
+            ):
+                raise ValidationException(
+                    f"{target.arn} key usage or key spec does not match the key the alias "
+                    f"currently points to ({old.arn}); an alias keeps its key type and usage"
+                )
+            updated = AliasRecord(alias, target.key_id, existing.creation_date, self._now())
+            tx.put(ALIASES, self._alias_name(alias), updated.to_json())
+        return {}
+
+    def delete_alias(self, alias: str) -> dict[str, Any]:
+        validate_alias_name(alias)
+        if is_reserved_alias(alias):
+            raise NotAuthorizedException("")
+        with self.keyring.write() as tx:
+            existing = self._load_alias(tx, alias)
+            if existing is None:
+                arn = alias_arn(self.region, self.account, alias)
+                raise NotFoundException(f"Alias {arn} is not found.")
+            target = self._load_key(tx, existing.target_key_id)
+            if target is not None:
+                self._authorize("DeleteAlias", target)
+            tx.delete(ALIASES, self._alias_name(alias))
+        return {}
+
+    def list_aliases(self, key: str | None = None) -> dict[str, Any]:
+        with self.keyring.read() as view:
+            key_id = None if key is None else self._resolve(view, key, aliases=False).key_id
+            records = self._alias_records(view)
+        entries: list[dict[str, Any]] = []
+        if key_id is None and not any(r.alias_name == AWS_MANAGED_ALIAS for r in records):
+            # AWS lists predefined AWS aliases even before their key exists, without a target.
+            entries.append(
+                {
+                    "AliasName": AWS_MANAGED_ALIAS,
+                    "AliasArn": alias_arn(self.region, self.account, AWS_MANAGED_ALIAS),
+                }
+            )
+        for record in records:
+            if key_id is not None and record.target_key_id != key_id:
+                continue
+            entries.append(
+                {
+                    "AliasName": record.alias_name,
+                    "AliasArn": alias_arn(self.region, self.account, record.alias_name),
+                    "TargetKeyId": record.target_key_id,
+                    "CreationDate": record.creation_date,
+                    "LastUpdatedDate": record.last_updated_date,
+                }
+            )
+        entries.sort(key=lambda e: str(e["AliasName"]))
+        return {"Aliases": entries, "Truncated": False}
+
+    # -- cryptographic operations ---------------------------------------------------------------
+
+    def _usable_key(self, view: RecordView, key: str, action: str) -> KeyRecord:
+        record = self._resolve(view, key)
+        self._authorize(action, record)
+        check_state(action, record)
+        return record
+
+    def _seal_under(
+        self, record: KeyRecord, plaintext: bytes, encryption_context: Mapping[str, str]
+    ) -> tuple[bytes, str]:
+        material = record.current_material
+        if material is None:
+            raise InvalidCiphertextException(f"{record.arn} has no key material")
+        secret = self._material_secret(record, material)
+        sealed = blob_format.seal_blob(
+            secret, record.key_id, material.material_id, plaintext, encryption_context
+        )
+        return sealed, material.material_id
+
+    def encrypt(
+        self, key: str, plaintext: bytes, encryption_context: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        validation.check_plaintext(plaintext)
+        context = dict(encryption_context or {})
+        validation.check_encryption_context(context)
+        with self._reading(key) as view:
+            record = self._usable_key(view, key, "Encrypt")
+        blob, _material_id = self._seal_under(record, plaintext, context)
+        return {
+            "CiphertextBlob": blob,
+            "KeyId": record.arn,
+            "EncryptionAlgorithm": SYMMETRIC_DEFAULT,
+        }
+
+    def generate_data_key(
+        self,
+        key: str,
+        *,
+        key_spec: str | None = None,
+        number_of_bytes: int | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+        with_plaintext: bool = True,
+    ) -> dict[str, Any]:
+        length = validation.data_key_length(key_spec, number_of_bytes)
+        context = dict(encryption_context or {})
+        validation.check_encryption_context(context)
+        action = "GenerateDataKey" if with_plaintext else "GenerateDataKeyWithoutPlaintext"
+        with self._reading(key) as view:
+            record = self._usable_key(view, key, action)
+        plaintext = random_bytes(length)
+        blob, material_id = self._seal_under(record, plaintext, context)
+        response: dict[str, Any] = {"CiphertextBlob": blob}
+        if with_plaintext:
+            response["Plaintext"] = plaintext
+        response["KeyId"] = record.arn
+        response["KeyMaterialId"] = material_id
+        return response
+
+    def decrypt(
+        self,
+        ciphertext_blob: bytes,
+        *,
+        key: str | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        if not 1 <= len(ciphertext_blob) <= blob_format.MAX_BLOB_BYTES:
+            raise validation.constraint_error(
+                "<ciphertext>",
+                "ciphertextBlob",
+                f"Member must have length between 1 and {blob_format.MAX_BLOB_BYTES}",
+            )
+        context = dict(encryption_context or {})
+        validation.check_encryption_context(context)
+        header = blob_format.parse_blob(ciphertext_blob)
+        with self._reading(key) as view:
+            if key is not None:
+                requested = self._resolve(view, key)
+                if requested.key_id != header.key_id:
+                    raise IncorrectKeyException(
+                        "The key ID in the request does not identify a CMK that can perform "
+                        "this operation."
+                    )
+            record = self._load_key(view, header.key_id)
+        if record is None:
+            raise AccessDeniedException(
+                "The ciphertext refers to a customer master key that does not exist, does not "
+                "exist in this region, or you are not allowed to access."
+            )
+        self._authorize("Decrypt", record)
+        check_state("Decrypt", record)
+        material = record.material(header.material_id)
+        if material is None:
+            raise InvalidCiphertextException(
+                "the ciphertext names key material that this key does not have"
+            )
+        secret = self._material_secret(record, material)
+        plaintext = blob_format.open_blob(secret, header, context)
+        return {
+            "KeyId": record.arn,
+            "Plaintext": plaintext,
+            "EncryptionAlgorithm": SYMMETRIC_DEFAULT,
+            "KeyMaterialId": material.material_id,
+        }
+
+    def blob_key_arn(self, ciphertext_blob: bytes) -> str:
+        """The ARN, in this region, of the key a blob was made under (no keyring access)."""
+        key_id = blob_format.parse_blob(ciphertext_blob).key_id
+        return f"arn:aws:kms:{self.region}:{self.account}:key/{key_id}"
+
+    def has_key(self, arn: str) -> bool:
+        """Whether this keyring holds the key ARN in the current region."""
+        try:
+            ref = parse_key_reference(arn)
+        except NotFoundException:
+            return False
+        if ref.kind != "key-arn" or ref.region != self.region or ref.account != self.account:
+            return False
+        assert ref.key_id is not None
+        with self.keyring.read() as view:
+            return view.get(KEYS, self._key_name(ref.key_id)) is not None
+
+    def generate_random(self, number_of_bytes: int | None) -> dict[str, Any]:
+        return {"Plaintext": random_bytes(validation.check_random_size(number_of_bytes))}
+
+
+_AWS_MANAGED_ALLOWED = frozenset(
+    {
+        "DescribeKey",
+        "GetKeyPolicy",
+        "ListKeyPolicies",
+        "ListAliases",
+        "Encrypt",
+        "Decrypt",
+        "ReEncrypt",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+    }
+)
+
+
+def _check_enum(value: str, allowed: frozenset[str], member: str) -> None:
+    if value not in allowed:
+        raise validation.constraint_error(
+            value, member, f"Member must satisfy enum value set: [{', '.join(sorted(allowed))}]"
+        )
+
+
+def _check_policy_name(name: str) -> None:
+    if name != "default":
+        raise NotFoundException(f"Policy {name} does not exist; the only key policy is default")
+
+
+def _check_policy_document(policy: str) -> None:
+    """JSON and size now; the full AWS grammar check arrives with the policy engine."""
+    validation.check_key_policy_size(policy)
+    try:
+        document = json.loads(policy)
+    except json.JSONDecodeError as error:
+        raise MalformedPolicyDocumentException(
+            f"The policy is not valid JSON: {error.msg} at line {error.lineno} column "
+            f"{error.colno}"
+        ) from None
+    if not isinstance(document, dict):
+        raise MalformedPolicyDocumentException("The policy document must be a JSON object.")

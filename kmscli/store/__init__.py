@@ -1,1 +1,27 @@
-"""The keyring directory: records, locking, atomic writes, root-key protection."""
+"""The keyring directory: records, locking, atomic writes, root-key protection.
+
+The KMS layer uses only what is re-exported here; the submodules are internal:
+`layout` (paths, names), `atomic` (durable writes), `lock` (flock), `rootkey` (key file,
+passphrase), `subkeys` (HKDF schedule), `header`, `records`, `journal` (transactions, recovery)
+and `keyring` (the API below).
+"""
+
+from kmscli.store.keyring import (
+    Keyring,
+    KeyringInfo,
+    RecordView,
+    Transaction,
+    init_keyring,
+    keyring_exists,
+    open_keyring,
+)
+
+__all__ = [
+    "Keyring",
+    "KeyringInfo",
+    "RecordView",
+    "Transaction",
+    "init_keyring",
+    "keyring_exists",
+    "open_keyring",
+]

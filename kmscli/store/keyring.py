@@ -1,0 +1,593 @@
+"""The keyring as the KMS layer sees it: open/init, locked views of the records, seal/unseal.
+
+Owns: putting layout, rootkey, header, records, journal and lock together — creating a keyring
+(first use or explicit init), opening it (header check, root key, key check, MAC, crash
+recovery), shared-lock reads, exclusive-lock transactions and the verify pass. Records are
+opaque bytes here: nothing in this module knows what a KMS key is. It never prints, prompts,
+reads the environment or exits; it raises kmscli.errors exceptions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kmscli.crypto.primitives import (
+    AuthenticationError,
+    aes_gcm_open,
+    aes_gcm_seal,
+    constant_time_equal,
+    random_bytes,
+)
+from kmscli.errors import (
+    AlreadyExistsException,
+    InputOutputError,
+    KeyringCorruptError,
+    KeyringError,
+    KeyringLockedError,
+    KMSInternalException,
+    NotFoundException,
+    ValidationException,
+)
+from kmscli.store import journal, layout
+from kmscli.store.atomic import io_error, make_dir, read_bytes, write_atomic
+from kmscli.store.header import (
+    KEY_FILE,
+    PASSPHRASE,
+    Header,
+    body_fields,
+    encode_header,
+    parse_header,
+    verify_mac,
+)
+from kmscli.store.lock import FileLock
+from kmscli.store.records import decode_record
+from kmscli.store.rootkey import (
+    PASSPHRASE_HINTS,
+    Argon2Params,
+    create_key_file,
+    load_key_file,
+    new_root_key,
+    unwrap_root_key,
+    wrap_root_key,
+)
+from kmscli.store.subkeys import Subkeys, derive, key_check_value
+
+MAX_RECORD_BYTES = 1 << 20
+_SEAL_VERSION = b"\x01"
+_SEAL_LABEL = b"kmscli seal v1\0"
+_KNOWN_HOME_ENTRIES = frozenset(
+    {layout.HEADER, layout.LOCK, layout.RECORDS, layout.JOURNAL, layout.JOURNAL_PENDING}
+)
+
+
+@dataclass(frozen=True)
+class KeyringInfo:
+    """What `kmscli keyring status` shows. `root_key_file` is None in passphrase mode."""
+
+    home: Path
+    keyring_id: str
+    account_id: str
+    protection: str  # "key-file" | "passphrase"
+    schema_version: int
+    root_key_file: Path | None
+    created: str
+    kdf: Argon2Params | None = None
+
+
+class RecordView:
+    """Read access to the records while the keyring's shared (or exclusive) lock is held."""
+
+    def __init__(self, keyring: Keyring) -> None:
+        self._keyring = keyring
+        self._home = keyring.info.home
+        self._keys = keyring._keys
+        self._live = True
+
+    def _check_live(self) -> None:
+        if not self._live:
+            raise KMSInternalException("keyring view used after its lock was released")
+
+    def _read_record(self, directory: Path, kind: str, filename: str) -> tuple[str, bytes] | None:
+        path = directory / filename
+        try:
+            blob = read_bytes(path)
+        except OSError as exc:
+            raise io_error(path, exc, "read keyring file") from None
+        if blob is None:
+            return None
+        return decode_record(
+            self._keys, kind, filename, blob, where=layout.relative(self._home, path)
+        )
+
+    def get(self, kind: str, name: str) -> bytes | None:
+        self._check_live()
+        filename = layout.encode_name(name)
+        found = self._read_record(layout.kind_dir(self._home, kind), kind, filename)
+        return None if found is None else found[1]
+
+    def list(self, kind: str, prefix: str = "") -> list[str]:
+        """Names of the records of `kind` that start with `prefix`, sorted."""
+        self._check_live()
+        directory = layout.kind_dir(self._home, kind)
+        try:
+            filenames = os.listdir(directory)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise io_error(directory, exc, "list keyring directory") from None
+        names: list[str] = []
+        for filename in filenames:
+            if filename.startswith(layout.TEMP_PREFIX):
+                continue
+            name: str | None
+            if layout.is_hashed(filename):
+                found = self._read_record(directory, kind, filename)
+                name = None if found is None else found[0]
+            else:
+                name = layout.decode_name(filename)
+                if name is None:
+                    where = layout.relative(self._home, directory / filename)
+                    raise KeyringCorruptError(
+                        f"keyring file '{where}' is not a record file name",
+                        hints=["remove the file or restore the keyring from a backup"],
+                    )
+            if name is not None and name.startswith(prefix):
+                names.append(name)
+        names.sort()
+        return names
+
+
+class Transaction(RecordView):
+    """Pending puts and deletes, visible to this transaction's own get/list until commit."""
+
+    def __init__(self, keyring: Keyring) -> None:
+        super().__init__(keyring)
+        self._pending: dict[tuple[str, str], bytes | None] = {}
+
+    @staticmethod
+    def _key(kind: str, name: str) -> tuple[str, str]:
+        layout.check_kind(kind)
+        layout.name_bytes(name)
+        return kind, name
+
+    def put(self, kind: str, name: str, data: bytes) -> None:
+        self._check_live()
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError("record data must be bytes")
+        if len(data) > MAX_RECORD_BYTES:
+            raise ValidationException(
+                f"record {kind}/{name} is too large ({len(data)} bytes > {MAX_RECORD_BYTES})"
+            )
+        self._pending[self._key(kind, name)] = bytes(data)
+
+    def delete(self, kind: str, name: str) -> None:
+        self._check_live()
+        self._pending[self._key(kind, name)] = None
+
+    def get(self, kind: str, name: str) -> bytes | None:
+        self._check_live()
+        key = self._key(kind, name)
+        if key in self._pending:
+            return self._pending[key]
+        return super().get(kind, name)
+
+    def list(self, kind: str, prefix: str = "") -> list[str]:
+        names = set(super().list(kind, prefix))
+        for (pending_kind, name), data in self._pending.items():
+            if pending_kind != kind or not name.startswith(prefix):
+                continue
+            if data is None:
+                names.discard(name)
+            else:
+                names.add(name)
+        return sorted(names)
+
+    def _ops(self) -> tuple[journal.Op, ...]:
+        return tuple(journal.Op(kind, name, data) for (kind, name), data in self._pending.items())
+
+
+class Keyring:
+    """An opened (root key known, header verified) keyring directory."""
+
+    def __init__(self, info: KeyringInfo, keys: Subkeys) -> None:
+        self.info = info
+        self._keys = keys
+        self._lock_path = info.home / layout.LOCK
+        self._busy = False
+
+    def __repr__(self) -> str:
+        return f"Keyring(home={str(self.info.home)!r}, keyring_id={self.info.keyring_id!r})"
+
+    # -- locking -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self, *, exclusive: bool, recover: bool = True) -> Iterator[FileLock]:
+        if self._busy:
+            # A second lock from this process would deadlock (exclusive) or silently downgrade.
+            raise KMSInternalException(
+                "keyring already locked by this process: use the open view or transaction"
+            )
+        self._busy = True
+        try:
+            with FileLock(self._lock_path) as lock:
+                try:
+                    if exclusive:
+                        lock.exclusive()
+                    else:
+                        lock.shared()
+                    if recover and journal.needs_recovery(self.info.home):
+                        if not exclusive:
+                            lock.exclusive()
+                        self._recover()
+                        if not exclusive:
+                            lock.shared()
+                except OSError as exc:
+                    raise io_error(self._lock_path, exc, "lock the keyring") from None
+                yield lock
+        finally:
+            self._busy = False
+
+    def _recover(self) -> None:
+        """Roll forward / clean up after a crashed writer. Exclusive lock held."""
+        try:
+            journal.recover(self.info.home, self._keys)
+        except OSError as exc:
+            raise io_error(self.info.home, exc, "recover the keyring journal in") from None
+
+    def recover_if_needed(self) -> None:
+        if journal.needs_recovery(self.info.home):
+            with self._locked(exclusive=True):
+                pass  # _locked recovers under the exclusive lock
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[RecordView]:
+        """A consistent view of the records; holds the shared lock until the block ends."""
+        with self._locked(exclusive=False):
+            view = RecordView(self)
+            try:
+                yield view
+            finally:
+                view._live = False
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Transaction]:
+        """A transaction under the exclusive lock: commits atomically when the block ends
+        normally, and is discarded when it raises."""
+        with self._locked(exclusive=True):
+            tx = Transaction(self)
+            try:
+                yield tx
+            except BaseException:
+                tx._live = False
+                raise
+            tx._live = False
+            try:
+                journal.commit(self.info.home, self._keys, tx._ops())
+            except OSError as exc:
+                raise io_error(self.info.home, exc, "write the keyring in") from None
+
+    # -- sealing key material ------------------------------------------------------------------
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        """Encrypt key material under the keyring; `aad` must be given again to unseal."""
+        return _SEAL_VERSION + aes_gcm_seal(self._keys.seal, plaintext, _SEAL_LABEL + aad)
+
+    def unseal(self, sealed: bytes, aad: bytes, *, where: str) -> bytes:
+        if sealed[:1] == _SEAL_VERSION:
+            try:
+                return aes_gcm_open(self._keys.seal, sealed[1:], _SEAL_LABEL + aad)
+            except AuthenticationError:
+                pass
+        raise KeyringCorruptError(
+            f"{where} failed its integrity check (altered, or sealed for something else)",
+            hints=["restore the keyring directory from a backup"],
+        )
+
+    # -- verify --------------------------------------------------------------------------------
+
+    def verify_all(self) -> list[str]:
+        """Check every keyring file; one line per problem (empty: all good).
+
+        Runs under the exclusive lock, so it also finishes an interrupted transaction and
+        removes leftover temporary files first.
+        """
+        problems: list[str] = []
+        home = self.info.home
+        with self._locked(exclusive=True, recover=False):
+            try:
+                self._recover()
+            except KeyringCorruptError as exc:
+                problems.append(exc.message)
+            try:
+                header = parse_header(read_bytes(home / layout.HEADER) or b"")
+                verify_mac(header, self._keys)
+                if header.keyring_id != self.info.keyring_id:
+                    problems.append(f"keyring file '{layout.HEADER}' was replaced")
+            except KeyringError as exc:
+                problems.append(exc.message)
+            for entry in sorted(os.listdir(home)):
+                if entry not in _KNOWN_HOME_ENTRIES and not entry.startswith(layout.TEMP_PREFIX):
+                    problems.append(f"unexpected file '{entry}' in the keyring")
+            problems.extend(self._verify_records())
+        return problems
+
+    def _verify_records(self) -> list[str]:
+        home = self.info.home
+        records = layout.records_dir(home)
+        problems: list[str] = []
+        try:
+            kinds = sorted(os.listdir(records))
+        except FileNotFoundError:
+            return [f"keyring directory '{layout.RECORDS}' is missing"]
+        view = RecordView(self)
+        for kind in kinds:
+            directory = records / kind
+            try:
+                layout.check_kind(kind)
+            except ValidationException:
+                problems.append(f"unexpected file '{layout.relative(home, directory)}'")
+                continue
+            if not directory.is_dir():
+                problems.append(f"unexpected file '{layout.relative(home, directory)}'")
+                continue
+            for filename in sorted(os.listdir(directory)):
+                path = directory / filename
+                where = layout.relative(home, path)
+                if filename.startswith(layout.TEMP_PREFIX):
+                    continue
+                if not (layout.is_hashed(filename) or layout.decode_name(filename) is not None):
+                    problems.append(f"keyring file '{where}' is not a record file name")
+                    continue
+                if not stat.S_ISREG(os.lstat(path).st_mode):
+                    problems.append(f"keyring file '{where}' is not a regular file")
+                    continue
+                try:
+                    view._read_record(directory, kind, filename)
+                except KeyringError as exc:
+                    problems.append(exc.message)
+        return problems
+
+
+# -- opening and creating ------------------------------------------------------------------------
+
+
+def keyring_exists(home: Path) -> bool:
+    return (Path(home) / layout.HEADER).is_file()
+
+
+def _check_home(home: Path) -> bool:
+    """True if `home` is an existing directory, False if missing; InputOutputError otherwise."""
+    try:
+        mode = os.stat(home).st_mode
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise io_error(home, exc, "access keyring directory") from None
+    if not stat.S_ISDIR(mode):
+        raise InputOutputError(f"keyring location '{home}' exists and is not a directory")
+    return True
+
+
+def _random_account_id() -> str:
+    number = int.from_bytes(random_bytes(8), "big") % (9 * 10**11)
+    return str(10**11 + number)
+
+
+def _default_key_path(root_key_dir: Path, keyring_id: str) -> Path:
+    return root_key_dir / f"{keyring_id}.key"
+
+
+def _initialise(
+    home: Path,
+    *,
+    root_key_file: Path | None,
+    root_key_dir: Path,
+    account_id: str | None,
+    passphrase: bytes | None,
+) -> Keyring:
+    """Create the keyring files in `home`. Caller holds the exclusive lock; no header yet."""
+    if account_id is None:
+        account_id = _random_account_id()
+    elif not (len(account_id) == 12 and account_id.isascii() and account_id.isdigit()):
+        raise ValidationException(f"invalid account id {account_id!r}: expected 12 digits")
+    if passphrase is not None and not passphrase:
+        raise ValidationException("the keyring passphrase must not be empty")
+    unexpected = [
+        entry
+        for entry in os.listdir(home)
+        if entry not in _KNOWN_HOME_ENTRIES and not entry.startswith(layout.TEMP_PREFIX)
+    ]
+    if unexpected:
+        raise InputOutputError(
+            f"'{home}' is not empty and holds no keyring; refusing to create one there",
+            hints=["choose another keyring location (KMSCLI_HOME or --home)"],
+        )
+    keyring_id = random_bytes(16).hex()
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    root_key = new_root_key()
+    kdf: Argon2Params | None = None
+    wrapped: bytes | None = None
+    key_path: Path | None = None
+    if passphrase is None:
+        key_path = root_key_file or _default_key_path(root_key_dir, keyring_id)
+        root_key = create_key_file(key_path, root_key)
+    else:
+        kdf = Argon2Params.fresh()
+        wrapped = wrap_root_key(root_key, passphrase, kdf, keyring_id)
+    keys = derive(root_key, keyring_id)
+    fields = body_fields(
+        keyring_id=keyring_id,
+        account_id=account_id,
+        created=created,
+        protection=KEY_FILE if passphrase is None else PASSPHRASE,
+        key_check=key_check_value(keys),
+        kdf=kdf,
+        wrapped_root_key=wrapped,
+    )
+    make_dir(layout.records_dir(home))
+    # The header goes last: its presence is what makes the directory a keyring.
+    write_atomic(home / layout.HEADER, encode_header(fields, keys))
+    info = KeyringInfo(
+        home=home,
+        keyring_id=keyring_id,
+        account_id=account_id,
+        protection=fields["protection"],
+        schema_version=fields["schema_version"],
+        root_key_file=key_path,
+        created=created,
+        kdf=kdf,
+    )
+    return Keyring(info, keys)
+
+
+def _create(
+    home: Path,
+    *,
+    root_key_file: Path | None,
+    root_key_dir: Path,
+    account_id: str | None,
+    passphrase: bytes | None,
+    must_be_new: bool,
+) -> Keyring | None:
+    """Initialise under the exclusive lock; None if another process got there first."""
+    try:
+        make_dir(home)
+        with FileLock(home / layout.LOCK) as lock:
+            lock.exclusive()
+            if keyring_exists(home):
+                if must_be_new:
+                    raise AlreadyExistsException(
+                        f"a keyring already exists at '{home}'",
+                        hints=["use it as it is, or choose another location"],
+                    )
+                return None
+            return _initialise(
+                home,
+                root_key_file=root_key_file,
+                root_key_dir=root_key_dir,
+                account_id=account_id,
+                passphrase=passphrase,
+            )
+    except OSError as exc:
+        raise io_error(home, exc, "create the keyring in") from None
+
+
+def init_keyring(
+    home: Path,
+    *,
+    root_key_file: Path | None,
+    root_key_dir: Path,
+    account_id: str | None = None,
+    passphrase: bytes | None = None,
+) -> Keyring:
+    """Create a keyring at `home`: key-file mode, or passphrase mode when `passphrase` is given.
+
+    AlreadyExistsException if `home` already holds one.
+    """
+    home = Path(home)
+    _check_home(home)
+    created = _create(
+        home,
+        root_key_file=root_key_file,
+        root_key_dir=root_key_dir,
+        account_id=account_id,
+        passphrase=passphrase,
+        must_be_new=True,
+    )
+    if created is None:  # cannot happen: with must_be_new, _create raises instead
+        raise KMSInternalException("keyring creation raced with itself")
+    return created
+
+
+def _root_key(
+    header: Header,
+    home: Path,
+    *,
+    root_key_file: Path | None,
+    root_key_dir: Path,
+    passphrase: Callable[[], bytes | None],
+) -> tuple[bytes, Path | None]:
+    if header.protection == KEY_FILE:
+        path = root_key_file or _default_key_path(root_key_dir, header.keyring_id)
+        return load_key_file(path, expected_for=f"the keyring at '{home}'"), path
+    if header.kdf is None or header.wrapped_root_key is None:  # parse_header guarantees both
+        raise KMSInternalException("passphrase header without its Argon2id parameters")
+    secret = passphrase()
+    if secret is None:
+        raise KeyringLockedError(
+            f"passphrase needed: the keyring at '{home}' is passphrase-protected",
+            hints=PASSPHRASE_HINTS,
+        )
+    return unwrap_root_key(header.wrapped_root_key, secret, header.kdf, header.keyring_id), None
+
+
+def open_keyring(
+    home: Path,
+    *,
+    root_key_file: Path | None,
+    root_key_dir: Path,
+    passphrase: Callable[[], bytes | None],
+    create: bool = True,
+) -> Keyring:
+    """Open the keyring at `home`. With `create`, a missing one is initialised in key-file
+    mode with a random account id; without, NotFoundException."""
+    home = Path(home)
+    exists = _check_home(home)
+    header_path = home / layout.HEADER
+    try:
+        data = read_bytes(header_path) if exists else None
+    except OSError as exc:
+        raise io_error(header_path, exc, "read keyring file") from None
+    if data is None:
+        if not create:
+            raise NotFoundException(f"no keyring at '{home}'", hints=["run 'kmscli keyring init'"])
+        made = _create(
+            home,
+            root_key_file=root_key_file,
+            root_key_dir=root_key_dir,
+            account_id=None,
+            passphrase=None,
+            must_be_new=False,
+        )
+        if made is not None:
+            return made
+        try:
+            data = read_bytes(header_path) or b""
+        except OSError as exc:
+            raise io_error(header_path, exc, "read keyring file") from None
+    header = parse_header(data)
+    root_key, key_path = _root_key(
+        header,
+        home,
+        root_key_file=root_key_file,
+        root_key_dir=root_key_dir,
+        passphrase=passphrase,
+    )
+    keys = derive(root_key, header.keyring_id)
+    if not constant_time_equal(key_check_value(keys), header.key_check):
+        if key_path is None:
+            raise KeyringLockedError("wrong passphrase for the keyring", hints=PASSPHRASE_HINTS)
+        raise KeyringLockedError(
+            f"root key file '{key_path}' does not belong to the keyring at '{home}'",
+            hints=[f"this keyring's own root key file is named '{header.keyring_id}.key'"],
+        )
+    verify_mac(header, keys)
+    info = KeyringInfo(
+        home=home,
+        keyring_id=header.keyring_id,
+        account_id=header.account_id,
+        protection=header.protection,
+        schema_version=header.schema_version,
+        root_key_file=key_path,
+        created=header.created,
+        kdf=header.kdf,
+    )
+    keyring = Keyring(info, keys)
+    keyring.recover_if_needed()
+    return keyring

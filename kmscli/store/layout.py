@@ -1,0 +1,140 @@
+"""Where things live inside a keyring directory, and how record names become file names.
+
+Owns: the fixed file names under `home`, validation of record kinds and names, and the
+reversible name → file-name encoding. It does no I/O and knows nothing about what records hold.
+
+On-disk layout (every directory 0700, every file 0600):
+
+    <home>/header            authenticated header: ids, protection mode, schema version
+    <home>/lock              flock target (shared for readers, exclusive for writers)
+    <home>/journal.pending   a transaction being prepared (during a write, or after a crash)
+    <home>/journal           a committed transaction not yet fully applied (same)
+    <home>/records/<kind>/<encoded name>
+    <home>/.tmp-*  and  <home>/records/<kind>/.tmp-*   temporary files of atomic writes
+
+A record name is encoded byte by byte from UTF-8: `a-z`, `0-9`, `-` and `_` stand for
+themselves and every other byte becomes `%xx` (lower-case hex). Upper case is escaped too, so
+two names never collide on a case-insensitive file system, and the result never starts with a
+dot (temporary files do). An encoding longer than one file-name component allows becomes `=`
+followed by the SHA-256 of the name; the record file then carries the name itself.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kmscli.crypto.primitives import sha256
+from kmscli.errors import ValidationException
+
+HEADER = "header"
+LOCK = "lock"
+JOURNAL = "journal"
+JOURNAL_PENDING = "journal.pending"
+RECORDS = "records"
+TEMP_PREFIX = ".tmp-"
+HASHED_PREFIX = "="
+
+MAX_KIND_CHARS = 64
+MAX_NAME_CHARS = 1024
+# Well under the 255-byte limit of common file systems, leaving room for nothing else.
+MAX_ENCODED_CHARS = 200
+
+_KIND_RE = re.compile(r"[a-z][a-z0-9-]*")
+_SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_")
+_HEX = "0123456789abcdef"
+_HASHED_RE = re.compile(r"=[0-9a-f]{64}")
+
+
+def check_kind(kind: str) -> None:
+    if not isinstance(kind, str) or len(kind) > MAX_KIND_CHARS or not _KIND_RE.fullmatch(kind):
+        raise ValidationException(f"invalid record kind {kind!r}: expected [a-z][a-z0-9-]*")
+
+
+def name_bytes(name: str) -> bytes:
+    """The UTF-8 of a valid record name; ValidationException for anything else."""
+    if not isinstance(name, str) or not name or len(name) > MAX_NAME_CHARS:
+        raise ValidationException(f"invalid record name: expected 1 to {MAX_NAME_CHARS} characters")
+    try:
+        return name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationException("invalid record name: not valid UTF-8") from None
+
+
+def _escape(raw: bytes) -> str:
+    out: list[str] = []
+    for byte in raw:
+        if byte in _SAFE:
+            out.append(chr(byte))
+        else:
+            out.append("%" + _HEX[byte >> 4] + _HEX[byte & 15])
+    return "".join(out)
+
+
+def encode_name(name: str) -> str:
+    """The file name of record `name` inside its kind directory."""
+    raw = name_bytes(name)
+    encoded = _escape(raw)
+    if len(encoded) <= MAX_ENCODED_CHARS:
+        return encoded
+    return HASHED_PREFIX + sha256(raw).hex()
+
+
+def is_hashed(filename: str) -> bool:
+    return _HASHED_RE.fullmatch(filename) is not None
+
+
+def decode_name(filename: str) -> str | None:
+    """The record name a direct (not hashed) file name stands for; None if it is not one.
+
+    Only the canonical encoding is accepted, so one name has exactly one file.
+    """
+    raw = bytearray()
+    i = 0
+    length = len(filename)
+    if not 0 < length <= MAX_ENCODED_CHARS:
+        return None
+    while i < length:
+        char = filename[i]
+        if char == "%":
+            pair = filename[i + 1 : i + 3]
+            if len(pair) != 2 or any(c not in _HEX for c in pair):
+                return None
+            byte = int(pair, 16)
+            if byte in _SAFE:
+                return None
+            raw.append(byte)
+            i += 3
+        elif ord(char) < 128 and ord(char) in _SAFE:
+            raw.append(ord(char))
+            i += 1
+        else:
+            return None
+    try:
+        name = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if len(name) > MAX_NAME_CHARS:
+        return None
+    return name
+
+
+def records_dir(home: Path) -> Path:
+    return home / RECORDS
+
+
+def kind_dir(home: Path, kind: str) -> Path:
+    check_kind(kind)
+    return home / RECORDS / kind
+
+
+def record_path(home: Path, kind: str, name: str) -> Path:
+    return kind_dir(home, kind) / encode_name(name)
+
+
+def relative(home: Path, path: Path) -> str:
+    """`path` as shown in messages: relative to home when inside it."""
+    try:
+        return path.relative_to(home).as_posix()
+    except ValueError:
+        return str(path)

@@ -1,0 +1,47 @@
+"""The keyring's key schedule: one HKDF subkey of the root key per purpose.
+
+Owns: the derivation labels and the key-check value that tells a wrong root key from a
+corrupt header. It never sees a file, a passphrase or a record; a new purpose gets a new label
+here, and no subkey is ever used for two purposes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kmscli.crypto.primitives import hkdf_sha256, hmac_sha256
+
+_LABEL = b"kmscli/keyring/v1/"
+
+
+@dataclass(frozen=True, repr=False)
+class Subkeys:
+    key_check: bytes
+    header_mac: bytes
+    records: bytes
+    journal: bytes
+    seal: bytes
+
+    def __repr__(self) -> str:  # never print key bytes
+        return "Subkeys(<redacted>)"
+
+
+def derive(root_key: bytes, keyring_id: str) -> Subkeys:
+    # The keyring id salts every derivation, so two keyrings sharing one root key file still
+    # get unrelated subkeys.
+    salt = keyring_id.encode("ascii")
+
+    def sub(purpose: bytes) -> bytes:
+        return hkdf_sha256(root_key, info=_LABEL + purpose, salt=salt)
+
+    return Subkeys(
+        key_check=sub(b"key-check"),
+        header_mac=sub(b"header-mac"),
+        records=sub(b"records"),
+        journal=sub(b"journal"),
+        seal=sub(b"seal"),
+    )
+
+
+def key_check_value(keys: Subkeys) -> bytes:
+    return hmac_sha256(keys.key_check, b"kmscli root key check v1")

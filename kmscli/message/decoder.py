@@ -1,0 +1,419 @@
+"""Streaming decryption of one ESDK message (v1 or v2, framed or legacy non-framed).
+
+Owns: `MessageDecryptor` - the header checks of esdk-format.md §1.12 steps 1-7 (`read_header`)
+and steps 8-13 given the unwrapped data key (`decrypt`), with memory bounded by the frame size.
+
+Release rule: a regular frame's plaintext reaches `dst` once its tag verifies; the final frame's
+plaintext (and a non-framed body) only after the signature, if any, verifies and the stream is
+known to end right there. A damaged, truncated or extended message therefore raises before the
+final frame is written.
+
+Must not: unwrap data keys (the envelope layer does, with the header's EDKs and context), print,
+or put key or plaintext bytes in error messages. Header problems raise FormatError; any failure
+after the header (authentication, sequence, truncation, trailing bytes) InvalidCiphertextException.
+"""
+
+from __future__ import annotations
+
+import queue
+import struct
+from collections.abc import Callable
+from typing import BinaryIO, Final
+
+from kmscli.crypto.framing import (
+    AuthenticationError,
+    FrameCipher,
+    InvalidPublicKeyError,
+    MessageVerifier,
+    commitment_matches,
+    derive_committing_keys,
+    derive_legacy_key,
+    verify_header_tag,
+)
+from kmscli.errors import FormatError, InvalidCiphertextException, KMSInternalException
+from kmscli.message.context import PUBLIC_KEY_FIELD
+from kmscli.message.frames import (
+    FINAL_FRAME_MARKER,
+    FINAL_FRAME_PREFIX,
+    NON_FRAMED_MAX_CONTENT,
+    REGULAR_FRAME_OVERHEAD,
+    SINGLE_BLOCK,
+    TAG_LENGTH,
+    AadBuilder,
+    body_aad,
+    chunk_frames,
+)
+from kmscli.message.header import ContentType, MessageHeader, parse_header, read_exact
+from kmscli.message.pipeline import Chunk, ChunkSink, ChunkSource, allocate, write_all
+from kmscli.message.suites import AlgorithmSuite, CommitmentPolicy
+
+__all__ = [
+    "DEFAULT_MAX_ENCRYPTED_DATA_KEYS",
+    "NON_FRAMED_BUFFER_LIMIT",
+    "CommitmentPolicy",
+    "MessageDecryptor",
+]
+
+DEFAULT_MAX_ENCRYPTED_DATA_KEYS: Final = 64
+# A non-framed body is authenticated as one block, so it has to be held whole before release.
+NON_FRAMED_BUFFER_LIMIT: Final = 64 * 1024 * 1024
+CHUNK_TARGET_BYTES: Final = 1024 * 1024
+_POOL_DEPTH: Final = 3
+_FINAL_HEAD: Final = struct.Struct(">4sI12sI")
+_U32: Final = struct.Struct(">I")
+_FINAL_MARKER_VALUE: Final = int.from_bytes(FINAL_FRAME_MARKER, "big")
+
+Progress = Callable[[int], None]
+
+
+def _damaged(detail: str) -> InvalidCiphertextException:
+    return InvalidCiphertextException(f"the message is damaged or was changed: {detail}")
+
+
+class MessageDecryptor:
+    """One message from `src`: `read_header()`, unwrap a data key, then `decrypt()` once.
+
+    `progress`, if given, is called in the caller's thread with the number of plaintext bytes
+    just released (a delta). `unsigned_only` fails signed messages right after the header;
+    `max_body_length` rejects frame lengths (or a non-framed body) above it.
+    """
+
+    def __init__(
+        self,
+        src: BinaryIO,
+        commitment_policy: CommitmentPolicy = CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
+        max_encrypted_data_keys: int | None = DEFAULT_MAX_ENCRYPTED_DATA_KEYS,
+        *,
+        max_body_length: int | None = None,
+        unsigned_only: bool = False,
+        threaded: bool = True,
+    ) -> None:
+        self._src = src
+        self.commitment_policy = commitment_policy
+        self.max_encrypted_data_keys = max_encrypted_data_keys
+        self.max_body_length = max_body_length
+        self.unsigned_only = unsigned_only
+        self._threaded = threaded
+        self._header: MessageHeader | None = None
+        self._verifier: MessageVerifier | None = None
+        self._used = False
+
+    # -- header (§1.12 steps 1-7) ----------------------------------------------------------------
+
+    def _check_suite(self, suite: AlgorithmSuite) -> None:
+        if not self.commitment_policy.allows_decrypt(suite):
+            raise FormatError(
+                f"algorithm suite {suite} does not commit to its key and the commitment policy "
+                f"{self.commitment_policy.value} forbids decrypting it",
+                hints=("decrypt it with commitment policy require-encrypt-allow-decrypt",),
+            )
+        if self.unsigned_only and suite.signed:
+            raise FormatError(f"algorithm suite {suite} is signed and only unsigned is allowed")
+
+    def read_header(self) -> MessageHeader:
+        """Parse and check the header; idempotent. Raises FormatError."""
+        if self._header is not None:
+            return self._header
+        header = parse_header(
+            self._src,
+            max_encrypted_data_keys=self.max_encrypted_data_keys,
+            check_suite=self._check_suite,
+        )
+        limit = self.max_body_length
+        if limit is not None and header.frame_length > limit:
+            raise FormatError(f"frame length {header.frame_length} exceeds the limit of {limit}")
+        public_key = header.encryption_context.get(PUBLIC_KEY_FIELD)
+        curve = header.suite.signature
+        if curve is not None:
+            if public_key is None:
+                raise FormatError(
+                    f"algorithm suite {header.suite} is signed but the message carries no "
+                    f"{PUBLIC_KEY_FIELD}"
+                )
+            try:
+                self._verifier = MessageVerifier(curve, public_key)
+            except InvalidPublicKeyError as error:
+                raise FormatError(f"bad {PUBLIC_KEY_FIELD}: {error}") from None
+        elif public_key is not None:
+            raise FormatError(
+                f"algorithm suite {header.suite} is not signed but the message carries "
+                f"{PUBLIC_KEY_FIELD}"
+            )
+        self._header = header
+        return header
+
+    # -- body (§1.12 steps 8-13) -----------------------------------------------------------------
+
+    def _derive_key(self, header: MessageHeader, data_key: bytes) -> bytes:
+        suite = header.suite
+        if len(data_key) != suite.key_length:
+            raise InvalidCiphertextException(
+                f"the data key is {len(data_key)} bytes; suite {suite.id_hex} needs "
+                f"{suite.key_length}"
+            )
+        if suite.committing:
+            key, commitment = derive_committing_keys(
+                bytes(data_key), suite_id=suite.id, message_id=header.message_id
+            )
+            if not commitment_matches(commitment, header.suite_data):
+                raise _damaged("the key commitment does not match this data key")
+        else:
+            key = derive_legacy_key(
+                bytes(data_key),
+                kdf=suite.kdf or "identity",
+                suite_id=suite.id,
+                message_id=header.message_id,
+                length=suite.key_length,
+            )
+        try:
+            verify_header_tag(key, header.header_iv, header.body, header.header_tag)
+        except AuthenticationError:
+            raise _damaged("the header failed authentication") from None
+        return key
+
+    def decrypt(self, data_key: bytes, dst: BinaryIO, progress: Progress | None = None) -> int:
+        """Decrypt the body into `dst`; returns the plaintext bytes written."""
+        if self._used:
+            raise KMSInternalException("MessageDecryptor.decrypt is single-use: one per message")
+        header = self.read_header()
+        self._used = True
+        key = self._derive_key(header, data_key)
+        if self._verifier is not None:
+            self._verifier.update(header.serialize())
+        if header.content_type is ContentType.NON_FRAMED:
+            return self._decrypt_non_framed(header, FrameCipher(key), dst, progress)
+        return _FramedBody(
+            header,
+            FrameCipher(key),
+            self._verifier,
+            src=self._src,
+            dst=dst,
+            progress=progress,
+            threaded=self._threaded,
+        ).run()
+
+    def _decrypt_non_framed(
+        self, header: MessageHeader, cipher: FrameCipher, dst: BinaryIO, progress: Progress | None
+    ) -> int:
+        src = self._src
+        head = read_exact(src, 12 + 8)
+        if len(head) != 20:
+            raise _damaged("the body is truncated")
+        length = int.from_bytes(head[12:], "big")
+        limit = min(NON_FRAMED_MAX_CONTENT, NON_FRAMED_BUFFER_LIMIT)
+        if self.max_body_length is not None:
+            limit = min(limit, self.max_body_length)
+        if length > limit:
+            raise FormatError(f"the non-framed body of {length} bytes exceeds the limit of {limit}")
+        sealed = read_exact(src, length + TAG_LENGTH)
+        if len(sealed) != length + TAG_LENGTH:
+            raise _damaged("the body is truncated")
+        aad = body_aad(header.message_id, SINGLE_BLOCK, 1, length)
+        try:
+            plaintext = cipher.open(head[:12], sealed, aad)
+        except AuthenticationError:
+            raise _damaged("the body failed authentication") from None
+        verifier = self._verifier
+        if verifier is not None:
+            verifier.update(head)
+            verifier.update(sealed)
+            _verify_footer(verifier, lambda n: read_exact(src, n))
+        if src.read(1):
+            raise _damaged("there are bytes after the end of the message")
+        write_all(dst, plaintext)
+        if progress is not None:
+            progress(length)
+        return length
+
+
+def _verify_footer(verifier: MessageVerifier, take: Callable[[int], bytes]) -> None:
+    raw = take(2)
+    if len(raw) != 2:
+        raise _damaged("the signature footer is missing")
+    length = int.from_bytes(raw, "big")
+    signature = take(length)
+    if len(signature) != length:
+        raise _damaged("the signature footer is truncated")
+    try:
+        verifier.verify(signature)
+    except AuthenticationError:
+        raise _damaged("the signature does not verify") from None
+
+
+class _Tail:
+    """The bytes after the last regular frame (final frame, footer), pulled from the source only
+    as needed, so trailing garbage is detected without reading it into memory."""
+
+    def __init__(self, source: ChunkSource, initial: bytes) -> None:
+        self._source = source
+        self._data = bytearray(initial)
+        self._offset = 0
+
+    def take(self, count: int) -> bytes:
+        while len(self._data) - self._offset < count:
+            chunk = self._source.next()
+            if chunk is None:
+                break
+            self._data += chunk.view
+            self._source.release(chunk)
+        data = bytes(self._data[self._offset : self._offset + count])
+        self._offset += len(data)
+        return data
+
+    def at_end(self) -> bool:
+        if self._offset < len(self._data):
+            return False
+        chunk = self._source.next()
+        if chunk is None:
+            return True
+        self._source.release(chunk)
+        return False
+
+
+class _FramedBody:
+    """The framed body of one message: regular frames chunk by chunk, then the tail."""
+
+    def __init__(
+        self,
+        header: MessageHeader,
+        cipher: FrameCipher,
+        verifier: MessageVerifier | None,
+        *,
+        src: BinaryIO,
+        dst: BinaryIO,
+        progress: Progress | None,
+        threaded: bool,
+    ) -> None:
+        self._frame = header.frame_length
+        self._cipher = cipher
+        self._aad = AadBuilder(header.message_id)
+        self._verifier = verifier
+        self._progress = progress
+        frames_per_chunk = chunk_frames(self._frame, CHUNK_TARGET_BYTES)
+        self._source = ChunkSource(
+            src,
+            frames_per_chunk * (self._frame + REGULAR_FRAME_OVERHEAD),
+            depth=_POOL_DEPTH,
+            threaded=threaded,
+        )
+        self._sink = ChunkSink(
+            dst, hasher=None if verifier is None else verifier.update, threaded=threaded
+        )
+        self._plain = [allocate(frames_per_chunk * self._frame) for _ in range(_POOL_DEPTH)]
+        self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for index in range(_POOL_DEPTH):
+            self._free.put(index)
+        self._sequence = 1
+        self._total = 0
+
+    def run(self) -> int:
+        try:
+            tail = self._regular_frames()
+            self._final_frame(_Tail(self._source, tail))
+            self._sink.close()
+        except BaseException:
+            self._sink.abort()
+            raise
+        finally:
+            self._source.close()
+        return self._total
+
+    def _released(self, chunk: Chunk | None, index: int) -> Callable[[], None]:
+        source, free = self._source, self._free
+
+        def done() -> None:
+            if chunk is not None:
+                source.release(chunk)
+            free.put(index)
+
+        return done
+
+    def _regular_frames(self) -> bytes:
+        """Decrypt chunks of regular frames; returns the bytes from the final frame marker on."""
+        frame = self._frame
+        stride = frame + REGULAR_FRAME_OVERHEAD
+        cipher = self._cipher
+        aad = self._aad
+        unpack = _U32.unpack_from
+        while True:
+            chunk = self._source.next()
+            if chunk is None:
+                raise _damaged("the message is truncated: its final frame is missing")
+            view = chunk.view
+            size = len(view)
+            index = self._free.get()
+            plain = self._plain[index]
+            offset = 0
+            produced = 0
+            seq = self._sequence
+            tail: bytes | None = None
+            try:
+                while offset < size:
+                    if size - offset < 4:
+                        raise _damaged(f"the message is truncated inside frame {seq}")
+                    (number,) = unpack(view, offset)
+                    if number == _FINAL_MARKER_VALUE:
+                        tail = bytes(view[offset:])
+                        break
+                    if size - offset < stride:
+                        raise _damaged(f"the message is truncated inside frame {seq}")
+                    if number != seq:
+                        raise _damaged(f"frame {seq} is out of sequence")
+                    try:
+                        cipher.open_into(
+                            view[offset + 4 : offset + 16],
+                            view[offset + 16 : offset + stride],
+                            aad.regular(seq, frame),
+                            plain[produced : produced + frame],
+                        )
+                    except AuthenticationError:
+                        raise _damaged(f"frame {seq} failed authentication") from None
+                    offset += stride
+                    produced += frame
+                    seq += 1
+                if tail is None and not chunk.full:
+                    raise _damaged("the message is truncated: its final frame is missing")
+            except BaseException:
+                self._free.put(index)
+                self._source.release(chunk)
+                raise
+            self._sequence = seq
+            if self._verifier is None:
+                self._source.release(chunk)
+                self._sink.submit(plain[:produced], None, self._released(None, index))
+            else:  # the writer thread hashes the ciphertext, so it keeps the chunk until then
+                self._sink.submit(plain[:produced], view[:offset], self._released(chunk, index))
+            self._total += produced
+            if self._progress is not None and produced:
+                self._progress(produced)
+            if tail is not None:
+                return tail
+
+    def _final_frame(self, tail: _Tail) -> None:
+        head = tail.take(FINAL_FRAME_PREFIX)
+        if len(head) != FINAL_FRAME_PREFIX:
+            raise _damaged("the message is truncated inside its final frame")
+        _marker, number, iv, length = _FINAL_HEAD.unpack(head)
+        seq = self._sequence
+        if number != seq:
+            raise _damaged(f"the final frame {number} is out of sequence")
+        if length > self._frame:
+            raise _damaged("the final frame is longer than the frame length")
+        sealed = tail.take(length + TAG_LENGTH)
+        if len(sealed) != length + TAG_LENGTH:
+            raise _damaged("the message is truncated inside its final frame")
+        plaintext = bytearray(length)
+        try:
+            self._cipher.open_into(iv, sealed, self._aad.final(seq, length), memoryview(plaintext))
+        except AuthenticationError:
+            raise _damaged(f"frame {seq} (the final frame) failed authentication") from None
+        if self._verifier is not None:
+            self._sink.submit(None, head + sealed)
+            self._sink.flush()  # every body byte is hashed before the footer is checked
+            _verify_footer(self._verifier, tail.take)
+        if not tail.at_end():
+            raise _damaged("there are bytes after the end of the message")
+        self._sink.submit(plaintext)
+        self._total += length
+        if self._progress is not None and length:
+            self._progress(length)

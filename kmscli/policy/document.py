@@ -1,0 +1,443 @@
+"""Policy documents: the JSON grammar, its validation, and the parsed form the evaluator reads.
+
+Owns `parse_key_policy`, `parse_identity_policy`, `default_key_policy` and the `PolicyDocument`
+/ `Statement` types. Validation follows AWS:
+- key policy text: 1 to 131,072 characters, only TAB, LF, CR and U+0020 to U+00FF
+  (ValidationException); at most 32,768 bytes of UTF-8 (LimitExceededException, the KMS quota);
+- identity policy text: the same characters; at most 6,144 characters not counting
+  whitespace, like an IAM managed policy (LimitExceededException);
+- top level only `Version`, `Id`, `Statement`; `Version` "2012-10-17" or "2008-10-17"
+  (absent means "2008-10-17", in which policy variables are plain text, as in IAM);
+- each statement: `Effect` Allow|Deny; `Principal`/`NotPrincipal` required in key policies
+  and forbidden in identity policies; `Action`/`NotAction`, `Resource`/`NotResource`,
+  `Condition`, `Sid`. A key-policy statement without Action or Resource is accepted and
+  ignored, as AWS does; identity policies require both.
+- duplicate JSON member names are rejected (the last one would otherwise win silently).
+Every content error is a MalformedPolicyDocumentException naming the statement (index in the
+Statement array, from 0, and Sid) and the element.
+
+Pure: no I/O; never evaluates a policy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal, NoReturn
+
+from kmscli.errors import (
+    LimitExceededException,
+    MalformedPolicyDocumentException,
+    ValidationException,
+)
+from kmscli.policy.conditions import ConditionClause, parse_operator, validate_value
+from kmscli.policy.principals import ACCOUNT_ID, PrincipalSpec, parse_principal_element
+
+PolicyKind = Literal["key", "identity"]
+Effect = Literal["Allow", "Deny"]
+
+KEY_POLICY_MAX_BYTES = 32768
+KEY_POLICY_MAX_CHARS = 131072
+IDENTITY_POLICY_MAX_CHARS = 6144
+"""Non-whitespace characters, the IAM managed-policy quota."""
+
+VERSIONS = ("2012-10-17", "2008-10-17")
+INVALID_PRINCIPALS = "Policy contains a statement with one or more invalid principals."
+LOCKOUT = "The new key policy will not allow you to update the key policy in the future."
+
+_ALLOWED_CHARS = re.compile(r"[\t\n\r\u0020-\u00ff]+")
+_TOP_LEVEL = ("Version", "Id", "Statement")
+_STATEMENT_MEMBERS = (
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+)
+_ACTION = re.compile(r"^(?:\*|(?P<service>[A-Za-z0-9-]+):[A-Za-z0-9*?]+)$")
+_IDENTITY_SID = re.compile(r"^[A-Za-z0-9]*$")
+_CONDITION_KEY = re.compile(r"^[A-Za-z0-9-]+:\S+$")
+_KEY_POLICY_FORBIDDEN_KEYS = ("aws:resourcetag/", "kms:resourcealiases")
+_SINGLE_VALUED_PREFIXES = ("kms:encryptioncontext:", "aws:requesttag/")
+_PATTERN_MESSAGE = (
+    "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must "
+    "satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"
+)
+
+
+@dataclass(frozen=True)
+class Statement:
+    index: int
+    sid: str | None
+    effect: Effect
+    principal: PrincipalSpec | None = None
+    not_principal: PrincipalSpec | None = None
+    actions: tuple[str, ...] | None = None
+    not_actions: tuple[str, ...] | None = None
+    resources: tuple[str, ...] | None = None
+    not_resources: tuple[str, ...] | None = None
+    conditions: tuple[ConditionClause, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """The Sid, or `Statement[<index>]` when it has none (for audit trails)."""
+        return self.sid if self.sid else f"Statement[{self.index}]"
+
+    @property
+    def ignored(self) -> bool:
+        """A key-policy statement without Action or Resource, which AWS accepts and ignores."""
+        no_action = self.actions is None and self.not_actions is None
+        no_resource = self.resources is None and self.not_resources is None
+        return no_action or no_resource
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    kind: PolicyKind
+    version: str
+    id: str | None
+    statements: tuple[Statement, ...]
+    text: str
+    """The document as given (what GetKeyPolicy returns)."""
+    name: str | None = None
+    """For identity policies, a name the caller chose (used in audit labels)."""
+
+    @property
+    def variables_enabled(self) -> bool:
+        """Policy variables are substituted only under Version 2012-10-17."""
+        return self.version == "2012-10-17"
+
+
+# -- entry points ----------------------------------------------------------------------------------
+
+
+def parse_key_policy(text: str) -> PolicyDocument:
+    """Validate and parse a key policy (CreateKey/PutKeyPolicy/ReplicateKey `Policy`)."""
+    if not isinstance(text, str) or not text:
+        raise ValidationException(
+            "1 validation error detected: Value at 'policy' failed to satisfy constraint: "
+            "Member must have length greater than or equal to 1"
+        )
+    if len(text) > KEY_POLICY_MAX_CHARS:
+        raise ValidationException(
+            "1 validation error detected: Value at 'policy' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {KEY_POLICY_MAX_CHARS}"
+        )
+    _check_characters(text)
+    size = len(text.encode("utf-8"))
+    if size > KEY_POLICY_MAX_BYTES:
+        raise LimitExceededException(
+            f"The key policy is {size} bytes; the quota is {KEY_POLICY_MAX_BYTES} bytes."
+        )
+    return _Parser("key").document(text, None)
+
+
+def parse_identity_policy(text: str, *, name: str | None = None) -> PolicyDocument:
+    """Validate and parse an identity-based (IAM) policy attached to a principal."""
+    if not isinstance(text, str) or not text:
+        raise ValidationException("The identity policy document is empty.")
+    _check_characters(text)
+    counted = sum(1 for ch in text if ch not in " \t\n\r")
+    if counted > IDENTITY_POLICY_MAX_CHARS:
+        raise LimitExceededException(
+            f"Cannot exceed quota for PolicySize: {IDENTITY_POLICY_MAX_CHARS} "
+            f"(the policy has {counted} non-whitespace characters)."
+        )
+    return _Parser("identity").document(text, name)
+
+
+def default_key_policy(account_id: str, partition: str = "aws") -> str:
+    """AWS's default key policy (§4.1) for a key owned by `account_id`, as AWS prints it."""
+    if not isinstance(account_id, str) or not ACCOUNT_ID.match(account_id):
+        raise ValidationException(f"Invalid account ID '{account_id}': must be 12 digits")
+    if not re.fullmatch(r"aws(?:-[a-z]+)*", partition):
+        raise ValidationException(f"Invalid partition '{partition}'")
+    return (
+        "{\n"
+        '  "Version" : "2012-10-17",\n'
+        '  "Id" : "key-default-1",\n'
+        '  "Statement" : [ {\n'
+        '    "Sid" : "Enable IAM User Permissions",\n'
+        '    "Effect" : "Allow",\n'
+        '    "Principal" : {\n'
+        f'      "AWS" : "arn:{partition}:iam::{account_id}:root"\n'
+        "    },\n"
+        '    "Action" : "kms:*",\n'
+        '    "Resource" : "*"\n'
+        "  } ]\n"
+        "}"
+    )
+
+
+def _check_characters(text: str) -> None:
+    if not _ALLOWED_CHARS.fullmatch(text):
+        raise ValidationException(_PATTERN_MESSAGE)
+
+
+# -- parsing ---------------------------------------------------------------------------------------
+
+
+def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    result: dict[str, object] = {}
+    for key, value in pairs:
+        if key in result:
+            raise MalformedPolicyDocumentException(
+                f'Policy contains a duplicate member "{key}" in one JSON object.'
+            )
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise MalformedPolicyDocumentException(f"Policy is not valid JSON: {name} is not a number.")
+
+
+@dataclass(frozen=True)
+class _Loc:
+    """Where in the document a problem is: statement index and Sid."""
+
+    index: int
+    sid: str | None
+
+    def __str__(self) -> str:
+        if self.sid:
+            return f'Statement[{self.index}] (Sid "{self.sid}")'
+        return f"Statement[{self.index}]"
+
+
+def _fail(loc: _Loc, element: str, problem: str) -> NoReturn:
+    raise MalformedPolicyDocumentException(f"{loc} {element}: {problem}")
+
+
+class _Parser:
+    def __init__(self, kind: PolicyKind) -> None:
+        self.kind: PolicyKind = kind
+
+    def document(self, text: str, name: str | None) -> PolicyDocument:
+        try:
+            tree = json.loads(
+                text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
+            )
+        except json.JSONDecodeError as exc:
+            raise MalformedPolicyDocumentException(
+                f"Policy is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}."
+            ) from None
+        except RecursionError:
+            raise MalformedPolicyDocumentException(
+                "Policy is not valid JSON: nested too deeply."
+            ) from None
+        if not isinstance(tree, dict):
+            raise MalformedPolicyDocumentException("Policy must be a JSON object.")
+        for member in tree:
+            if member not in _TOP_LEVEL:
+                raise MalformedPolicyDocumentException(
+                    f'Policy contains an unsupported element "{member}"; the top level may '
+                    "hold only Version, Id and Statement."
+                )
+        version = tree.get("Version", "2008-10-17")
+        if version not in VERSIONS:
+            raise MalformedPolicyDocumentException(
+                f'Policy Version must be "2012-10-17" or "2008-10-17", not {_show(version)}.'
+            )
+        policy_id = tree.get("Id")
+        if policy_id is not None and not isinstance(policy_id, str):
+            raise MalformedPolicyDocumentException("Policy Id must be a string.")
+        if "Statement" not in tree:
+            raise MalformedPolicyDocumentException("Policy must contain a Statement element.")
+        raw = tree["Statement"]
+        items = [raw] if isinstance(raw, dict) else raw
+        if not isinstance(items, list) or not items:
+            raise MalformedPolicyDocumentException(
+                "Policy Statement must be a statement object or a non-empty list of them."
+            )
+        statements = tuple(self.statement(i, item) for i, item in enumerate(items))
+        if self.kind == "identity":
+            seen: set[str] = set()
+            for st in statements:
+                if st.sid:
+                    if st.sid in seen:
+                        _fail(_Loc(st.index, st.sid), "Sid", f'"{st.sid}" is used twice.')
+                    seen.add(st.sid)
+        return PolicyDocument(self.kind, str(version), policy_id, statements, text, name)
+
+    def statement(self, index: int, raw: object) -> Statement:
+        if not isinstance(raw, dict):
+            raise MalformedPolicyDocumentException(
+                f"Statement[{index}]: each statement must be a JSON object."
+            )
+        sid_value = raw.get("Sid")
+        sid = sid_value if isinstance(sid_value, str) else None
+        loc = _Loc(index, sid)
+        for member in raw:
+            if member not in _STATEMENT_MEMBERS:
+                _fail(loc, member, "is not a statement element.")
+        if "Sid" in raw:
+            if not isinstance(sid_value, str):
+                _fail(loc, "Sid", "must be a string.")
+            if self.kind == "identity" and not _IDENTITY_SID.match(sid_value):
+                _fail(loc, "Sid", "may hold only ASCII letters and digits.")
+        effect = raw.get("Effect")
+        if effect not in ("Allow", "Deny"):
+            if "Effect" not in raw:
+                _fail(loc, "Effect", "is required.")
+            _fail(loc, "Effect", f'must be "Allow" or "Deny", not {_show(effect)}.')
+
+        principal, not_principal = self.principals(loc, raw)
+        actions, not_actions = self.pair(loc, raw, ("Action", "NotAction"), self.action)
+        resources, not_resources = self.pair(loc, raw, ("Resource", "NotResource"), _resource)
+        if self.kind == "identity":
+            if actions is None and not_actions is None:
+                _fail(loc, "Action", "is required (Action or NotAction).")
+            if resources is None and not_resources is None:
+                _fail(loc, "Resource", "is required (Resource or NotResource).")
+        conditions = self.conditions(loc, raw["Condition"]) if "Condition" in raw else ()
+        return Statement(
+            index=index,
+            sid=sid,
+            effect="Allow" if effect == "Allow" else "Deny",
+            principal=principal,
+            not_principal=not_principal,
+            actions=actions,
+            not_actions=not_actions,
+            resources=resources,
+            not_resources=not_resources,
+            conditions=conditions,
+        )
+
+    def principals(
+        self, loc: _Loc, raw: Mapping[str, object]
+    ) -> tuple[PrincipalSpec | None, PrincipalSpec | None]:
+        has = [name for name in ("Principal", "NotPrincipal") if name in raw]
+        if self.kind == "identity":
+            if has:
+                _fail(loc, has[0], "is not allowed in an identity-based policy.")
+            return None, None
+        if not has:
+            _fail(loc, "Principal", "is required in a key policy (Principal or NotPrincipal).")
+        if len(has) == 2:
+            _fail(loc, "NotPrincipal", "cannot be combined with Principal.")
+        element = has[0]
+        try:
+            spec = parse_principal_element(raw[element])
+        except ValueError as exc:
+            raise MalformedPolicyDocumentException(
+                f"{INVALID_PRINCIPALS} {loc} {element}: {exc} is not a valid principal."
+            ) from None
+        return (spec, None) if element == "Principal" else (None, spec)
+
+    def pair(
+        self,
+        loc: _Loc,
+        raw: Mapping[str, object],
+        names: tuple[str, str],
+        check: Callable[[str], str | None],
+    ) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+        positive, negative = names
+        if positive in raw and negative in raw:
+            _fail(loc, negative, f"cannot be combined with {positive}.")
+        element = positive if positive in raw else negative if negative in raw else None
+        if element is None:
+            return None, None
+        value = raw[element]
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items:
+            _fail(loc, element, "must be a string or a non-empty list of strings.")
+        for item in items:
+            if not isinstance(item, str):
+                _fail(loc, element, f"{_show(item)} is not a string.")
+            problem = check(item)
+            if problem:
+                _fail(loc, element, problem)
+        values = tuple(items)
+        return (values, None) if element == positive else (None, values)
+
+    def action(self, item: str) -> str | None:
+        m = _ACTION.match(item)
+        if m is None:
+            return (
+                f"{_show(item)} is not an action "
+                '("kms:<Name>" with wildcards * and ? allowed, or "*").'
+            )
+        service = m.group("service")
+        if self.kind == "key" and service is not None and service.lower() != "kms":
+            return f"{_show(item)} is not a KMS action; a key policy may only name kms: actions."
+        return None
+
+    def conditions(self, loc: _Loc, raw: object) -> tuple[ConditionClause, ...]:
+        if not isinstance(raw, dict):
+            _fail(loc, "Condition", "must be an object of operators.")
+        clauses: list[ConditionClause] = []
+        for operator, block in raw.items():
+            try:
+                parsed = parse_operator(operator)
+            except ValueError:
+                _fail(loc, "Condition", f'"{operator}" is not a condition operator.')
+            if not isinstance(block, dict):
+                _fail(loc, "Condition", f'"{operator}" must map condition keys to values.')
+            for key, value in block.items():
+                clauses.append(self.clause(loc, parsed, key, value))
+        return tuple(clauses)
+
+    def clause(
+        self,
+        loc: _Loc,
+        operator: tuple[str, Literal["ForAllValues", "ForAnyValue"] | None, bool, str],
+        key: str,
+        value: object,
+    ) -> ConditionClause:
+        base, qualifier, if_exists, canonical = operator
+        where = f'"{canonical}"'
+        if not _CONDITION_KEY.match(key) or "${" in key:
+            _fail(loc, "Condition", f'{where}: "{key}" is not a condition key.')
+        lowered = key.lower()
+        if self.kind == "key":
+            if lowered.startswith(_KEY_POLICY_FORBIDDEN_KEYS):
+                _fail(
+                    loc,
+                    "Condition",
+                    f"These condition keys are not permitted in a key policy: {key}",
+                )
+            if qualifier == "ForAllValues" and lowered.startswith(_SINGLE_VALUED_PREFIXES):
+                what = "encryption context" if lowered.startswith("kms:") else "tag"
+                raise MalformedPolicyDocumentException(
+                    "OverlyPermissiveCondition: Using the ForAllValues set operator with a "
+                    f"single-valued condition key matches requests without the specified {what} "
+                    f"or with an unspecified {what}. To fix, remove ForAllValues. "
+                    f"({loc} Condition {where}: {key})"
+                )
+        items = value if isinstance(value, list) else [value]
+        if not items:
+            _fail(loc, "Condition", f'{where}: "{key}" has an empty list of values.')
+        values: list[str] = []
+        for item in items:
+            text = _scalar(item)
+            if text is None or not validate_value(base, text):
+                _fail(loc, "Condition", f'{where}: {_show(item)} is not a valid value for "{key}".')
+            values.append(text)
+        return ConditionClause(canonical, base, qualifier, if_exists, key, tuple(values))
+
+
+def _resource(item: str) -> str | None:
+    if item == "*" or (item.startswith("arn:") and len(item.split(":", 5)) == 6):
+        return None
+    return f'{_show(item)} must be "*" or an ARN.'
+
+
+def _scalar(item: object) -> str | None:
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    if isinstance(item, int | float):
+        return json.dumps(item)
+    if isinstance(item, str):
+        return item
+    return None
+
+
+def _show(value: object) -> str:
+    return f'"{value}"' if isinstance(value, str) else json.dumps(value)

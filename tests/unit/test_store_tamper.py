@@ -1,0 +1,306 @@
+"""kmscli.store: any edited, renamed or moved keyring file is refused, naming the file."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from kmscli.errors import KeyringCorruptError, KeyringError, KeyringVersionError
+from kmscli.store import Keyring, init_keyring, open_keyring
+from kmscli.store import header as header_mod
+from kmscli.store import journal, layout, rootkey, subkeys
+
+KINDS = ["keys", "aliases", "grants", "identity-policies", "meta"]
+LONG_NAME = "alias/" + "Z" * 300  # stored under a hashed file name
+
+
+def no_passphrase() -> bytes | None:
+    raise AssertionError("not passphrase-protected")
+
+
+def open_kf(tmp_path: Path) -> Keyring:
+    return open_keyring(
+        tmp_path / "home", root_key_file=None, root_key_dir=tmp_path / "cfg",
+        passphrase=no_passphrase,
+    )
+
+
+@pytest.fixture
+def keyring(tmp_path: Path) -> Keyring:
+    kr = open_kf(tmp_path)
+    with kr.write() as tx:
+        for kind in KINDS:
+            tx.put(kind, f"us-east-1/{kind}-record", f"{kind} payload".encode())
+        tx.put("aliases", "alias/other", b"other payload")
+        tx.put("aliases", LONG_NAME, b"long payload")
+    return kr
+
+
+def flipped(path: Path, position: int, mask: int = 0x01) -> bytes:
+    """Flip bits of one byte of `path` in place; returns the original content."""
+    original = path.read_bytes()
+    changed = bytearray(original)
+    changed[position] ^= mask
+    path.write_bytes(bytes(changed))
+    return original
+
+
+def record_files(home: Path) -> list[Path]:
+    return sorted(p for p in (home / "records").rglob("*") if p.is_file())
+
+
+# -- the header ----------------------------------------------------------------------------------
+
+
+def test_every_byte_of_the_header_is_protected(tmp_path: Path, keyring: Keyring) -> None:
+    path = tmp_path / "home" / layout.HEADER
+    size = len(path.read_bytes())
+    for position in range(size):
+        for mask in (0x01, 0x80):
+            original = flipped(path, position, mask)
+            with pytest.raises(KeyringCorruptError) as caught:
+                open_kf(tmp_path)
+            assert "keyring file 'header'" in caught.value.message, position
+            assert caught.value.exit_status == 9
+            path.write_bytes(original)
+    open_kf(tmp_path)
+
+
+def test_truncated_or_extended_header_is_refused(tmp_path: Path, keyring: Keyring) -> None:
+    path = tmp_path / "home" / layout.HEADER
+    original = path.read_bytes()
+    for content in [b"", original[:-1], original + b"\n", original + b"x", b"\n" + original]:
+        path.write_bytes(content)
+        with pytest.raises(KeyringCorruptError, match="'header'"):
+            open_kf(tmp_path)
+
+
+def test_passphrase_header_is_protected(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    init_keyring(home, root_key_file=None, root_key_dir=tmp_path, passphrase=b"pw")
+    path = home / layout.HEADER
+    body, trailer = path.read_bytes().split(b"\n")[:2]
+    targets = [0, body.index(b'"salt"') + 10, body.index(b'"wrapped_root_key"') + 25,
+               len(body) - 2, len(body) + 10, len(body) + len(trailer) - 3]
+    for position in targets:
+        original = flipped(path, position)
+        with pytest.raises(KeyringCorruptError, match="'header'"):
+            open_keyring(home, root_key_file=None, root_key_dir=tmp_path, passphrase=lambda: b"pw")
+        path.write_bytes(original)
+    open_keyring(home, root_key_file=None, root_key_dir=tmp_path, passphrase=lambda: b"pw")
+
+
+def _keys_of(kr: Keyring) -> subkeys.Subkeys:
+    assert kr.info.root_key_file is not None
+    root = rootkey.load_key_file(kr.info.root_key_file, expected_for="test")
+    return subkeys.derive(root, kr.info.keyring_id)
+
+
+def test_edited_header_with_recomputed_checksum_fails_the_mac(
+    tmp_path: Path, keyring: Keyring
+) -> None:
+    path = tmp_path / "home" / layout.HEADER
+    body = json.loads(path.read_bytes().split(b"\n")[0])
+    body["account_id"] = "999999999999"
+    forged = header_mod.encode_header(body, _keys_of(keyring))
+    # Keep the new SHA-256 but not the new MAC: a forger without the root key.
+    old_trailer = json.loads(path.read_bytes().split(b"\n")[1])
+    new_body, new_trailer = forged.split(b"\n")[:2]
+    trailer = json.loads(new_trailer)
+    trailer["mac"] = old_trailer["mac"]
+    path.write_bytes(
+        new_body + b"\n" + json.dumps(trailer, sort_keys=True, separators=(",", ":")).encode()
+        + b"\n"
+    )
+    with pytest.raises(KeyringCorruptError, match="'header'"):
+        open_kf(tmp_path)
+
+
+def test_schema_version_from_the_future_is_refused(tmp_path: Path, keyring: Keyring) -> None:
+    path = tmp_path / "home" / layout.HEADER
+    body = json.loads(path.read_bytes().split(b"\n")[0])
+    body["schema_version"] = header_mod.SCHEMA_VERSION + 1
+    path.write_bytes(header_mod.encode_header(body, _keys_of(keyring)))  # a valid MAC
+    with pytest.raises(KeyringVersionError) as caught:
+        open_kf(tmp_path)
+    assert caught.value.exit_status == 9
+    assert str(header_mod.SCHEMA_VERSION + 1) in caught.value.message
+    # Even without the root key at hand, the version is what gets reported.
+    assert keyring.info.root_key_file is not None
+    keyring.info.root_key_file.unlink()
+    with pytest.raises(KeyringVersionError):
+        open_kf(tmp_path)
+
+
+def test_a_header_written_by_this_version_opens(tmp_path: Path, keyring: Keyring) -> None:
+    path = tmp_path / "home" / layout.HEADER
+    body = json.loads(path.read_bytes().split(b"\n")[0])
+    path.write_bytes(header_mod.encode_header(body, _keys_of(keyring)))
+    assert open_kf(tmp_path).info == keyring.info
+
+
+# -- records -------------------------------------------------------------------------------------
+
+
+def _read_back(kr: Keyring, kind: str, filename: str) -> None:
+    with kr.read() as view:
+        if layout.is_hashed(filename):
+            view.list(kind)
+            view.get(kind, LONG_NAME)
+        else:
+            name = layout.decode_name(filename)
+            assert name is not None
+            view.get(kind, name)
+
+
+def test_every_byte_of_every_record_is_protected(tmp_path: Path, keyring: Keyring) -> None:
+    home = tmp_path / "home"
+    files = record_files(home)
+    assert {p.parent.name for p in files} == set(KINDS)
+    assert any(layout.is_hashed(p.name) for p in files)
+    for path in files:
+        where = path.relative_to(home).as_posix()
+        for position in range(len(path.read_bytes())):
+            original = flipped(path, position)
+            with pytest.raises(KeyringCorruptError) as caught:
+                _read_back(keyring, path.parent.name, path.name)
+            assert f"keyring file '{where}' failed its integrity check" in caught.value.message
+            path.write_bytes(original)
+        _read_back(open_kf(tmp_path), path.parent.name, path.name)
+
+
+def test_verify_all_names_each_bad_file(tmp_path: Path, keyring: Keyring) -> None:
+    home = tmp_path / "home"
+    assert keyring.verify_all() == []
+    bad = [home / "records" / "keys" / "us-east-1%2fkeys-record",
+           home / "records" / "meta" / "us-east-1%2fmeta-record"]
+    for path in bad:
+        flipped(path, 20)
+    (home / "records" / "grants" / "Not-A-Record.txt").write_bytes(b"?")
+    problems = keyring.verify_all()
+    assert len(problems) == 3
+    for path in bad:
+        assert any(path.relative_to(home).as_posix() in p for p in problems)
+    assert any("Not-A-Record.txt" in p for p in problems)
+
+
+def test_record_renamed_onto_another_name_is_detected(tmp_path: Path, keyring: Keyring) -> None:
+    directory = tmp_path / "home" / "records" / "aliases"
+    os.replace(directory / "alias%2fother", directory / "alias%2fstolen")
+    with keyring.read() as view:
+        assert "alias/stolen" in view.list("aliases")
+        with pytest.raises(KeyringCorruptError, match="records/aliases/alias%2fstolen"):
+            view.get("aliases", "alias/stolen")
+    assert any("alias%2fstolen" in p for p in keyring.verify_all())
+
+
+def test_record_copied_over_another_is_detected(tmp_path: Path, keyring: Keyring) -> None:
+    directory = tmp_path / "home" / "records" / "aliases"
+    (directory / "us-east-1%2faliases-record").write_bytes(
+        (directory / "alias%2fother").read_bytes()
+    )
+    with keyring.read() as view, pytest.raises(KeyringCorruptError):
+        view.get("aliases", "us-east-1/aliases-record")
+
+
+def test_record_moved_to_another_kind_is_detected(tmp_path: Path, keyring: Keyring) -> None:
+    records = tmp_path / "home" / "records"
+    os.replace(records / "grants" / "us-east-1%2fgrants-record",
+               records / "keys" / "us-east-1%2fgrants-record")
+    with keyring.read() as view, pytest.raises(KeyringCorruptError, match="records/keys/"):
+        view.get("keys", "us-east-1/grants-record")
+
+
+def test_hashed_record_renamed_is_detected(tmp_path: Path, keyring: Keyring) -> None:
+    directory = tmp_path / "home" / "records" / "aliases"
+    [hashed] = [p for p in directory.iterdir() if layout.is_hashed(p.name)]
+    os.replace(hashed, directory / ("=" + "0" * 64))
+    with keyring.read() as view, pytest.raises(KeyringCorruptError, match="=0000"):
+        view.list("aliases")
+
+
+def test_record_of_another_keyring_is_detected(tmp_path: Path, keyring: Keyring) -> None:
+    other = open_keyring(tmp_path / "other", root_key_file=None, root_key_dir=tmp_path / "cfg",
+                         passphrase=no_passphrase)
+    with other.write() as tx:
+        tx.put("keys", "us-east-1/keys-record", b"other keyring")
+    name = "us-east-1%2fkeys-record"
+    (tmp_path / "home" / "records" / "keys" / name).write_bytes(
+        (tmp_path / "other" / "records" / "keys" / name).read_bytes()
+    )
+    with keyring.read() as view, pytest.raises(KeyringCorruptError):
+        view.get("keys", "us-east-1/keys-record")
+
+
+def test_unexpected_file_name_in_a_kind_is_refused(tmp_path: Path, keyring: Keyring) -> None:
+    (tmp_path / "home" / "records" / "keys" / "UPPER").write_bytes(b"")
+    with keyring.read() as view, pytest.raises(KeyringCorruptError, match="records/keys/UPPER"):
+        view.list("keys")
+
+
+# -- the journal ---------------------------------------------------------------------------------
+
+
+def leave_journal(kr: Keyring) -> Path:
+    """A committed transaction whose writer died before applying it."""
+    home = kr.info.home
+    journal.stage(home, kr._keys, [journal.Op("keys", "us-east-1/keys-record", b"new"),
+                                   journal.Op("meta", "us-east-1/meta-record", None)])
+    journal.commit_point(home)
+    return home / layout.JOURNAL
+
+
+def test_every_byte_of_a_journal_is_protected(tmp_path: Path, keyring: Keyring) -> None:
+    path = leave_journal(keyring)
+    for position in range(len(path.read_bytes())):
+        original = flipped(path, position)
+        with pytest.raises(KeyringCorruptError) as caught:
+            open_kf(tmp_path)
+        assert "keyring file 'journal' failed its integrity check" in caught.value.message
+        with pytest.raises(KeyringCorruptError, match="'journal'"), keyring.read():
+            pass
+        assert any("'journal'" in p for p in keyring.verify_all())
+        path.write_bytes(original)
+    with open_kf(tmp_path).read() as view:  # the genuine journal rolls forward
+        assert view.get("keys", "us-east-1/keys-record") == b"new"
+        assert view.get("meta", "us-east-1/meta-record") is None
+    assert not path.exists()
+
+
+def test_journal_of_another_keyring_is_refused(tmp_path: Path, keyring: Keyring) -> None:
+    other = open_keyring(tmp_path / "other", root_key_file=None, root_key_dir=tmp_path / "cfg",
+                         passphrase=no_passphrase)
+    foreign = leave_journal(other)
+    os.replace(foreign, tmp_path / "home" / layout.JOURNAL)
+    with pytest.raises(KeyringCorruptError, match="'journal'"):
+        open_kf(tmp_path)
+
+
+# -- sealed key material -------------------------------------------------------------------------
+
+
+def test_unseal_with_another_aad_fails(keyring: Keyring) -> None:
+    sealed = keyring.seal(b"material", b"arn:key/1|m-1")
+    with pytest.raises(KeyringCorruptError, match="material m-1 of key 1"):
+        keyring.unseal(sealed, b"arn:key/2|m-1", where="material m-1 of key 1")
+    with pytest.raises(KeyringCorruptError):
+        keyring.unseal(sealed, b"arn:key/1|m-2", where="x")
+
+
+def test_unseal_of_altered_material_fails(tmp_path: Path, keyring: Keyring) -> None:
+    sealed = keyring.seal(b"material", b"aad")
+    for position in range(len(sealed)):
+        changed = bytearray(sealed)
+        changed[position] ^= 0x01
+        with pytest.raises(KeyringCorruptError):
+            keyring.unseal(bytes(changed), b"aad", where="x")
+    for short in [b"", sealed[:1], sealed[:-1]]:
+        with pytest.raises(KeyringCorruptError):
+            keyring.unseal(short, b"aad", where="x")
+    other = open_keyring(tmp_path / "other", root_key_file=None, root_key_dir=tmp_path / "cfg",
+                         passphrase=no_passphrase)
+    with pytest.raises(KeyringError):
+        other.unseal(sealed, b"aad", where="x")

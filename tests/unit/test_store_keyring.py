@@ -16,8 +16,7 @@ from kmscli.errors import (
     NotFoundException,
     ValidationException,
 )
-from kmscli.store import Keyring, init_keyring, keyring_exists, open_keyring
-from kmscli.store import layout
+from kmscli.store import Keyring, init_keyring, keyring_exists, layout, open_keyring
 
 PASSPHRASE = b"correct horse battery staple"
 
@@ -108,7 +107,9 @@ def test_init_refuses_a_directory_holding_something_else(home: Path, key_dir: Pa
         init_keyring(home, root_key_file=None, root_key_dir=key_dir)
 
 
-@pytest.mark.parametrize("account", ["12345678901", "1234567890123", "12345678901a", "١٢٣٤٥٦٧٨٩٠١٢"])
+@pytest.mark.parametrize(
+    "account", ["12345678901", "1234567890123", "12345678901a", "١٢٣٤٥٦٧٨٩٠١٢"]
+)
 def test_init_rejects_a_bad_account_id(home: Path, key_dir: Path, account: str) -> None:
     with pytest.raises(ValidationException):
         init_keyring(home, root_key_file=None, root_key_dir=key_dir, account_id=account)

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from kmscli.errors import KeyringPermissionError
-from kmscli.store import Keyring, init_keyring, open_keyring
-from kmscli.store import journal, layout
+from kmscli.store import Keyring, init_keyring, journal, layout, open_keyring
 
 
 def no_passphrase() -> bytes | None:
@@ -45,11 +44,22 @@ def test_everything_created_is_private(tmp_path: Path) -> None:
         tx.put("aliases", "alias/a", b"y")
     home = kr.info.home
     assert kr.info.root_key_file is not None
-    for directory in [home, home.parent, home / "records", home / "records" / "keys",
-                      kr.info.root_key_file.parent, kr.info.root_key_file.parent.parent]:
+    for directory in [
+        home,
+        home.parent,
+        home / "records",
+        home / "records" / "keys",
+        kr.info.root_key_file.parent,
+        kr.info.root_key_file.parent.parent,
+    ]:
         assert mode(directory) == 0o700, directory
-    for file in [kr.info.root_key_file, home / "header", home / "lock",
-                 home / "records" / "keys" / "k1", home / "records" / "aliases" / "alias%2fa"]:
+    for file in [
+        kr.info.root_key_file,
+        home / "header",
+        home / "lock",
+        home / "records" / "keys" / "k1",
+        home / "records" / "aliases" / "alias%2fa",
+    ]:
         assert mode(file) == 0o600, file
     for path in home.rglob("*"):
         assert mode(path) in (0o600, 0o700), path
@@ -68,8 +78,9 @@ def test_journal_and_temporaries_are_private(tmp_path: Path) -> None:
 
 
 def test_passphrase_keyring_is_private(tmp_path: Path) -> None:
-    kr = init_keyring(tmp_path / "home", root_key_file=None, root_key_dir=tmp_path / "cfg",
-                      passphrase=b"pw")
+    kr = init_keyring(
+        tmp_path / "home", root_key_file=None, root_key_dir=tmp_path / "cfg", passphrase=b"pw"
+    )
     for path in [kr.info.home, *kr.info.home.rglob("*")]:
         assert mode(path) in (0o600, 0o700), path
 

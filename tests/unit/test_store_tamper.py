@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from kmscli.errors import KeyringCorruptError, KeyringError, KeyringVersionError
-from kmscli.store import Keyring, init_keyring, open_keyring
+from kmscli.store import Keyring, init_keyring, journal, layout, open_keyring, rootkey, subkeys
 from kmscli.store import header as header_mod
-from kmscli.store import journal, layout, rootkey, subkeys
 
 KINDS = ["keys", "aliases", "grants", "identity-policies", "meta"]
 LONG_NAME = "alias/" + "Z" * 300  # stored under a hashed file name
@@ -23,7 +22,9 @@ def no_passphrase() -> bytes | None:
 
 def open_kf(tmp_path: Path) -> Keyring:
     return open_keyring(
-        tmp_path / "home", root_key_file=None, root_key_dir=tmp_path / "cfg",
+        tmp_path / "home",
+        root_key_file=None,
+        root_key_dir=tmp_path / "cfg",
         passphrase=no_passphrase,
     )
 
@@ -83,8 +84,14 @@ def test_passphrase_header_is_protected(tmp_path: Path) -> None:
     init_keyring(home, root_key_file=None, root_key_dir=tmp_path, passphrase=b"pw")
     path = home / layout.HEADER
     body, trailer = path.read_bytes().split(b"\n")[:2]
-    targets = [0, body.index(b'"salt"') + 10, body.index(b'"wrapped_root_key"') + 25,
-               len(body) - 2, len(body) + 10, len(body) + len(trailer) - 3]
+    targets = [
+        0,
+        body.index(b'"salt"') + 10,
+        body.index(b'"wrapped_root_key"') + 25,
+        len(body) - 2,
+        len(body) + 10,
+        len(body) + len(trailer) - 3,
+    ]
     for position in targets:
         original = flipped(path, position)
         with pytest.raises(KeyringCorruptError, match="'header'"):
@@ -112,7 +119,9 @@ def test_edited_header_with_recomputed_checksum_fails_the_mac(
     trailer = json.loads(new_trailer)
     trailer["mac"] = old_trailer["mac"]
     path.write_bytes(
-        new_body + b"\n" + json.dumps(trailer, sort_keys=True, separators=(",", ":")).encode()
+        new_body
+        + b"\n"
+        + json.dumps(trailer, sort_keys=True, separators=(",", ":")).encode()
         + b"\n"
     )
     with pytest.raises(KeyringCorruptError, match="'header'"):
@@ -175,8 +184,10 @@ def test_every_byte_of_every_record_is_protected(tmp_path: Path, keyring: Keyrin
 def test_verify_all_names_each_bad_file(tmp_path: Path, keyring: Keyring) -> None:
     home = tmp_path / "home"
     assert keyring.verify_all() == []
-    bad = [home / "records" / "keys" / "us-east-1%2fkeys-record",
-           home / "records" / "meta" / "us-east-1%2fmeta-record"]
+    bad = [
+        home / "records" / "keys" / "us-east-1%2fkeys-record",
+        home / "records" / "meta" / "us-east-1%2fmeta-record",
+    ]
     for path in bad:
         flipped(path, 20)
     (home / "records" / "grants" / "Not-A-Record.txt").write_bytes(b"?")
@@ -208,8 +219,10 @@ def test_record_copied_over_another_is_detected(tmp_path: Path, keyring: Keyring
 
 def test_record_moved_to_another_kind_is_detected(tmp_path: Path, keyring: Keyring) -> None:
     records = tmp_path / "home" / "records"
-    os.replace(records / "grants" / "us-east-1%2fgrants-record",
-               records / "keys" / "us-east-1%2fgrants-record")
+    os.replace(
+        records / "grants" / "us-east-1%2fgrants-record",
+        records / "keys" / "us-east-1%2fgrants-record",
+    )
     with keyring.read() as view, pytest.raises(KeyringCorruptError, match="records/keys/"):
         view.get("keys", "us-east-1/grants-record")
 
@@ -223,8 +236,12 @@ def test_hashed_record_renamed_is_detected(tmp_path: Path, keyring: Keyring) -> 
 
 
 def test_record_of_another_keyring_is_detected(tmp_path: Path, keyring: Keyring) -> None:
-    other = open_keyring(tmp_path / "other", root_key_file=None, root_key_dir=tmp_path / "cfg",
-                         passphrase=no_passphrase)
+    other = open_keyring(
+        tmp_path / "other",
+        root_key_file=None,
+        root_key_dir=tmp_path / "cfg",
+        passphrase=no_passphrase,
+    )
     with other.write() as tx:
         tx.put("keys", "us-east-1/keys-record", b"other keyring")
     name = "us-east-1%2fkeys-record"
@@ -247,8 +264,14 @@ def test_unexpected_file_name_in_a_kind_is_refused(tmp_path: Path, keyring: Keyr
 def leave_journal(kr: Keyring) -> Path:
     """A committed transaction whose writer died before applying it."""
     home = kr.info.home
-    journal.stage(home, kr._keys, [journal.Op("keys", "us-east-1/keys-record", b"new"),
-                                   journal.Op("meta", "us-east-1/meta-record", None)])
+    journal.stage(
+        home,
+        kr._keys,
+        [
+            journal.Op("keys", "us-east-1/keys-record", b"new"),
+            journal.Op("meta", "us-east-1/meta-record", None),
+        ],
+    )
     journal.commit_point(home)
     return home / layout.JOURNAL
 
@@ -271,8 +294,12 @@ def test_every_byte_of_a_journal_is_protected(tmp_path: Path, keyring: Keyring) 
 
 
 def test_journal_of_another_keyring_is_refused(tmp_path: Path, keyring: Keyring) -> None:
-    other = open_keyring(tmp_path / "other", root_key_file=None, root_key_dir=tmp_path / "cfg",
-                         passphrase=no_passphrase)
+    other = open_keyring(
+        tmp_path / "other",
+        root_key_file=None,
+        root_key_dir=tmp_path / "cfg",
+        passphrase=no_passphrase,
+    )
     foreign = leave_journal(other)
     os.replace(foreign, tmp_path / "home" / layout.JOURNAL)
     with pytest.raises(KeyringCorruptError, match="'journal'"):
@@ -300,7 +327,11 @@ def test_unseal_of_altered_material_fails(tmp_path: Path, keyring: Keyring) -> N
     for short in [b"", sealed[:1], sealed[:-1]]:
         with pytest.raises(KeyringCorruptError):
             keyring.unseal(short, b"aad", where="x")
-    other = open_keyring(tmp_path / "other", root_key_file=None, root_key_dir=tmp_path / "cfg",
-                         passphrase=no_passphrase)
+    other = open_keyring(
+        tmp_path / "other",
+        root_key_file=None,
+        root_key_dir=tmp_path / "cfg",
+        passphrase=no_passphrase,
+    )
     with pytest.raises(KeyringError):
         other.unseal(sealed, b"aad", where="x")

@@ -23,7 +23,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kmscli.crypto.primitives import GCM_NONCE_BYTES, GCM_TAG_BYTES, aes_gcm_open, aes_gcm_seal
+from kmscli.crypto.primitives import (
+    GCM_NONCE_BYTES,
+    GCM_TAG_BYTES,
+    AuthenticationError,
+    aes_gcm_open,
+    aes_gcm_seal,
+)
 from kmscli.errors import InvalidCiphertextException
 
 MAGIC = b"KMSB"
@@ -86,8 +92,6 @@ def parse_blob(blob: bytes) -> BlobHeader:
 
 
 def open_blob(material: bytes, header: BlobHeader, encryption_context: Mapping[str, str]) -> bytes:
-    from kmscli.crypto.primitives import AuthenticationError
-
     aad = header.header_bytes + b"\x00" + canonical_context(encryption_context)
     try:
         return aes_gcm_open(material, header.sealed, aad)

@@ -341,7 +341,10 @@ class KmsService:
         for name in names:
             key_id = name.split("/", 1)[1]
             keys.append(
-                {"KeyId": key_id, "KeyArn": f"arn:aws:kms:{self.region}:{self.account}:key/{key_id}"}
+                {
+                    "KeyId": key_id,
+                    "KeyArn": f"arn:aws:kms:{self.region}:{self.account}:key/{key_id}",
+                }
             )
         return {"Keys": keys, "Truncated": False}
 
@@ -674,8 +677,7 @@ def _check_policy_document(policy: str) -> None:
         document = json.loads(policy)
     except json.JSONDecodeError as error:
         raise MalformedPolicyDocumentException(
-            f"The policy is not valid JSON: {error.msg} at line {error.lineno} column "
-            f"{error.colno}"
+            f"The policy is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
     if not isinstance(document, dict):
         raise MalformedPolicyDocumentException("The policy document must be a JSON object.")

@@ -1,0 +1,68 @@
+"""`kmscli alias ...`: CreateAlias, UpdateAlias, DeleteAlias, ListAliases."""
+
+from __future__ import annotations
+
+import click
+
+from kmscli.cli.options import command, environment
+from kmscli.cli.output import emit_json, emit_table
+from kmscli.cli.root import alias_group
+
+
+@command(alias_group, "create")
+@click.argument("alias")
+@click.argument("key")
+def alias_create(alias: str, key: str) -> None:
+    """Point a new alias at a key (CreateAlias). KEY is a key ID or key ARN.
+
+    \b
+    Example:
+      kmscli alias create alias/backups "$KEY"
+    """
+    environment().service.create_alias(alias, key)
+
+
+@command(alias_group, "update")
+@click.argument("alias")
+@click.argument("key")
+def alias_update(alias: str, key: str) -> None:
+    """Point an existing alias at another key of the same type and usage (UpdateAlias).
+
+    \b
+    Example:
+      kmscli alias update alias/backups "$NEWKEY"
+    """
+    environment().service.update_alias(alias, key)
+
+
+@command(alias_group, "delete")
+@click.argument("alias")
+def alias_delete(alias: str) -> None:
+    """Delete an alias; the key is untouched (DeleteAlias).
+
+    \b
+    Example:
+      kmscli alias delete alias/backups
+    """
+    environment().service.delete_alias(alias)
+
+
+@command(alias_group, "list")
+@click.option("--key", metavar="KEY", help="Only the aliases of this key (ID or ARN).")
+def alias_list(key: str | None) -> None:
+    """List the aliases of the current region (ListAliases).
+
+    \b
+    Example:
+      kmscli alias list --key "$KEY"
+    """
+    env = environment()
+    response = env.service.list_aliases(key)
+    if env.json:
+        emit_json(response)
+        return
+    rows = [
+        (a["AliasName"], a.get("TargetKeyId", ""), a.get("CreationDate", ""))
+        for a in response["Aliases"]
+    ]
+    emit_table(["AliasName", "TargetKeyId", "CreationDate"], rows)

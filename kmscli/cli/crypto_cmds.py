@@ -1,0 +1,414 @@
+"""`kmscli encrypt`, `decrypt` and `inspect`: the main job.
+
+Owns running each input/output job of `kmscli.cli.files` through the envelope layer (messages)
+or the service (`--direct` ciphertext blobs), atomically into files or streaming to stdout, and
+reporting per file. Several FILEs are done in turn; the exit status is that of the first
+failure, and every failure is reported.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+import click
+
+from kmscli.cli.context import Environment
+from kmscli.cli.files import Job, open_source, plan, refuse_binary_to_terminal
+from kmscli.cli.options import command, environment
+from kmscli.cli.output import emit_json, emit_record, report_error, verbose
+from kmscli.cli.params import parse_context
+from kmscli.cli.progress import progress_for
+from kmscli.cli.root import cli
+from kmscli.errors import FormatError, InputOutputError, KmsError, UsageError
+from kmscli.outputs import AtomicOutput, describe_os_error
+
+DEFAULT_SUFFIX = ".kms"
+AWS_MANAGED_KEY = "alias/aws/kmscli"
+BLOB_LIMIT = 6144
+DIRECT_LIMIT = 4096
+MESSAGE_VERSIONS = (b"\x01", b"\x02")  # the first byte of an ESDK message: its format version
+
+key_option = click.option(
+    "-k",
+    "--key",
+    "keys",
+    multiple=True,
+    metavar="KEY",
+    help="KMS key (ID, ARN, alias or alias ARN); repeatable.",
+)
+output_option = click.option(
+    "-o", "--output", metavar="OUT", help="Output file, directory (several FILEs), or - for stdout."
+)
+context_option = click.option(
+    "-c",
+    "--context",
+    "context",
+    multiple=True,
+    metavar="K=V",
+    help="Encryption context pair (repeatable).",
+)
+suffix_option = click.option(
+    "--suffix", default=DEFAULT_SUFFIX, show_default=True, help="Suffix of encrypted files."
+)
+force_option = click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs.")
+
+
+def _run_jobs(jobs: Sequence[Job], env: Environment, one: Callable[[Job], dict[str, Any]]) -> None:
+    results: list[dict[str, Any]] = []
+    first_failure: KmsError | None = None
+    for job in jobs:
+        try:
+            results.append(one(job))
+        except KmsError as error:
+            if len(jobs) == 1:
+                raise
+            report_error(error, as_json=env.json)
+            first_failure = first_failure or error
+    if env.json and results and all(job.target is not None for job in jobs):
+        emit_json({"Files": results})
+    if first_failure is not None:
+        raise click.exceptions.Exit(first_failure.exit_status)
+
+
+@contextmanager
+def _sink(job: Job, mode: int, force: bool) -> Iterator[tuple[BinaryIO, Callable[[], None]]]:
+    """Where the output goes, and the commit that makes it appear (a no-op for stdout)."""
+    if job.target is None:
+        yield sys.stdout.buffer, sys.stdout.buffer.flush
+        return
+    output = AtomicOutput(job.target, mode=mode, overwrite=force)
+    with output as handle:
+        yield handle, output.commit
+
+
+@contextmanager
+def _io_errors(job: Job) -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        where = job.target_label if error.filename is None else error.filename
+        raise InputOutputError(describe_os_error(error, where)) from None
+
+
+def _encryption_keys(keys: Sequence[str]) -> list[str]:
+    if keys:
+        return list(keys)
+    default = os.environ.get("KMSCLI_KEY")
+    return [default] if default else [AWS_MANAGED_KEY]
+
+
+@command(cli, "encrypt")
+@click.argument("files", nargs=-1, metavar="[FILE]...")
+@key_option
+@output_option
+@context_option
+@suffix_option
+@force_option
+@click.option(
+    "--frame-size",
+    type=int,
+    metavar="N",
+    help="Frame length in bytes, a multiple of 128 (default 262144).",
+)
+@click.option(
+    "--algorithm",
+    metavar="SUITE",
+    help="AES_256_GCM_HKDF_SHA512_COMMIT_KEY (0x0478, default) or "
+    "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 (0x0578).",
+)
+@click.option(
+    "--direct", is_flag=True, help="KMS Encrypt of at most 4096 bytes: a ciphertext blob."
+)
+def encrypt(
+    files: tuple[str, ...],
+    keys: tuple[str, ...],
+    output: str | None,
+    context: tuple[str, ...],
+    suffix: str,
+    force: bool,
+    frame_size: int | None,
+    algorithm: str | None,
+    direct: bool,
+) -> None:
+    """Encrypt files (or stdin) into AWS Encryption SDK messages.
+
+    FILE is written to FILE.kms beside it; with no FILE, or -, stdin goes to stdout. The data
+    key comes from the first -k key (GenerateDataKey) and is wrapped by every further -k key;
+    without -k, KMSCLI_KEY or the AWS managed key alias/aws/kmscli is used. The output appears
+    only once complete, and keeps the input's permission bits.
+
+    \b
+    Example:
+      kmscli encrypt big.tar                    # writes big.tar.kms
+      kmscli encrypt -k alias/backups -c project=apollo -o out/ *.log
+      tar c dir | kmscli encrypt -k alias/backups > dir.tar.kms
+    """
+    from kmscli.message.encoder import DEFAULT_FRAME_LENGTH
+    from kmscli.message.suites import DEFAULT_SUITE, suite_by_name
+
+    env = environment()
+    pairs = parse_context(context)
+    key_list = _encryption_keys(keys)
+    jobs = plan(files, output, suffix=suffix, decrypting=False)
+    refuse_binary_to_terminal(jobs, output if not (direct and env.json) else "-")
+    if direct:
+        if frame_size is not None or algorithm is not None:
+            raise UsageError("--frame-size and --algorithm do not apply to --direct")
+        if len(key_list) > 1:
+            raise UsageError("--direct encrypts under one key; give a single -k")
+        _run_jobs(jobs, env, lambda job: _encrypt_direct(env, job, key_list[0], pairs, force))
+        return
+    if env.json and any(job.target is None for job in jobs):
+        raise UsageError("--json reports on output files; name one with -o FILE")
+    suite = suite_by_name(algorithm) if algorithm is not None else DEFAULT_SUITE
+    frame = frame_size if frame_size is not None else DEFAULT_FRAME_LENGTH
+
+    def one(job: Job) -> dict[str, Any]:
+        from kmscli.envelope import encrypt_stream
+
+        with (
+            _io_errors(job),
+            open_source(job) as (src, size, mode),
+            _sink(job, mode, force) as (
+                dst,
+                commit,
+            ),
+        ):
+            with progress_for(env, size, job.source_label) as progress:
+                result = encrypt_stream(
+                    src,
+                    dst,
+                    provider=env.provider,
+                    keys=key_list,
+                    encryption_context=pairs,
+                    suite=suite,
+                    frame_length=frame,
+                    progress=progress,
+                )
+            commit()
+        verbose(
+            env,
+            f"encrypted {job.source_label} -> {job.target_label} under "
+            + ", ".join(result.key_arns),
+        )
+        return {
+            "Input": job.source_label,
+            "Output": job.target_label,
+            "KeyIds": list(result.key_arns),
+            "AlgorithmSuite": suite.name,
+            "PlaintextBytes": result.plaintext_bytes,
+        }
+
+    _run_jobs(jobs, env, one)
+
+
+def _encrypt_direct(
+    env: Environment, job: Job, key: str, pairs: dict[str, str], force: bool
+) -> dict[str, Any]:
+    with _io_errors(job), open_source(job) as (src, _size, mode):
+        plaintext = src.read(DIRECT_LIMIT + 1)
+        response = env.service.encrypt(key, plaintext, pairs)
+        if env.json and job.target is None:
+            emit_json(response)
+            return response
+        with _sink(job, mode, force) as (dst, commit):
+            dst.write(response["CiphertextBlob"])
+            commit()
+    verbose(env, f"encrypted {job.source_label} -> {job.target_label} under {response['KeyId']}")
+    return {"Input": job.source_label, "Output": job.target_label, "KeyId": response["KeyId"]}
+
+
+@command(cli, "decrypt")
+@click.argument("files", nargs=-1, metavar="[FILE]...")
+@key_option
+@output_option
+@context_option
+@suffix_option
+@force_option
+@click.option(
+    "--commitment-policy",
+    type=click.Choice(
+        [
+            "require-encrypt-require-decrypt",
+            "require-encrypt-allow-decrypt",
+            "forbid-encrypt-allow-decrypt",
+        ]
+    ),
+    default="require-encrypt-require-decrypt",
+    show_default=True,
+    help="Which algorithm suites may be decrypted (the ESDK's policies).",
+)
+@click.option(
+    "--max-encrypted-data-keys",
+    type=click.IntRange(1, 65535),
+    default=64,
+    show_default=True,
+    help="Refuse messages with more data keys than this.",
+)
+def decrypt(
+    files: tuple[str, ...],
+    keys: tuple[str, ...],
+    output: str | None,
+    context: tuple[str, ...],
+    suffix: str,
+    force: bool,
+    commitment_policy: str,
+    max_encrypted_data_keys: int,
+) -> None:
+    """Decrypt messages (or ciphertext blobs) from files or stdin.
+
+    FILE.kms is written to FILE. The key is found in the message; -k restricts which keys may
+    be used. -c K=V requires those pairs in the message's encryption context (for a blob, -c is
+    the exact context it was encrypted with). Output to a file appears only after the whole
+    message, and its signature, verified; to stdout, frames are released as they verify and
+    the last one only after the end verifies, so a damaged message exits 7 even if some
+    plaintext was already written.
+
+    \b
+    Example:
+      kmscli decrypt big.tar.kms                # writes big.tar
+      kmscli decrypt -k alias/backups -c project=apollo -o - notes.kms | less
+    """
+    from kmscli.message.suites import CommitmentPolicy
+
+    env = environment()
+    pairs = parse_context(context)
+    jobs = plan(files, output, suffix=suffix, decrypting=True)
+    refuse_binary_to_terminal(jobs, output)
+    policy = CommitmentPolicy(commitment_policy)
+
+    def one(job: Job) -> dict[str, Any]:
+        from kmscli.envelope import decrypt_stream, read_header
+        from kmscli.kms.blob import MAGIC as BLOB_MAGIC
+        from kmscli.kms.blob import looks_like_blob
+
+        with _io_errors(job), open_source(job) as (src, size, mode):
+            stream, first = _first_byte(src)
+            if first == BLOB_MAGIC[:1]:
+                blob = stream.read(BLOB_LIMIT + 1)
+                if not looks_like_blob(blob):
+                    raise _not_a_message(job.source_label)
+                return _decrypt_blob(env, job, blob, keys, pairs, mode, force)
+            if first not in MESSAGE_VERSIONS:
+                raise _not_a_message(job.source_label)
+            decryptor = read_header(
+                stream, commitment_policy=policy, max_encrypted_data_keys=max_encrypted_data_keys
+            )
+            with (
+                _sink(job, mode, force) as (dst, commit),
+                progress_for(env, size, job.source_label) as progress,
+            ):
+                result = decrypt_stream(
+                    decryptor,
+                    dst,
+                    provider=env.provider,
+                    allowed_keys=keys,
+                    required_context=pairs,
+                    progress=progress,
+                )
+                commit()
+        verbose(
+            env,
+            f"decrypted {job.source_label} -> {job.target_label} with {result.key_arn}"
+            + (f" (material {result.material_id})" if result.material_id else ""),
+        )
+        return {
+            "Input": job.source_label,
+            "Output": job.target_label,
+            "KeyId": result.key_arn,
+            "KeyMaterialId": result.material_id,
+            "EncryptionContext": dict(result.header.encryption_context),
+            "AlgorithmSuite": result.header.suite.name,
+            "PlaintextBytes": result.plaintext_bytes,
+        }
+
+    _run_jobs(jobs, env, one)
+
+
+def _decrypt_blob(
+    env: Environment,
+    job: Job,
+    blob: bytes,
+    keys: Sequence[str],
+    pairs: dict[str, str],
+    mode: int,
+    force: bool,
+) -> dict[str, Any]:
+    if len(keys) > 1:
+        raise UsageError("a ciphertext blob is decrypted by one key; give at most one -k")
+    response = env.service.decrypt(blob, key=keys[0] if keys else None, encryption_context=pairs)
+    if env.json and job.target is None:
+        emit_json(response)
+        return response
+    with _sink(job, mode, force) as (dst, commit):
+        dst.write(response["Plaintext"])
+        commit()
+    verbose(
+        env,
+        f"decrypted {job.source_label} -> {job.target_label} with {response['KeyId']}"
+        f" (material {response['KeyMaterialId']})",
+    )
+    return {
+        "Input": job.source_label,
+        "Output": job.target_label,
+        "KeyId": response["KeyId"],
+        "KeyMaterialId": response["KeyMaterialId"],
+    }
+
+
+def _first_byte(src: BinaryIO) -> tuple[BinaryIO, bytes]:
+    """The stream (buffered, so nothing is consumed) and its first byte, for format detection."""
+    if isinstance(src, io.BufferedReader):
+        return src, src.peek(1)[:1]
+    buffered = io.BufferedReader(cast(io.RawIOBase, src))
+    return cast(BinaryIO, buffered), buffered.peek(1)[:1]
+
+
+def _not_a_message(label: str) -> FormatError:
+    return FormatError(
+        f"'{label}' is not an AWS Encryption SDK message or a kmscli ciphertext blob"
+    )
+
+
+@command(cli, "inspect")
+@click.argument("source", metavar="FILE|-")
+def inspect(source: str) -> None:
+    """Show a message's header (or a blob's key): no keyring needed.
+
+    Prints the format version, algorithm suite, message ID, encryption context, encrypted data
+    keys (provider and key ARN), content type, frame length and header size.
+
+    \b
+    Example:
+      kmscli inspect big.tar.kms --json
+    """
+    from kmscli.kms.blob import MAGIC as BLOB_MAGIC
+    from kmscli.kms.blob import parse_blob
+    from kmscli.message.header import parse_header
+    from kmscli.message.inspect import describe
+
+    env = environment()
+    job = Job(None if source == "-" else Path(source), None)
+    with _io_errors(job), open_source(job) as (src, _size, _mode):
+        stream, first = _first_byte(src)
+        if first == BLOB_MAGIC[:1]:
+            blob = parse_blob(stream.read(BLOB_LIMIT + 1))
+            document: dict[str, Any] = {
+                "Format": "kmscli ciphertext blob",
+                "KeyId": blob.key_id,
+                "KeyMaterialId": blob.material_id,
+            }
+        else:
+            if first not in MESSAGE_VERSIONS:
+                raise _not_a_message(job.source_label)
+            document = describe(parse_header(stream))
+    if env.json:
+        emit_json(document)
+    else:
+        emit_record(document)

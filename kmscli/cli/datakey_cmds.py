@@ -1,0 +1,191 @@
+"""`kmscli datakey generate|decrypt` and `kmscli random`: data keys and random bytes.
+
+A plaintext data key never goes to a terminal unless --show-plaintext asks for it; it goes to a
+file (mode 0600, written atomically) with --plaintext-out / -o, or to a pipe.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kmscli.cli.options import command, environment
+from kmscli.cli.output import emit_json, emit_line, emit_table
+from kmscli.cli.params import parse_context, read_input
+from kmscli.cli.root import cli, datakey_group
+from kmscli.errors import UsageError
+from kmscli.outputs import AtomicOutput
+
+
+def write_private_file(path: str, data: bytes, *, force: bool) -> None:
+    """Raw bytes to `path`, mode 0600, atomically."""
+    output = AtomicOutput(Path(path), mode=0o600, overwrite=force)
+    with output as handle:
+        handle.write(data)
+        output.commit()
+
+
+def refuse_plaintext_to_terminal(show_plaintext: bool) -> None:
+    if sys.stdout.isatty() and not show_plaintext:
+        raise UsageError(
+            "refusing to print a plaintext data key to a terminal",
+            hints=[
+                "write it to a file with --plaintext-out FILE (or -o FILE), pipe the output, "
+                "or add --show-plaintext"
+            ],
+        )
+
+
+key_option = click.option(
+    "-k",
+    "--key",
+    "key",
+    required=True,
+    metavar="KEY",
+    help="KMS key: key ID, key ARN, alias or alias ARN.",
+)
+context_option = click.option(
+    "-c",
+    "--context",
+    "context",
+    multiple=True,
+    metavar="K=V",
+    help="Encryption context pair (repeatable).",
+)
+force_option = click.option("-f", "--force", is_flag=True, help="Overwrite output files.")
+show_option = click.option(
+    "--show-plaintext", is_flag=True, help="Allow a plaintext key on a terminal."
+)
+
+
+@command(datakey_group, "generate")
+@key_option
+@click.option("--key-spec", type=click.Choice(["AES_256", "AES_128"]), help="Default AES_256.")
+@click.option(
+    "--bytes",
+    "number_of_bytes",
+    type=int,
+    metavar="1..1024",
+    help="Length in bytes instead of --key-spec.",
+)
+@context_option
+@click.option("--no-plaintext", is_flag=True, help="GenerateDataKeyWithoutPlaintext.")
+@click.option("--ciphertext-out", metavar="FILE", help="Write the raw CiphertextBlob to FILE.")
+@click.option("--plaintext-out", metavar="FILE", help="Write the raw plaintext key to FILE (0600).")
+@force_option
+@show_option
+def datakey_generate(
+    key: str,
+    key_spec: str | None,
+    number_of_bytes: int | None,
+    context: tuple[str, ...],
+    no_plaintext: bool,
+    ciphertext_out: str | None,
+    plaintext_out: str | None,
+    force: bool,
+    show_plaintext: bool,
+) -> None:
+    """Generate a data key under a KMS key (GenerateDataKey).
+
+    Prints the wrapped key (CiphertextBlob) and the plaintext key in Base64, tab-separated
+    under a header line, or writes either raw to a file. Keep the CiphertextBlob with your
+    data; use the plaintext key, then discard it.
+
+    \b
+    Example:
+      kmscli datakey generate -k alias/backups --ciphertext-out dek.blob --plaintext-out dek.bin
+      kmscli datakey generate -k alias/backups --no-plaintext --json
+    """
+    env = environment()
+    if no_plaintext and plaintext_out is not None:
+        raise UsageError("--plaintext-out cannot be used with --no-plaintext")
+    if key_spec is None and number_of_bytes is None:
+        key_spec = "AES_256"
+    response = env.service.generate_data_key(
+        key,
+        key_spec=key_spec,
+        number_of_bytes=number_of_bytes,
+        encryption_context=parse_context(context),
+        with_plaintext=not no_plaintext,
+    )
+    if ciphertext_out is not None:
+        write_private_file(ciphertext_out, response.pop("CiphertextBlob"), force=force)
+    if plaintext_out is not None:
+        write_private_file(plaintext_out, response.pop("Plaintext"), force=force)
+    if "Plaintext" in response:
+        refuse_plaintext_to_terminal(show_plaintext)
+    if env.json:
+        emit_json(response)
+        return
+    columns = [
+        c for c in ("CiphertextBlob", "Plaintext", "KeyId", "KeyMaterialId") if c in response
+    ]
+    emit_table(columns, [[response[c] for c in columns]])
+
+
+@command(datakey_group, "decrypt")
+@click.argument("source", metavar="BLOBFILE|-")
+@context_option
+@click.option("-k", "--key", "key", metavar="KEY", help="Require this key to have made the blob.")
+@click.option("-o", "--output", metavar="FILE", help="Write the raw plaintext key to FILE (0600).")
+@force_option
+@show_option
+def datakey_decrypt(
+    source: str,
+    context: tuple[str, ...],
+    key: str | None,
+    output: str | None,
+    force: bool,
+    show_plaintext: bool,
+) -> None:
+    """Decrypt a wrapped data key (Decrypt) and print it in Base64, or write it raw with -o.
+
+    \b
+    Example:
+      kmscli datakey decrypt dek.blob -o dek.bin
+    """
+    env = environment()
+    blob = read_input(source, what="ciphertext blob")
+    response = env.service.decrypt(blob, key=key, encryption_context=parse_context(context))
+    if output is not None:
+        write_private_file(output, response.pop("Plaintext"), force=force)
+    else:
+        refuse_plaintext_to_terminal(show_plaintext)
+    if env.json:
+        emit_json(response)
+    elif "Plaintext" in response:
+        import base64
+
+        emit_line(base64.b64encode(response["Plaintext"]).decode())
+
+
+@command(cli, "random")
+@click.option(
+    "--bytes",
+    "number_of_bytes",
+    type=int,
+    metavar="1..1024",
+    help="How many random bytes (required).",
+)
+@click.option("-o", "--output", metavar="FILE", help="Write the raw bytes to FILE (0600).")
+@force_option
+def random_bytes(number_of_bytes: int | None, output: str | None, force: bool) -> None:
+    """Random bytes from the CSPRNG (GenerateRandom), in Base64 or raw to a file.
+
+    \b
+    Example:
+      kmscli random --bytes 32 -o salt.bin
+    """
+    env = environment()
+    response = env.service.generate_random(number_of_bytes)
+    if output is not None:
+        write_private_file(output, response["Plaintext"], force=force)
+        return
+    if env.json:
+        emit_json(response)
+    else:
+        import base64
+
+        emit_line(base64.b64encode(response["Plaintext"]).decode())

@@ -1,0 +1,127 @@
+"""Which input goes to which output for `encrypt` and `decrypt`, and how streams are opened.
+
+Owns the naming rules of CLI.md: `FILE` → `FILE.kms` beside it (or in `-o DIR`), `FILE.kms` →
+`FILE`, stdin → stdout for no FILE or `-`, `-o -` for stdout, several FILEs only with `-o DIR`,
+input == output refused, binary output to a terminal refused unless `-o -` says so.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from kmscli.errors import InputOutputError, UsageError
+
+STDIO = "-"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One input and where its result goes; None means stdin / stdout."""
+
+    source: Path | None
+    target: Path | None
+
+    @property
+    def source_label(self) -> str:
+        return str(self.source) if self.source is not None else "<stdin>"
+
+    @property
+    def target_label(self) -> str:
+        return str(self.target) if self.target is not None else "<stdout>"
+
+
+def plan(files: Sequence[str], output: str | None, *, suffix: str, decrypting: bool) -> list[Job]:
+    sources = [None if f == STDIO else Path(f) for f in files] or [None]
+    if sources.count(None) > 1:
+        raise UsageError("stdin ('-') can be read only once")
+    if len(sources) > 1:
+        if output is None or output == STDIO:
+            jobs = [_beside(s, None, suffix, decrypting) for s in sources]
+        else:
+            directory = Path(output)
+            if not directory.is_dir():
+                raise UsageError(f"with several FILEs, -o must be a directory: '{output}'")
+            jobs = [_beside(s, directory, suffix, decrypting) for s in sources]
+    else:
+        jobs = [_single(sources[0], output, suffix, decrypting)]
+    for job in jobs:
+        _refuse_same_file(job)
+    return jobs
+
+
+def _single(source: Path | None, output: str | None, suffix: str, decrypting: bool) -> Job:
+    if output == STDIO:
+        return Job(source, None)
+    if output is not None:
+        target = Path(output)
+        if target.is_dir() and source is not None:
+            return _beside(source, target, suffix, decrypting)
+        return Job(source, target)
+    if source is None:
+        return Job(None, None)
+    return _beside(source, None, suffix, decrypting)
+
+
+def _beside(source: Path | None, directory: Path | None, suffix: str, decrypting: bool) -> Job:
+    if source is None:
+        raise UsageError("stdin cannot be mixed with files; name the output with -o")
+    if decrypting:
+        if not suffix or not source.name.endswith(suffix) or source.name == suffix:
+            raise UsageError(
+                f"'{source}' does not end in '{suffix}', so its output name is unknown",
+                hints=["name the output with -o FILE, or give --suffix"],
+            )
+        name = source.name[: -len(suffix)]
+    else:
+        name = source.name + suffix
+    return Job(source, (directory or source.parent) / name)
+
+
+def _refuse_same_file(job: Job) -> None:
+    if job.source is None or job.target is None:
+        return
+    same = job.source.resolve() == job.target.resolve()
+    if not same and job.target.exists():
+        try:
+            same = os.path.samefile(job.source, job.target)
+        except OSError:
+            same = False
+    if same:
+        raise UsageError(f"input and output are the same file: '{job.source}'")
+
+
+def refuse_binary_to_terminal(jobs: Sequence[Job], output: str | None) -> None:
+    if output == STDIO:
+        return
+    if any(job.target is None for job in jobs) and sys.stdout.isatty():
+        raise UsageError(
+            "refusing to write binary output to a terminal",
+            hints=["redirect it, name a file with -o FILE, or force it with -o -"],
+        )
+
+
+@contextmanager
+def open_source(job: Job) -> Iterator[tuple[BinaryIO, int | None, int]]:
+    """The input stream, its size when known, and the permission bits for the output."""
+    if job.source is None:
+        umask = os.umask(0)
+        os.umask(umask)
+        yield sys.stdin.buffer, None, 0o666 & ~umask
+        return
+    try:
+        info = os.stat(job.source)
+        if stat.S_ISDIR(info.st_mode):
+            raise InputOutputError(f"cannot read '{job.source}': it is a directory")
+        handle = job.source.open("rb")
+    except OSError as error:
+        raise InputOutputError(f"cannot read '{job.source}': {error.strerror}") from None
+    with handle:
+        size = info.st_size if stat.S_ISREG(info.st_mode) else None
+        yield handle, size, stat.S_IMODE(info.st_mode)

@@ -1,0 +1,87 @@
+"""The `kmscli` entry point: the one place where errors become messages and exit statuses.
+
+Owns running the click tree without click's own error handling, so that every failure is
+printed as `kmscli: error: <Code>: <message>` (plus hints, plus a JSON object with `--json`) and
+exits with the documented status; interrupts exit 130; anything unexpected is a bug (exit 1,
+traceback only with KMSCLI_DEBUG=1).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import traceback
+from typing import NoReturn
+
+import click
+
+from kmscli.cli import (  # noqa: F401  (registers the commands)
+    alias_cmds,
+    crypto_cmds,
+    datakey_cmds,
+    key_cmds,
+    keyring_cmds,
+    policy_cmds,
+)
+from kmscli.cli.context import Environment
+from kmscli.cli.output import report_error
+from kmscli.cli.root import cli
+from kmscli.errors import InputOutputError, Interrupted, KmsError, KMSInternalException, UsageError
+from kmscli.outputs import describe_os_error
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _usage_error(error: click.UsageError) -> UsageError:
+    hints = []
+    if error.ctx is not None:
+        hints.append(f"see '{error.ctx.command_path} --help'")
+    return UsageError(error.format_message(), hints=hints)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run kmscli and return its exit status."""
+    env = Environment()
+    try:
+        result = cli.main(args=argv, prog_name="kmscli", standalone_mode=False, obj=env)
+        return result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exit_:
+        return exit_.exit_code
+    except click.UsageError as error:
+        failure: KmsError = _usage_error(error)
+    except (click.Abort, KeyboardInterrupt):
+        failure = Interrupted("interrupted")
+    except KmsError as error:
+        failure = error
+    except BrokenPipeError:
+        return 141
+    except OSError as error:
+        failure = InputOutputError(describe_os_error(error))
+    except Exception as error:
+        if env.debug:
+            traceback.print_exc()
+        failure = KMSInternalException(
+            f"internal error: {type(error).__name__}: {error}",
+            hints=[
+                "this is a bug in kmscli; please report it with the command you ran",
+                "run with KMSCLI_DEBUG=1 for a traceback",
+            ],
+        )
+    if env.debug and not isinstance(failure, KMSInternalException):
+        traceback.print_exc()
+    report_error(failure, as_json=env.json)
+    return failure.exit_status
+
+
+def main() -> NoReturn:
+    # A write past RLIMIT_FSIZE must fail with EFBIG (exit 10, temp file removed), not kill us.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _terminate)
+    status = run(sys.argv[1:])
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        status = status or 141
+    sys.exit(status)

@@ -1,0 +1,94 @@
+"""Global options, accepted before the subcommand and on every subcommand.
+
+Owns the decorator that adds them to every group and command, and the helpers that give a
+command its `Environment`. A value given later on the command line (on the subcommand) wins over
+one given earlier (on a group), as `aws kms ... --region x` users expect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from kmscli.cli.context import Environment
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def environment(ctx: click.Context | None = None) -> Environment:
+    """The one Environment of this invocation, kept on the root context."""
+    root = (ctx or click.get_current_context()).find_root()
+    if not isinstance(root.obj, Environment):
+        root.obj = Environment()
+    return root.obj
+
+
+def _setter(attribute: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def store(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        if value is None or value is False:
+            return
+        setattr(environment(ctx).settings, attribute, value)
+
+    return store
+
+
+def _option(*names: str, attribute: str, **kwargs: Any) -> Callable[[F], F]:
+    return click.option(
+        *names, callback=_setter(attribute), expose_value=False, is_eager=True, **kwargs
+    )
+
+
+def global_options(function: F) -> F:
+    """Add --home, --region, --as, --json, -q, -v and --no-progress to a command or group."""
+    decorators = [
+        _option(
+            "--home",
+            attribute="home",
+            metavar="DIR",
+            help="Keyring directory [env KMSCLI_HOME].",
+        ),
+        _option(
+            "--region",
+            attribute="region",
+            metavar="NAME",
+            help="Region to act in [env KMSCLI_REGION, AWS_REGION; default us-east-1].",
+        ),
+        _option(
+            "--as",
+            "principal",
+            attribute="principal",
+            metavar="PRINCIPAL_ARN",
+            help="Caller identity for policy evaluation [env KMSCLI_PRINCIPAL].",
+        ),
+        _option("--json", attribute="json", is_flag=True, help="Machine output on stdout."),
+        _option("-q", "--quiet", attribute="quiet", is_flag=True, help="No progress or notices."),
+        _option("-v", "--verbose", attribute="verbose", is_flag=True, help="Say what was done."),
+        _option(
+            "--no-progress", attribute="no_progress", is_flag=True, help="Never show progress."
+        ),
+    ]
+    for decorate in reversed(decorators):
+        function = decorate(function)
+    return function
+
+
+def command(group: click.Group, name: str, **kwargs: Any) -> Callable[[F], click.Command]:
+    """Register a command on `group` with the global options and the shared context settings."""
+
+    def register(function: F) -> click.Command:
+        decorated = global_options(function)
+        return group.command(name, context_settings=CONTEXT_SETTINGS, **kwargs)(decorated)
+
+    return register
+
+
+def subgroup(parent: click.Group, name: str, **kwargs: Any) -> Callable[[F], click.Group]:
+    def register(function: F) -> click.Group:
+        decorated = global_options(function)
+        return parent.group(name, context_settings=CONTEXT_SETTINGS, **kwargs)(decorated)
+
+    return register

@@ -1,0 +1,58 @@
+"""The local KMS as the envelope layer's `KeyProvider`.
+
+Owns the mapping of the data-key calls onto KmsService operations (GenerateDataKey, Encrypt,
+Decrypt). It adds nothing of its own: authorization, states and auditing stay in the service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from kmscli.errors import IncorrectKeyException, InvalidCiphertextException
+from kmscli.keyprovider import GeneratedDataKey, UnwrappedDataKey, WrappedDataKey
+from kmscli.kms.service import KmsService
+
+
+class LocalKeyProvider:
+    def __init__(self, service: KmsService) -> None:
+        self.service = service
+
+    def generate_data_key(
+        self, key: str, number_of_bytes: int, encryption_context: Mapping[str, str]
+    ) -> GeneratedDataKey:
+        response = self.service.generate_data_key(
+            key, number_of_bytes=number_of_bytes, encryption_context=encryption_context
+        )
+        return GeneratedDataKey(
+            key_arn=response["KeyId"],
+            ciphertext=response["CiphertextBlob"],
+            material_id=response["KeyMaterialId"],
+            plaintext=response["Plaintext"],
+        )
+
+    def encrypt_data_key(
+        self, key: str, plaintext: bytes, encryption_context: Mapping[str, str]
+    ) -> WrappedDataKey:
+        response = self.service.encrypt(key, plaintext, encryption_context)
+        return WrappedDataKey(response["KeyId"], response["CiphertextBlob"], None)
+
+    def decrypt_data_key(
+        self, key_arn: str, ciphertext: bytes, encryption_context: Mapping[str, str]
+    ) -> UnwrappedDataKey:
+        try:
+            response = self.service.decrypt(
+                ciphertext, key=key_arn, encryption_context=encryption_context
+            )
+        except IncorrectKeyException:
+            # The header names one key but the blob another: the message was tampered with.
+            raise InvalidCiphertextException(
+                "the message's data key for this key was made under another key"
+            ) from None
+        return UnwrappedDataKey(response["KeyId"], response["Plaintext"], response["KeyMaterialId"])
+
+    def can_decrypt(self, key_arn: str) -> bool:
+        return self.service.has_key(key_arn)
+
+    def key_arn(self, key: str) -> str:
+        metadata = self.service.describe_key(key)["KeyMetadata"]
+        return str(metadata["Arn"])

@@ -222,10 +222,13 @@ class Keyring:
                     else:
                         lock.shared()
                     if recover and journal.needs_recovery(self.info.home):
-                        if not exclusive:
+                        if exclusive:
+                            self._recover()
+                        else:
                             lock.exclusive()
-                        self._recover()
-                        if not exclusive:
+                            # Another process may have recovered while we waited.
+                            if journal.needs_recovery(self.info.home):
+                                self._recover()
                             lock.shared()
                 except OSError as exc:
                     raise io_error(self._lock_path, exc, "lock the keyring") from None

@@ -1,0 +1,101 @@
+"""The dependency arrows of ARCHITECTURE.md, held in place by reading every module's imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "kmscli"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _top(name: str) -> str:
+    return name.split(".")[0]
+
+
+def _layer(name: str) -> str:
+    parts = name.split(".")
+    return ".".join(parts[:2]) if len(parts) > 1 else parts[0]
+
+
+# What each layer may import from kmscli (besides itself); "*" = anything below the CLI.
+ALLOWED: dict[str, set[str]] = {
+    "kmscli.errors": set(),
+    "kmscli.crypto": {"kmscli.errors"},
+    "kmscli.message": {"kmscli.errors", "kmscli.crypto"},
+    "kmscli.policy": {"kmscli.errors"},
+    "kmscli.store": {"kmscli.errors", "kmscli.crypto"},
+    "kmscli.keyprovider": set(),
+    "kmscli.outputs": {"kmscli.errors"},
+    "kmscli.envelope": {"kmscli.errors", "kmscli.message", "kmscli.keyprovider"},
+    "kmscli.kms": {
+        "kmscli.errors",
+        "kmscli.crypto",
+        "kmscli.policy",
+        "kmscli.store",
+        "kmscli.message",
+        "kmscli.keyprovider",
+    },
+}
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_arrows_point_down(path: Path) -> None:
+    name = _module_name(path)
+    layer = _layer(name)
+    own = {i for i in _imports(path) if _top(i) == "kmscli"}
+    if layer in ("kmscli.cli", "kmscli", "kmscli.__main__"):
+        return
+    allowed = ALLOWED[layer] | {layer}
+    bad = sorted(i for i in own if _layer(i) not in allowed)
+    assert not bad, f"{name} may not import {bad}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_third_party_libraries_stay_in_their_room(path: Path) -> None:
+    name = _module_name(path)
+    tops = {_top(i) for i in _imports(path)}
+    if "cryptography" in tops:
+        assert name.startswith("kmscli.crypto"), f"{name} imports cryptography"
+    if tops & {"click", "rich"}:
+        assert name.startswith("kmscli.cli"), f"{name} imports click or rich"
+    if "platformdirs" in tops:
+        assert name == "kmscli.cli.context", f"{name} imports platformdirs"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_core_code_never_prints_or_reads_the_environment(path: Path) -> None:
+    name = _module_name(path)
+    if name.startswith("kmscli.cli"):
+        return
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            assert node.func.id not in ("print", "input", "exit"), f"{name} calls {node.func.id}"
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            assert not (node.value.id == "os" and node.attr in ("environ", "getenv")), (
+                f"{name} reads the environment"
+            )
+            assert not (node.value.id == "sys" and node.attr == "exit"), f"{name} exits"
+
+
+def test_version_module_imports_nothing() -> None:
+    assert _imports(PACKAGE / "__init__.py") == set()

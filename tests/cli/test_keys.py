@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import Runner
+from tests.conftest import Result, Runner
 
 KEY_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
-def _json(result: object) -> dict[str, object]:
-    assert getattr(result, "status") == 0, getattr(result, "err")
-    return json.loads(getattr(result, "out"))  # type: ignore[no-any-return]
+def _json(result: Result) -> dict[str, Any]:
+    assert result.status == 0, result.err
+    return json.loads(result.out)  # type: ignore[no-any-return]
 
 
 def test_create_returns_aws_key_metadata(run_inproc: Runner) -> None:
@@ -123,7 +124,7 @@ def test_enable_takes_only_ids_and_arns(run_inproc: Runner) -> None:
     key = run_inproc("key", "create", "--alias", "alias/x").out.strip()
     result = run_inproc("key", "disable", "alias/x")
     assert result.status == 3 and "Invalid keyId alias/x" in result.err
-    assert _json(run_inproc("key", "describe", "alias/x", "--json"))["KeyMetadata"]["KeyId"] == key  # type: ignore[index]
+    assert _json(run_inproc("key", "describe", "alias/x", "--json"))["KeyMetadata"]["KeyId"] == key
 
 
 def test_description_limit(run_inproc: Runner) -> None:
@@ -160,7 +161,7 @@ def test_default_policy_is_stored_and_printed(run_inproc: Runner) -> None:
 
 
 def test_policy_file_is_stored_after_checks(run_inproc: Runner, tmp_path: Path) -> None:
-    account = _json(run_inproc("key", "create", "--json"))["KeyMetadata"]["AWSAccountId"]  # type: ignore[index]
+    account = _json(run_inproc("key", "create", "--json"))["KeyMetadata"]["AWSAccountId"]
     document = {
         "Version": "2012-10-17",
         "Statement": [
@@ -179,7 +180,7 @@ def test_policy_file_is_stored_after_checks(run_inproc: Runner, tmp_path: Path) 
     (tmp_path / "bad.json").write_text("{not json")
     bad = run_inproc("key", "create", "--policy", str(tmp_path / "bad.json"))
     assert bad.status == 2 and "MalformedPolicyDocumentException" in bad.err
-    document["Statement"][0]["Sid"] = "x" * 33000  # type: ignore[index]
+    document["Statement"][0]["Sid"] = "x" * 33000
     (tmp_path / "big.json").write_text(json.dumps(document))
     big = run_inproc("key", "create", "--policy", str(tmp_path / "big.json"))
     assert big.status == 2 and "LimitExceededException" in big.err
@@ -224,7 +225,7 @@ def test_multi_region_key_id(run_inproc: Runner) -> None:
 def test_aws_managed_key_is_created_on_first_use_and_refuses_changes(
     run_inproc: Runner, tmp_path: Path
 ) -> None:
-    assert "TargetKeyId" not in _json(run_inproc("alias", "list", "--json"))["Aliases"][0]  # type: ignore[index]
+    assert "TargetKeyId" not in _json(run_inproc("alias", "list", "--json"))["Aliases"][0]
     meta = _json(run_inproc("key", "describe", "alias/aws/kmscli", "--json"))["KeyMetadata"]
     assert isinstance(meta, dict)
     assert meta["KeyManager"] == "AWS" and meta["KeyState"] == "Enabled"

@@ -300,24 +300,30 @@ class Keyring:
         Runs under the exclusive lock, so it also finishes an interrupted transaction and
         removes leftover temporary files first.
         """
-        problems: list[str] = []
-        home = self.info.home
         with self._locked(exclusive=True, recover=False):
             try:
-                self._recover()
-            except KeyringCorruptError as exc:
-                problems.append(exc.message)
-            try:
-                header = parse_header(read_bytes(home / layout.HEADER) or b"")
-                verify_mac(header, self._keys)
-                if header.keyring_id != self.info.keyring_id:
-                    problems.append(f"keyring file '{layout.HEADER}' was replaced")
-            except KeyringError as exc:
-                problems.append(exc.message)
-            for entry in sorted(os.listdir(home)):
-                if entry not in _KNOWN_HOME_ENTRIES and not entry.startswith(layout.TEMP_PREFIX):
-                    problems.append(f"unexpected file '{entry}' in the keyring")
-            problems.extend(self._verify_records())
+                return self._verify_locked()
+            except OSError as exc:
+                raise io_error(self.info.home, exc, "verify the keyring in") from None
+
+    def _verify_locked(self) -> list[str]:
+        problems: list[str] = []
+        home = self.info.home
+        try:
+            self._recover()
+        except KeyringCorruptError as exc:
+            problems.append(exc.message)
+        try:
+            header = parse_header(read_bytes(home / layout.HEADER) or b"")
+            verify_mac(header, self._keys)
+            if header.keyring_id != self.info.keyring_id:
+                problems.append(f"keyring file '{layout.HEADER}' was replaced")
+        except KeyringError as exc:
+            problems.append(exc.message)
+        for entry in sorted(os.listdir(home)):
+            if entry not in _KNOWN_HOME_ENTRIES and not entry.startswith(layout.TEMP_PREFIX):
+                problems.append(f"unexpected file '{entry}' in the keyring")
+        problems.extend(self._verify_records())
         return problems
 
     def _verify_records(self) -> list[str]:

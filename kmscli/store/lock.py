@@ -7,6 +7,7 @@ waiting process simply blocks until the holder is done.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from pathlib import Path
@@ -28,7 +29,14 @@ class FileLock:
 
     def _open(self) -> int:
         if self._fd is None:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+            except OSError as exc:
+                if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                    raise
+                # A read-only keyring (e.g. mounted into CI) can still be read: flock works on
+                # a read-only descriptor.
+                fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
             self._fd = fd
         return self._fd
 

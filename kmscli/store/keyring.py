@@ -324,6 +324,19 @@ class Keyring:
             if entry not in _KNOWN_HOME_ENTRIES and not entry.startswith(layout.TEMP_PREFIX):
                 problems.append(f"unexpected file '{entry}' in the keyring")
         problems.extend(self._verify_records())
+        problems.extend(self._verify_modes())
+        return problems
+
+    def _verify_modes(self) -> list[str]:
+        """Group/other access to anything in the keyring (kmscli creates 0700/0600 only)."""
+        home = self.info.home
+        problems = _mode_problem(home, home, 0o700)
+        for directory, subdirs, files in os.walk(home):
+            top = Path(directory)
+            for name in subdirs:
+                problems.extend(_mode_problem(home, top / name, 0o700))
+            for name in files:
+                problems.extend(_mode_problem(home, top / name, 0o600))
         return problems
 
     def _verify_records(self) -> list[str]:
@@ -361,6 +374,17 @@ class Keyring:
                 except KeyringError as exc:
                     problems.append(exc.message)
         return problems
+
+
+def _mode_problem(home: Path, path: Path, expected: int) -> list[str]:
+    mode = stat.S_IMODE(os.lstat(path).st_mode)
+    if not mode & 0o077:
+        return []
+    where = "." if path == home else layout.relative(home, path)
+    return [
+        f"keyring file '{where}' is accessible by group or others"
+        f" (mode {mode:04o}, expected {expected:04o})"
+    ]
 
 
 # -- opening and creating ------------------------------------------------------------------------

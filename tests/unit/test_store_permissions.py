@@ -107,3 +107,17 @@ def test_exposed_explicit_root_key_file_is_refused_at_init(tmp_path: Path) -> No
     with pytest.raises(KeyringPermissionError):
         init_keyring(tmp_path / "home", root_key_file=key_file, root_key_dir=tmp_path)
     assert not (tmp_path / "home" / "header").exists()
+
+
+def test_verify_reports_loosened_modes(tmp_path: Path) -> None:
+    kr = make(tmp_path)
+    with kr.write() as tx:
+        tx.put("keys", "k1", b"x")
+    home = kr.info.home
+    assert kr.verify_all() == []
+    (home / "records" / "keys" / "k1").chmod(0o644)
+    (home / "records").chmod(0o755)
+    problems = kr.verify_all()
+    assert len(problems) == 2
+    assert any("'records/keys/k1'" in p and "0644" in p for p in problems)
+    assert any("'records'" in p and "0755" in p for p in problems)

@@ -142,17 +142,19 @@ def split_tokens(tokens: Sequence[Token], sep: str, maxsplit: int) -> list[list[
 
 
 def arn_match(pattern: str, value: str, *, resolver: Resolver | None = None) -> bool:
-    """ArnEquals/ArnLike: each of the six colon-separated parts is matched on its own.
-
-    A pattern with fewer than six parts (such as `*`) is matched as a whole string.
+    """ArnEquals/ArnLike: each of the six colon-separated parts is matched on its own, so a
+    wildcard never spans a colon. A pattern of other than six parts matches nothing, except
+    `*` alone, which matches any ARN.
     """
     value_parts = value.split(":", 5)
     if len(value_parts) != 6:
         return False
+    if pattern == "*":
+        return True
     tokens = tokenize(pattern, wildcards=True, resolver=resolver)
     pattern_parts = split_tokens(tokens, ":", 5)
     if len(pattern_parts) != 6:
-        return compile_tokens(tokens, ignore_case=False).fullmatch(value) is not None
+        return False
     return all(
         compile_tokens(p, ignore_case=False).fullmatch(v) is not None
         for p, v in zip(pattern_parts, value_parts, strict=True)

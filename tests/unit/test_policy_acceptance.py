@@ -1,4 +1,9 @@
-"""Every row of the §4.7 acceptance table (A = 111122223333 owns K in us-west-2; B = 444455556666)."""
+"""Every row of the §4.7 acceptance table.
+
+A = 111122223333 owns K in us-west-2; B = 444455556666.
+
+Each row is one request; rows with several requests are split into ids "<n>-<case>".
+"""
 
 from __future__ import annotations
 
@@ -66,8 +71,8 @@ def allow(principal: object, actions: object, condition: object = None) -> dict[
     return st
 
 
-def key_policy(*statements: dict[str, object], default: bool = False) -> str:
-    body = list(statements)
+def key_policy(*statements: Mapping[str, object], default: bool = False) -> str:
+    body: list[Mapping[str, object]] = list(statements)
     if default:
         body.insert(0, json.loads(default_key_policy(A))["Statement"][0])
     return json.dumps({"Version": "2012-10-17", "Statement": body})

@@ -46,12 +46,18 @@ def holds(
     [
         ("StringEquals", ("StringEquals", None, False, "StringEquals")),
         ("StringLikeIfExists", ("StringLike", None, True, "StringLikeIfExists")),
-        ("ForAllValues:StringLike", ("StringLike", "ForAllValues", False, "ForAllValues:StringLike")),
+        (
+            "ForAllValues:StringLike",
+            ("StringLike", "ForAllValues", False, "ForAllValues:StringLike"),
+        ),
         (
             "ForAnyValue:ArnNotLikeIfExists",
             ("ArnNotLike", "ForAnyValue", True, "ForAnyValue:ArnNotLikeIfExists"),
         ),
-        ("stringequalsignorecase", ("StringEqualsIgnoreCase", None, False, "StringEqualsIgnoreCase")),
+        (
+            "stringequalsignorecase",
+            ("StringEqualsIgnoreCase", None, False, "StringEqualsIgnoreCase"),
+        ),
         ("Null", ("Null", None, False, "Null")),
     ],
 )
@@ -59,7 +65,9 @@ def test_parse_operator(name: str, parsed: tuple[object, ...]) -> None:
     assert parse_operator(name) == parsed
 
 
-@pytest.mark.parametrize("name", ["IfExists", "StringEqual", "NullIfExists", "ForAnyValue:Null", "X:Y"])
+@pytest.mark.parametrize(
+    "name", ["IfExists", "StringEqual", "NullIfExists", "ForAnyValue:Null", "X:Y"]
+)
 def test_parse_operator_rejects(name: str) -> None:
     with pytest.raises(ValueError):
         parse_operator(name)
@@ -153,7 +161,9 @@ NOON = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 )
 def test_date_operators(operator: str, before: bool, equal: bool, after: bool) -> None:
     second = timedelta(seconds=1)
-    results = [holds(operator, "2024-06-01T12:00:00Z", t) for t in (NOON - second, NOON, NOON + second)]
+    results = [
+        holds(operator, "2024-06-01T12:00:00Z", t) for t in (NOON - second, NOON, NOON + second)
+    ]
     assert results == [before, equal, after]
 
 
@@ -170,7 +180,9 @@ def test_date_request_value_forms() -> None:
     assert holds("DateEquals", "2024-06-01T12:00:00Z", 1717243200)
     assert holds("DateEquals", "2024-06-01T12:00:00Z", datetime(2024, 6, 1, 12))  # naive is UTC
     assert holds(
-        "DateEquals", "2024-06-01T12:00:00Z", datetime(2024, 6, 1, 7, tzinfo=timezone(-timedelta(hours=5)))
+        "DateEquals",
+        "2024-06-01T12:00:00Z",
+        datetime(2024, 6, 1, 7, tzinfo=timezone(-timedelta(hours=5))),
     )
     assert holds("DateLessThan", "2024-06-02", NOON)
     assert not holds("DateEquals", "2024-06-01T12:00:00Z", "not a date")
@@ -252,12 +264,37 @@ def test_arn_operators_on_a_value_that_is_not_an_arn() -> None:
 # -- absent keys, IfExists, Null -------------------------------------------------------------------
 
 
-POSITIVE = ["StringEquals", "StringLike", "NumericLessThan", "DateGreaterThan", "Bool", "ArnLike",
-            "IpAddress", "BinaryEquals", "StringEqualsIgnoreCase", "NumericEquals", "DateEquals"]
-NEGATED = ["StringNotEquals", "StringNotLike", "StringNotEqualsIgnoreCase", "NumericNotEquals",
-           "DateNotEquals", "ArnNotLike", "ArnNotEquals", "NotIpAddress"]
-SAMPLE = {"Numeric": "1", "Date": "2024-01-01T00:00:00Z", "Bool": "true", "IpAddress": "10.0.0.0/8",
-          "NotIp": "10.0.0.0/8", "Binary": "QUJD"}
+POSITIVE = [
+    "StringEquals",
+    "StringLike",
+    "NumericLessThan",
+    "DateGreaterThan",
+    "Bool",
+    "ArnLike",
+    "IpAddress",
+    "BinaryEquals",
+    "StringEqualsIgnoreCase",
+    "NumericEquals",
+    "DateEquals",
+]
+NEGATED = [
+    "StringNotEquals",
+    "StringNotLike",
+    "StringNotEqualsIgnoreCase",
+    "NumericNotEquals",
+    "DateNotEquals",
+    "ArnNotLike",
+    "ArnNotEquals",
+    "NotIpAddress",
+]
+SAMPLE = {
+    "Numeric": "1",
+    "Date": "2024-01-01T00:00:00Z",
+    "Bool": "true",
+    "IpAddress": "10.0.0.0/8",
+    "NotIp": "10.0.0.0/8",
+    "Binary": "QUJD",
+}
 
 
 def _sample(operator: str) -> str:
@@ -349,7 +386,9 @@ def test_condition_key_names_are_case_insensitive() -> None:
     context = ConditionContext({"kms:EncryptionContext:AppName": "ExampleApp"})
     c = clause("StringEquals", "KMS:encryptioncontext:APPNAME", "ExampleApp")
     assert evaluate_clause(c, context, None)
-    assert not evaluate_clause(clause("StringEquals", "kms:EncryptionContext:Team", "x"), context, None)
+    assert not evaluate_clause(
+        clause("StringEquals", "kms:EncryptionContext:Team", "x"), context, None
+    )
 
 
 def test_a_later_spelling_of_the_same_key_replaces_the_earlier() -> None:
@@ -380,7 +419,9 @@ def test_variable_names_are_case_insensitive() -> None:
 
 def test_a_substituted_value_is_literal_not_a_wildcard() -> None:
     context = ConditionContext({"k:pattern": "a*", "k:x": "abc"})
-    assert not evaluate_clause(clause("StringLike", "k:x", "${k:pattern}"), context, context.variable)
+    assert not evaluate_clause(
+        clause("StringLike", "k:x", "${k:pattern}"), context, context.variable
+    )
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import pytest
 
@@ -39,7 +40,7 @@ def policy(*statements: dict[str, object], **top: object) -> str:
     return json.dumps(doc, ensure_ascii=False)
 
 
-def identity(*statements: dict[str, object]) -> str:
+def identity(*statements: Mapping[str, object]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
@@ -110,7 +111,9 @@ def test_characters_outside_the_pattern_are_rejected(char: str) -> None:
     with pytest.raises(ValidationException, match="regular expression pattern"):
         parse_key_policy(text)
     with pytest.raises(ValidationException):
-        parse_identity_policy(identity({"Effect": "Allow", "Action": "kms:*", "Resource": "*"}) + char)
+        parse_identity_policy(
+            identity({"Effect": "Allow", "Action": "kms:*", "Resource": "*"}) + char
+        )
 
 
 @pytest.mark.parametrize("char", ["\t", "\n", "\r", " ", "é", "\u00ff"])
@@ -329,7 +332,15 @@ def test_invalid_principals_use_the_aws_message(principal: object) -> None:
 
 @pytest.mark.parametrize(
     "action",
-    ["*", "kms:*", "kms:Encrypt", "kms:Describe*", "kms:GenerateDataKey*", "KMS:encrypt", "kms:?ign"],
+    [
+        "*",
+        "kms:*",
+        "kms:Encrypt",
+        "kms:Describe*",
+        "kms:GenerateDataKey*",
+        "KMS:encrypt",
+        "kms:?ign",
+    ],
 )
 def test_valid_actions(action: str) -> None:
     parse_key_policy(policy(statement(Action=action)))

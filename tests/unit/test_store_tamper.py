@@ -191,6 +191,7 @@ def test_verify_all_names_each_bad_file(tmp_path: Path, keyring: Keyring) -> Non
     for path in bad:
         flipped(path, 20)
     (home / "records" / "grants" / "Not-A-Record.txt").write_bytes(b"?")
+    (home / "records" / "grants" / "Not-A-Record.txt").chmod(0o600)
     problems = keyring.verify_all()
     assert len(problems) == 3
     for path in bad:

@@ -18,7 +18,7 @@ import base64
 import binascii
 import ipaddress
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -172,11 +172,6 @@ class ConditionContext:
         if entry is None or entry.multi:
             return None
         return _as_string(entry.values[0])
-
-    def without(self, predicate: Callable[[str], bool]) -> ConditionContext:
-        clone = ConditionContext({})
-        clone._entries = {k: v for k, v in self._entries.items() if not predicate(k)}
-        return clone
 
 
 def _normalize(value: ConditionValue) -> _Entry | None:

@@ -245,6 +245,8 @@ KEY = "arn:aws:kms:us-west-2:111122223333:key/1234abcd"
         ("arn:aws:kms:us-west-2:*:*", True),
         # A wildcard does not cross the colons between ARN parts.
         ("arn:aws:kms:*:key/1234abcd", False),
+        # Fewer than six parts never matches, even with a trailing wildcard.
+        ("arn:aws:kms:us-west-2:*", False),
         ("ARN:aws:kms:us-west-2:111122223333:key/1234abcd", False),
         ("*", True),
     ],

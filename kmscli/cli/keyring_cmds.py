@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +12,9 @@ from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, emit_record, verbose
 from kmscli.cli.root import keyring_group
 from kmscli.errors import KeyringLockedError, UsageError
+
+if TYPE_CHECKING:
+    from kmscli.store import Keyring
 
 
 def _init_passphrase(env: Environment, passphrase_file: str | None) -> bytes:
@@ -36,8 +39,7 @@ def _init_passphrase(env: Environment, passphrase_file: str | None) -> bytes:
     return secret
 
 
-def status_document(env: Environment) -> dict[str, Any]:
-    keyring = env.open_keyring(create=False)
+def status_document(keyring: Keyring) -> dict[str, Any]:
     info = keyring.info
     regions: dict[str, int] = {}
     with keyring.read() as view:
@@ -95,7 +97,7 @@ def keyring_init(use_passphrase: bool, passphrase_file: str | None, account_id: 
     )
     verbose(env, f"created keyring '{keyring.info.home}' ({keyring.info.protection})")
     if env.json:
-        emit_json(status_document(env))
+        emit_json(status_document(keyring))
     else:
         emit_line(keyring.info.account_id)
 
@@ -109,7 +111,7 @@ def keyring_status() -> None:
       kmscli keyring status --json
     """
     env = environment()
-    document = status_document(env)
+    document = status_document(env.open_keyring(create=False))
     if env.json:
         emit_json(document)
         return

@@ -1,30 +1,12 @@
-"""The key policies KMS itself writes: the default key policy and the AWS managed key policy.
+"""The key policy KMS writes for an AWS managed key (the default key policy is in kmscli.policy).
 
-Owns their exact documents (kms-behaviour.md §4.1 and §9). Parsing and evaluating policies is
+Owns its exact document (kms-behaviour.md §9). Parsing and evaluating policies is
 `kmscli.policy`'s job.
 """
 
 from __future__ import annotations
 
 import json
-
-
-def default_key_policy(account_id: str, partition: str = "aws") -> str:
-    """AWS's default key policy: the account principal may do everything (delegates to IAM)."""
-    document = {
-        "Version": "2012-10-17",
-        "Id": "key-default-1",
-        "Statement": [
-            {
-                "Sid": "Enable IAM User Permissions",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            }
-        ],
-    }
-    return json.dumps(document, indent=2)
 
 
 def aws_managed_key_policy(account_id: str, region: str, service: str = "kmscli") -> str:

@@ -21,7 +21,10 @@ class LocalKeyProvider:
         self, key: str, number_of_bytes: int, encryption_context: Mapping[str, str]
     ) -> GeneratedDataKey:
         response = self.service.generate_data_key(
-            key, number_of_bytes=number_of_bytes, encryption_context=encryption_context
+            key,
+            number_of_bytes=number_of_bytes,
+            encryption_context=encryption_context,
+            via_service=True,
         )
         return GeneratedDataKey(
             key_arn=response["KeyId"],
@@ -33,7 +36,7 @@ class LocalKeyProvider:
     def encrypt_data_key(
         self, key: str, plaintext: bytes, encryption_context: Mapping[str, str]
     ) -> WrappedDataKey:
-        response = self.service.encrypt(key, plaintext, encryption_context)
+        response = self.service.encrypt(key, plaintext, encryption_context, via_service=True)
         return WrappedDataKey(response["KeyId"], response["CiphertextBlob"], None)
 
     def decrypt_data_key(
@@ -41,7 +44,7 @@ class LocalKeyProvider:
     ) -> UnwrappedDataKey:
         try:
             response = self.service.decrypt(
-                ciphertext, key=key_arn, encryption_context=encryption_context
+                ciphertext, key=key_arn, encryption_context=encryption_context, via_service=True
             )
         except IncorrectKeyException:
             # The header names one key but the blob another: the message was tampered with.

@@ -23,7 +23,6 @@ from kmscli.errors import (
     IncorrectKeyException,
     InvalidCiphertextException,
     LimitExceededException,
-    MalformedPolicyDocumentException,
     NotAuthorizedException,
     NotFoundException,
     UnsupportedOperationException,
@@ -31,6 +30,7 @@ from kmscli.errors import (
 )
 from kmscli.kms import blob as blob_format
 from kmscli.kms import validation
+from kmscli.kms.authorization import Authorizer, RequestFacts
 from kmscli.kms.ids import (
     alias_arn,
     is_reserved_alias,
@@ -51,8 +51,9 @@ from kmscli.kms.model import (
     Material,
     format_timestamp,
 )
-from kmscli.kms.policies import aws_managed_key_policy, default_key_policy
+from kmscli.kms.policies import aws_managed_key_policy
 from kmscli.kms.states import check_state
+from kmscli.policy import Principal, default_key_policy, parse_key_policy
 from kmscli.store import Keyring, RecordView, Transaction
 
 AWS_MANAGED_ALIAS = "alias/aws/kmscli"
@@ -119,8 +120,12 @@ class KmsService:
         self.keyring = keyring
         self.region = region
         self.account = keyring.info.account_id
-        self.caller = caller or f"arn:aws:iam::{self.account}:root"
+        self.principal = Principal.parse(caller or f"arn:aws:iam::{self.account}:root")
+        self.caller = self.principal.arn
         self.clock = clock
+        # File encryption calls KMS the way an integrated AWS service does, on the caller's
+        # behalf; key policies see it as kms:ViaService (the AWS managed key requires it).
+        self.via_service_name = f"kmscli.{region}.amazonaws.com"
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -247,18 +252,30 @@ class KmsService:
             where=f"key material {material.material_id} of key {key.arn}",
         )
 
-    def _authorize(self, action: str, key: KeyRecord) -> None:
-        """Refuse what the key's policy refuses.
+    def _authorizer(self) -> Authorizer:
+        return Authorizer(self.principal, self.clock())
 
-        Policy evaluation itself arrives with the authorization issue; until then the only
-        enforced rule is the one every AWS managed key policy states: the account may read the
-        key and use it through the owning service, never manage it.
-        """
-        if key.is_aws_managed and action not in _AWS_MANAGED_ALLOWED:
-            raise AccessDeniedException(
-                f"User: {self.caller} is not authorized to perform: kms:{action} on resource: "
-                f"{key.arn} because no resource-based policy allows the kms:{action} action"
-            )
+    def _authorize(
+        self,
+        view: RecordView,
+        action: str,
+        key: KeyRecord,
+        facts: RequestFacts | None = None,
+    ) -> None:
+        """Refuse unless the key policy, the caller's IAM policies (or a grant) allow it."""
+        self._authorizer().authorize_key(
+            view,
+            action,
+            key,
+            aliases=lambda: self._alias_names(view, key.key_id),
+            facts=facts or RequestFacts(),
+        )
+
+    def _authorize_iam(self, view: RecordView, action: str, resource_arn: str = "*") -> None:
+        self._authorizer().authorize_iam(view, action, resource_arn, self.account)
+
+    def _alias_names(self, view: RecordView, key_id: str) -> list[str]:
+        return [a.alias_name for a in self._alias_records(view) if a.target_key_id == key_id]
 
     # -- keys -----------------------------------------------------------------------------------
 
@@ -299,8 +316,7 @@ class KmsService:
                 f"kmscli does not support origin {origin} yet; keys are created with AWS_KMS"
             )
         validation.check_tags(tags)
-        if policy is not None:
-            _check_policy_document(policy)
+        document = parse_key_policy(policy) if policy is not None else None
         if alias is not None:
             self._check_alias_name_for_create(alias)
         key_id = new_multi_region_key_id() if multi_region else new_key_id()
@@ -313,10 +329,20 @@ class KmsService:
             tags=tags,
         )
         with self.keyring.write() as tx:
+            self._authorize_iam(tx, "CreateKey")
+            if tags:
+                self._authorize_iam(tx, "TagResource")
+            if document is not None and not bypass_policy_lockout_safety_check:
+                self._authorizer().check_lockout(tx, document, record.arn, self.account)
             self._save_key(tx, record)
             if alias is not None:
+                self._authorize_iam(tx, "CreateAlias", self._alias_arn(alias))
+                self._authorize(tx, "CreateAlias", record)
                 self._put_new_alias(tx, alias, record)
         return {"KeyMetadata": self._metadata(record)}
+
+    def _alias_arn(self, alias: str) -> str:
+        return alias_arn(self.region, self.account, alias)
 
     def _metadata(self, record: KeyRecord) -> dict[str, Any]:
         meta = record.metadata()
@@ -331,11 +357,12 @@ class KmsService:
     def describe_key(self, key: str) -> dict[str, Any]:
         with self._reading(key) as view:
             record = self._resolve(view, key)
-        self._authorize("DescribeKey", record)
+            self._authorize(view, "DescribeKey", record, _alias_facts(key))
         return {"KeyMetadata": self._metadata(record)}
 
     def list_keys(self) -> dict[str, Any]:
         with self.keyring.read() as view:
+            self._authorize_iam(view, "ListKeys")
             names = view.list(KEYS, prefix=f"{self.region}/")
         keys = []
         for name in names:
@@ -351,6 +378,7 @@ class KmsService:
     def list_key_records(self) -> list[KeyRecord]:
         """Every key of this region with its metadata (for `key list`)."""
         with self.keyring.read() as view:
+            self._authorize_iam(view, "ListKeys")
             records = [
                 KeyRecord.from_json(raw)
                 for name in view.list(KEYS, prefix=f"{self.region}/")
@@ -361,7 +389,7 @@ class KmsService:
     def _update_key(self, key: str, action: str, change: Callable[[KeyRecord], None]) -> KeyRecord:
         with self.keyring.write() as tx:
             record = self._resolve(tx, key, aliases=False)
-            self._authorize(action, record)
+            self._authorize(tx, action, record)
             check_state(action, record)
             change(record)
             self._save_key(tx, record)
@@ -387,7 +415,7 @@ class KmsService:
     def get_key_policy(self, key: str, policy_name: str = "default") -> dict[str, Any]:
         with self.keyring.read() as view:
             record = self._resolve(view, key, aliases=False)
-        self._authorize("GetKeyPolicy", record)
+            self._authorize(view, "GetKeyPolicy", record)
         _check_policy_name(policy_name)
         return {"Policy": record.policy, "PolicyName": "default"}
 
@@ -400,14 +428,21 @@ class KmsService:
         bypass_policy_lockout_safety_check: bool = False,
     ) -> dict[str, Any]:
         _check_policy_name(policy_name)
-        _check_policy_document(policy)
-        self._update_key(key, "PutKeyPolicy", lambda r: setattr(r, "policy", policy))
+        document = parse_key_policy(policy)
+        with self.keyring.write() as tx:
+            record = self._resolve(tx, key, aliases=False)
+            self._authorize(tx, "PutKeyPolicy", record)
+            check_state("PutKeyPolicy", record)
+            if not bypass_policy_lockout_safety_check:
+                self._authorizer().check_lockout(tx, document, record.arn, record.account)
+            record.policy = policy
+            self._save_key(tx, record)
         return {}
 
     def list_key_policies(self, key: str) -> dict[str, Any]:
         with self.keyring.read() as view:
             record = self._resolve(view, key, aliases=False)
-        self._authorize("ListKeyPolicies", record)
+            self._authorize(view, "ListKeyPolicies", record)
         return {"PolicyNames": ["default"], "Truncated": False}
 
     # -- aliases --------------------------------------------------------------------------------
@@ -444,7 +479,8 @@ class KmsService:
         self._check_alias_name_for_create(alias)
         with self.keyring.write() as tx:
             target = self._resolve(tx, target_key, aliases=False)
-            self._authorize("CreateAlias", target)
+            self._authorize_iam(tx, "CreateAlias", self._alias_arn(alias))
+            self._authorize(tx, "CreateAlias", target)
             check_state("CreateAlias", target)
             self._put_new_alias(tx, alias, target)
         return {}
@@ -459,9 +495,12 @@ class KmsService:
                 arn = alias_arn(self.region, self.account, alias)
                 raise NotFoundException(f"Alias {arn} is not found.")
             target = self._resolve(tx, target_key, aliases=False)
-            self._authorize("UpdateAlias", target)
-            check_state("UpdateAlias", target)
             old = self._load_key(tx, existing.target_key_id)
+            self._authorize_iam(tx, "UpdateAlias", self._alias_arn(alias))
+            if old is not None:
+                self._authorize(tx, "UpdateAlias", old)
+            self._authorize(tx, "UpdateAlias", target)
+            check_state("UpdateAlias", target)
             if old is not None and (old.key_spec, old.key_usage) != (
                 target.key_spec,
                 target.key_usage,
@@ -484,13 +523,15 @@ class KmsService:
                 arn = alias_arn(self.region, self.account, alias)
                 raise NotFoundException(f"Alias {arn} is not found.")
             target = self._load_key(tx, existing.target_key_id)
+            self._authorize_iam(tx, "DeleteAlias", self._alias_arn(alias))
             if target is not None:
-                self._authorize("DeleteAlias", target)
+                self._authorize(tx, "DeleteAlias", target)
             tx.delete(ALIASES, self._alias_name(alias))
         return {}
 
     def list_aliases(self, key: str | None = None) -> dict[str, Any]:
         with self.keyring.read() as view:
+            self._authorize_iam(view, "ListAliases")
             key_id = None if key is None else self._resolve(view, key, aliases=False).key_id
             records = self._alias_records(view)
         entries: list[dict[str, Any]] = []
@@ -519,11 +560,23 @@ class KmsService:
 
     # -- cryptographic operations ---------------------------------------------------------------
 
-    def _usable_key(self, view: RecordView, key: str, action: str) -> KeyRecord:
+    def _usable_key(
+        self, view: RecordView, key: str, action: str, facts: RequestFacts
+    ) -> KeyRecord:
         record = self._resolve(view, key)
-        self._authorize(action, record)
+        self._authorize(view, action, record, facts)
         check_state(action, record)
         return record
+
+    def _crypto_facts(
+        self, key: str | None, context: Mapping[str, str], via_service: bool
+    ) -> RequestFacts:
+        return RequestFacts(
+            encryption_context=context,
+            encryption_algorithm=SYMMETRIC_DEFAULT,
+            request_alias=_alias_facts(key).request_alias if key is not None else None,
+            via_service=self.via_service_name if via_service else None,
+        )
 
     def _seal_under(
         self, record: KeyRecord, plaintext: bytes, encryption_context: Mapping[str, str]
@@ -538,13 +591,19 @@ class KmsService:
         return sealed, material.material_id
 
     def encrypt(
-        self, key: str, plaintext: bytes, encryption_context: Mapping[str, str] | None = None
+        self,
+        key: str,
+        plaintext: bytes,
+        encryption_context: Mapping[str, str] | None = None,
+        *,
+        via_service: bool = False,
     ) -> dict[str, Any]:
         validation.check_plaintext(plaintext)
         context = dict(encryption_context or {})
         validation.check_encryption_context(context)
+        facts = self._crypto_facts(key, context, via_service)
         with self._reading(key) as view:
-            record = self._usable_key(view, key, "Encrypt")
+            record = self._usable_key(view, key, "Encrypt", facts)
         blob, _material_id = self._seal_under(record, plaintext, context)
         return {
             "CiphertextBlob": blob,
@@ -560,13 +619,15 @@ class KmsService:
         number_of_bytes: int | None = None,
         encryption_context: Mapping[str, str] | None = None,
         with_plaintext: bool = True,
+        via_service: bool = False,
     ) -> dict[str, Any]:
         length = validation.data_key_length(key_spec, number_of_bytes)
         context = dict(encryption_context or {})
         validation.check_encryption_context(context)
         action = "GenerateDataKey" if with_plaintext else "GenerateDataKeyWithoutPlaintext"
+        facts = self._crypto_facts(key, context, via_service)
         with self._reading(key) as view:
-            record = self._usable_key(view, key, action)
+            record = self._usable_key(view, key, action, facts)
         plaintext = random_bytes(length)
         blob, material_id = self._seal_under(record, plaintext, context)
         response: dict[str, Any] = {"CiphertextBlob": blob}
@@ -582,6 +643,7 @@ class KmsService:
         *,
         key: str | None = None,
         encryption_context: Mapping[str, str] | None = None,
+        via_service: bool = False,
     ) -> dict[str, Any]:
         if not 1 <= len(ciphertext_blob) <= blob_format.MAX_BLOB_BYTES:
             raise validation.constraint_error(
@@ -601,12 +663,12 @@ class KmsService:
                         "this operation."
                     )
             record = self._load_key(view, header.key_id)
-        if record is None:
-            raise AccessDeniedException(
-                "The ciphertext refers to a customer master key that does not exist, does not "
-                "exist in this region, or you are not allowed to access."
-            )
-        self._authorize("Decrypt", record)
+            if record is None:
+                raise AccessDeniedException(
+                    "The ciphertext refers to a customer master key that does not exist, does "
+                    "not exist in this region, or you are not allowed to access."
+                )
+            self._authorize(view, "Decrypt", record, self._crypto_facts(key, context, via_service))
         check_state("Decrypt", record)
         material = record.material(header.material_id)
         if material is None:
@@ -640,22 +702,16 @@ class KmsService:
             return view.get(KEYS, self._key_name(ref.key_id)) is not None
 
     def generate_random(self, number_of_bytes: int | None) -> dict[str, Any]:
-        return {"Plaintext": random_bytes(validation.check_random_size(number_of_bytes))}
+        count = validation.check_random_size(number_of_bytes)
+        with self.keyring.read() as view:
+            self._authorize_iam(view, "GenerateRandom")
+        return {"Plaintext": random_bytes(count)}
 
 
-_AWS_MANAGED_ALLOWED = frozenset(
-    {
-        "DescribeKey",
-        "GetKeyPolicy",
-        "ListKeyPolicies",
-        "ListAliases",
-        "Encrypt",
-        "Decrypt",
-        "ReEncrypt",
-        "GenerateDataKey",
-        "GenerateDataKeyWithoutPlaintext",
-    }
-)
+def _alias_facts(key: str) -> RequestFacts:
+    """kms:RequestAlias: the alias name when the request named the key by alias (or its ARN)."""
+    ref = parse_key_reference(key)
+    return RequestFacts(request_alias=ref.alias_name if ref.is_alias else None)
 
 
 def _check_enum(value: str, allowed: frozenset[str], member: str) -> None:
@@ -668,16 +724,3 @@ def _check_enum(value: str, allowed: frozenset[str], member: str) -> None:
 def _check_policy_name(name: str) -> None:
     if name != "default":
         raise NotFoundException(f"Policy {name} does not exist; the only key policy is default")
-
-
-def _check_policy_document(policy: str) -> None:
-    """JSON and size now; the full AWS grammar check arrives with the policy engine."""
-    validation.check_key_policy_size(policy)
-    try:
-        document = json.loads(policy)
-    except json.JSONDecodeError as error:
-        raise MalformedPolicyDocumentException(
-            f"The policy is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        ) from None
-    if not isinstance(document, dict):
-        raise MalformedPolicyDocumentException("The policy document must be a JSON object.")

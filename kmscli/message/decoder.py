@@ -142,6 +142,11 @@ class MessageDecryptor:
         self._header = header
         return header
 
+    @property
+    def header(self) -> MessageHeader:
+        """The header, read on first access (same checks and errors as `read_header`)."""
+        return self.read_header()
+
     # -- body (§1.12 steps 8-13) -----------------------------------------------------------------
 
     def _derive_key(self, header: MessageHeader, data_key: bytes) -> bytes:

@@ -63,9 +63,9 @@ def _suite(
 
 
 _SUITES: Final = (
-    _suite(0x0014, "AES_128_GCM_IV12_TAG16_NO_KDF", 128, "identity"),
-    _suite(0x0046, "AES_192_GCM_IV12_TAG16_NO_KDF", 192, "identity"),
-    _suite(0x0078, "AES_256_GCM_IV12_TAG16_NO_KDF", 256, "identity"),
+    _suite(0x0014, "AES_128_GCM_IV12_TAG16", 128, "identity"),
+    _suite(0x0046, "AES_192_GCM_IV12_TAG16", 192, "identity"),
+    _suite(0x0078, "AES_256_GCM_IV12_TAG16", 256, "identity"),
     _suite(0x0114, "AES_128_GCM_IV12_TAG16_HKDF_SHA256", 128, "hkdf-sha256"),
     _suite(0x0146, "AES_192_GCM_IV12_TAG16_HKDF_SHA256", 192, "hkdf-sha256"),
     _suite(0x0178, "AES_256_GCM_IV12_TAG16_HKDF_SHA256", 256, "hkdf-sha256"),
@@ -79,6 +79,9 @@ _SUITES: Final = (
 ALL_SUITES: Final[tuple[AlgorithmSuite, ...]] = _SUITES
 _BY_ID: Final = {suite.id: suite for suite in _SUITES}
 _BY_NAME: Final = {suite.name: suite for suite in _SUITES}
+# The spec spells the no-KDF suites with a _NO_KDF suffix and every suite with an ALG_ prefix.
+_BY_NAME.update({f"{s.name}_NO_KDF": s for s in _SUITES if s.kdf == "identity"})
+_BY_NAME.update({f"ALG_{name}": s for name, s in list(_BY_NAME.items())})
 
 DEFAULT_SUITE: Final = _BY_ID[0x0478]
 SIGNED_SUITE: Final = _BY_ID[0x0578]
@@ -94,7 +97,8 @@ def suite_by_id(suite_id: int) -> AlgorithmSuite:
 
 
 def suite_by_name(name: str) -> AlgorithmSuite:
-    """The suite named by its ESDK enum name (any case) or hex ID such as `0x0478`.
+    """The suite named by its Python ESDK `Algorithm` name or spec name (any case), or by its hex
+    ID such as `0x0478`.
 
     Raises ValidationException (it came from the user).
     """

@@ -1,4 +1,4 @@
-"""`kmscli encrypt` / `decrypt` of files: naming, streams, atomic outputs, failures that leave nothing."""
+"""`kmscli encrypt` / `decrypt` of files: naming, streams, atomic outputs, clean failures."""
 
 from __future__ import annotations
 

@@ -17,7 +17,6 @@ from kmscli.errors import (
     IncorrectKeyException,
     InvalidCiphertextException,
     KmsError,
-    NotFoundException,
     UsageError,
 )
 from kmscli.keyprovider import KeyProvider, UnwrappedDataKey, WrappedDataKey
@@ -135,7 +134,9 @@ def _unwrap_data_key(
         )
     usable = [(arn, ct) for arn, ct in candidates if provider.can_decrypt(arn)]
     if not usable:
-        raise NotFoundException(
+        # "Wrong key" is an integrity failure (exit 7): the message may come from another
+        # keyring or region, or its key ARNs were changed.
+        raise IncorrectKeyException(
             "none of the message's data keys is wrapped by a key this keyring holds in the "
             "current region",
             hints=[f"it was encrypted under: {arn}" for arn, _ in kms_edks]

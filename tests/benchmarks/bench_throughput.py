@@ -54,7 +54,8 @@ print(time.perf_counter() - start)
 ESDK_CHILD = r"""
 import sys, time
 import aws_encryption_sdk
-from aws_encryption_sdk.identifiers import Algorithm, CommitmentPolicy, EncryptionKeyType, WrappingAlgorithm
+from aws_encryption_sdk.identifiers import (
+    Algorithm, CommitmentPolicy, EncryptionKeyType, WrappingAlgorithm)
 from aws_encryption_sdk.internal.crypto.wrapping_keys import WrappingKey
 from aws_encryption_sdk.key_providers.raw import RawMasterKeyProvider
 

@@ -323,15 +323,11 @@ class _FramedBody:
             self._source.close()
         return self._total
 
-    def _released(self, chunk: Chunk | None, index: int) -> Callable[[], None]:
-        source, free = self._source, self._free
+    def _give_plain(self, index: int) -> Callable[[], None]:
+        return lambda: self._free.put(index)
 
-        def done() -> None:
-            if chunk is not None:
-                source.release(chunk)
-            free.put(index)
-
-        return done
+    def _give_chunk(self, chunk: Chunk) -> Callable[[], None]:
+        return lambda: self._source.release(chunk)
 
     def _regular_frames(self) -> bytes:
         """Decrypt chunks of regular frames; returns the bytes from the final frame marker on."""
@@ -385,9 +381,14 @@ class _FramedBody:
             self._sequence = seq
             if self._verifier is None:
                 self._source.release(chunk)
-                self._sink.submit(plain[:produced], None, self._released(None, index))
-            else:  # the writer thread hashes the ciphertext, so it keeps the chunk until then
-                self._sink.submit(plain[:produced], view[:offset], self._released(chunk, index))
+                self._sink.submit(plain[:produced], None, self._give_plain(index))
+            else:  # the hashing thread reads the ciphertext, so the chunk is kept until then
+                self._sink.submit(
+                    plain[:produced],
+                    view[:offset],
+                    self._give_plain(index),
+                    self._give_chunk(chunk),
+                )
             self._total += produced
             if self._progress is not None and produced:
                 self._progress(produced)

@@ -1,9 +1,10 @@
 """Bounded, overlapped stream I/O for the frame encoder and decoder.
 
 Owns: `ChunkSource` (reads fixed-size chunks ahead on a background thread into a small pool of
-reused buffers) and `ChunkSink` (hashes and writes chunks in order on a background thread).
-cryptography, `readinto` and `write` release the GIL, so on two cores reading, sealing and
-writing overlap. Memory is the two pools, never the stream.
+reused buffers) and `ChunkSink` (hashes, for signed suites, and writes chunks in order, each on
+its own background thread). AES-GCM, SHA-384, `readinto` and `write` all release the GIL
+(measured with cryptography 50), so on two cores reading, sealing, hashing and writing overlap
+while the caller's thread only seals or opens. Memory is the pools, never the stream.
 
 Must not: know the message format, or swallow errors: an exception on a worker thread is
 re-raised in the calling thread at the next call. With `threaded=False` everything runs inline
@@ -21,10 +22,13 @@ from dataclasses import dataclass
 from typing import BinaryIO, Final
 
 Buffer = bytes | bytearray | memoryview
-_Job = tuple[Buffer | None, Buffer | None, Callable[[], None] | None]
+# (data to write, data to hash, called once hashed, called once written)
+_Job = tuple[Buffer | None, Buffer | None, Callable[[], None] | None, Callable[[], None] | None]
 
 _EOF: Final = object()
-_JOIN_TIMEOUT: Final = 5.0
+# Workers normally finish at once. One blocked in I/O on a stalled pipe (after an error
+# elsewhere) is a daemon: wait this long for it, then leave it behind rather than hang the caller.
+_JOIN_TIMEOUT: Final = 0.5
 
 
 def allocate(size: int) -> memoryview:
@@ -151,14 +155,48 @@ class ChunkSource:
         self._stop.set()
         self._free.put(None)
         if self._thread is not None:
-            self._thread.join(_JOIN_TIMEOUT)  # a reader blocked on a silent pipe is a daemon
+            self._thread.join(_JOIN_TIMEOUT)
+
+
+class _Worker:
+    """One background thread that runs `handle(job)` for each job, in order."""
+
+    def __init__(self, name: str, handle: Callable[[_Job], None]) -> None:
+        self._handle = handle
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                if job is None:
+                    return
+                self._handle(job)
+            finally:
+                self._jobs.task_done()
+
+    def put(self, job: _Job) -> None:
+        self._jobs.put(job)
+
+    def join(self) -> None:
+        self._jobs.join()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join(_JOIN_TIMEOUT)
 
 
 class ChunkSink:
-    """Writes (and optionally hashes) buffers to `dst` in submission order.
+    """Hashes and writes buffers to `dst` in submission order.
 
-    `submit(data, hashed, done)`: hash `hashed`, then write `data`, then call `done()` (which
-    typically returns a buffer to its pool). `flush()` waits for everything submitted so far.
+    `submit(data, hashed, done, hashed_done)`: feed `hashed` to the hasher, call `hashed_done()`,
+    write `data`, call `done()` (the callbacks typically return buffers to their pools; they run
+    even after an error or `abort`, so pools never run dry). Threaded, hashing (SHA-384 is the
+    slowest stage of signed suites) and writing get a thread each. `flush()` waits for
+    everything submitted so far; write errors are raised in the caller's thread.
     """
 
     def __init__(
@@ -172,35 +210,41 @@ class ChunkSink:
         self._hasher = hasher
         self._error: BaseException | None = None
         self._aborted = False
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
+        self._writer: _Worker | None = None
+        self._hashing: _Worker | None = None
         if threaded:
-            self._thread = threading.Thread(target=self._run, name="kmscli-writer", daemon=True)
-            self._thread.start()
+            self._writer = _Worker("kmscli-writer", self._write)
+            if hasher is not None:
+                self._hashing = _Worker("kmscli-hasher", self._hash)
 
-    def _do(self, data: Buffer | None, hashed: Buffer | None) -> None:
-        if hashed is not None and self._hasher is not None:
-            self._hasher(hashed)
-        if data is not None and len(data):
-            write_all(self._dst, data)
+    def _skipping(self) -> bool:
+        return self._error is not None or self._aborted
 
-    def _run(self) -> None:
-        while True:
-            job = self._jobs.get()
-            try:
-                if job is None:
-                    return
-                data, hashed, done = job
-                try:
-                    if self._error is None and not self._aborted:
-                        self._do(data, hashed)
-                except BaseException as error:  # re-raised in the producer's thread
-                    self._error = error
-                finally:
-                    if done is not None:
-                        done()
-            finally:
-                self._jobs.task_done()
+    def _hash(self, job: _Job) -> None:
+        _, hashed, hashed_done, _ = job
+        try:
+            if hashed is not None and self._hasher is not None and not self._skipping():
+                self._hasher(hashed)
+        except BaseException as error:  # re-raised in the producer's thread
+            self._error = error
+        finally:
+            if hashed_done is not None:
+                hashed_done()
+        if self._writer is None:
+            self._write(job)
+        else:
+            self._writer.put(job)
+
+    def _write(self, job: _Job) -> None:
+        data, _, _, done = job
+        try:
+            if data is not None and len(data) and not self._skipping():
+                write_all(self._dst, data)
+        except BaseException as error:  # re-raised in the producer's thread
+            self._error = error
+        finally:
+            if done is not None:
+                done()
 
     def _raise_pending(self) -> None:
         if self._error is not None:
@@ -213,33 +257,37 @@ class ChunkSink:
         data: Buffer | None,
         hashed: Buffer | None = None,
         done: Callable[[], None] | None = None,
+        hashed_done: Callable[[], None] | None = None,
     ) -> None:
         self._raise_pending()
-        if self._thread is None:
-            try:
-                self._do(data, hashed)
-            finally:
-                if done is not None:
-                    done()
-            return
-        self._jobs.put((data, hashed, done))
+        job: _Job = (data, hashed, hashed_done, done)
+        if self._hashing is not None:
+            self._hashing.put(job)
+        elif self._writer is not None:
+            self._writer.put(job)
+        else:  # inline: hash, write and report errors right here
+            self._hash(job)
+            self._raise_pending()
 
     def flush(self) -> None:
-        if self._thread is not None:
-            self._jobs.join()
+        if self._hashing is not None:
+            self._hashing.join()
+        if self._writer is not None:
+            self._writer.join()
         self._raise_pending()
 
     def close(self) -> None:
-        """Finish every write, stop the thread, and raise any write error."""
+        """Finish every write, stop the threads, and raise any write error."""
         self.flush()
-        self._stop_thread()
+        self._stop_threads()
 
     def abort(self) -> None:
-        """Drop pending writes (their `done` callbacks still run) and stop the thread."""
+        """Drop pending work (the callbacks still run) and stop the threads."""
         self._aborted = True
-        self._stop_thread()
+        self._stop_threads()
 
-    def _stop_thread(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            self._jobs.put(None)
-            self._thread.join(_JOIN_TIMEOUT)
+    def _stop_threads(self) -> None:
+        if self._hashing is not None:
+            self._hashing.stop()
+        if self._writer is not None:
+            self._writer.stop()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from kmscli.errors import (
     IncorrectKeyException,
@@ -20,10 +20,13 @@ from kmscli.errors import (
     UsageError,
 )
 from kmscli.keyprovider import KeyProvider, UnwrappedDataKey, WrappedDataKey
-from kmscli.message.decoder import MessageDecryptor
-from kmscli.message.encoder import MessageEncryptor
 from kmscli.message.header import EncryptedDataKey, MessageHeader
 from kmscli.message.suites import AlgorithmSuite, CommitmentPolicy
+
+# Encrypting needs no decoder and decrypting no encoder: each is imported where used, which
+# keeps the start-up of one `kmscli encrypt` or `decrypt` small.
+if TYPE_CHECKING:
+    from kmscli.message.decoder import MessageDecryptor
 
 KMS_PROVIDER_ID = "aws-kms"
 
@@ -59,6 +62,8 @@ def encrypt_stream(
     """Encrypt `src` into one message on `dst`, with one encrypted data key per key."""
     if not keys:
         raise UsageError("no key to encrypt under")
+    from kmscli.message.encoder import MessageEncryptor
+
     encryptor = MessageEncryptor(
         suite=suite, encryption_context=dict(encryption_context), frame_length=frame_length
     )
@@ -74,6 +79,8 @@ def encrypt_stream(
 def read_header(
     src: BinaryIO, *, commitment_policy: CommitmentPolicy, max_encrypted_data_keys: int | None
 ) -> MessageDecryptor:
+    from kmscli.message.decoder import MessageDecryptor
+
     decryptor = MessageDecryptor(
         src,
         commitment_policy=commitment_policy,

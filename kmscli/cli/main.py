@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import traceback
 from typing import NoReturn
 
 import click
@@ -32,6 +31,12 @@ from kmscli.outputs import describe_os_error
 
 def _terminate(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc()
 
 
 def _usage_error(error: click.UsageError) -> UsageError:
@@ -61,7 +66,7 @@ def run(argv: list[str] | None = None) -> int:
         failure = InputOutputError(describe_os_error(error))
     except Exception as error:
         if env.debug:
-            traceback.print_exc()
+            _print_traceback()
         failure = KMSInternalException(
             f"internal error: {type(error).__name__}: {error}",
             hints=[
@@ -70,7 +75,7 @@ def run(argv: list[str] | None = None) -> int:
             ],
         )
     if env.debug and not isinstance(failure, KMSInternalException):
-        traceback.print_exc()
+        _print_traceback()
     report_error(failure, as_json=env.json)
     return failure.exit_status
 

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
+
+# decimal and ipaddress cost milliseconds to import and only numeric and IP operators need
+# them; every kmscli command evaluates a policy, so they are imported where used.
+if TYPE_CHECKING:
+    import ipaddress
+    from decimal import Decimal
 
 from kmscli.policy.matching import (
     Resolver,
@@ -195,6 +199,8 @@ def _as_string(value: Scalar) -> str:
 
 
 def _number(value: Scalar) -> Decimal | None:
+    from decimal import Decimal, InvalidOperation
+
     if isinstance(value, bool | bytes | datetime):
         return None
     try:
@@ -242,6 +248,8 @@ def _b64(value: str) -> bytes | None:
 
 
 def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    import ipaddress
+
     try:
         return ipaddress.ip_network(value.strip(), strict=False)
     except ValueError:
@@ -251,7 +259,7 @@ def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None
 # -- comparison ------------------------------------------------------------------------------------
 
 
-_T = TypeVar("_T", Decimal, datetime)
+_T = TypeVar("_T", "Decimal", datetime)
 
 
 def _ordered(test: str, left: _T, right: _T) -> bool:
@@ -300,6 +308,8 @@ def _matches(op: _Operator, request: Scalar, policy: str, resolver: Resolver | N
         network = _network(wanted_text)
         if network is None or not isinstance(request, str):
             return False
+        import ipaddress
+
         try:
             address = ipaddress.ip_address(request.strip())
         except ValueError:

@@ -385,3 +385,21 @@ def test_peak_memory_is_bounded_by_the_frame_not_the_stream(frame_length: int) -
     )
     peak_mib = int(done.stdout.strip())
     assert peak_mib < 80, f"peak RSS {peak_mib} MiB"
+
+
+def test_no_threads_are_left_behind() -> None:
+    import threading
+    import time
+
+    before = threading.active_count()
+    message = encrypt(os.urandom(20 * F), SIGNED_SUITE)
+    for _ in range(20):
+        assert decrypt(message) is not None
+        with pytest.raises(InvalidCiphertextException):
+            decrypt(message[:-1])
+        with pytest.raises(InvalidCiphertextException):
+            decrypt(message[: len(message) // 2])
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() == before

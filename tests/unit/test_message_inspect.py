@@ -1,0 +1,48 @@
+"""`describe(header)` for `kmscli inspect`: plain data, no secrets."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import struct
+
+from kmscli.message.decoder import MessageDecryptor
+from kmscli.message.encoder import MessageEncryptor
+from kmscli.message.header import EncryptedDataKey
+from kmscli.message.inspect import describe
+from kmscli.message.suites import SIGNED_SUITE
+
+DATA_KEY = bytes(range(32))
+
+
+def test_describe() -> None:
+    arn = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    raw_info = b"backup-key" + struct.pack(">II", 128, 12) + b"\x00\xff" * 6
+    edks = [
+        EncryptedDataKey("aws-kms", arn.encode(), b"\x01" * 170),
+        EncryptedDataKey("raw", raw_info, b"\x02" * 48),
+        EncryptedDataKey("odd", b"\xff\xfe", b""),
+    ]
+    encryptor = MessageEncryptor(SIGNED_SUITE, {"purpose": "inspect", "ключ": ""}, 4096)
+    out = io.BytesIO()
+    encryptor.write(io.BytesIO(b"secret plaintext"), out, DATA_KEY, edks)
+    header = MessageDecryptor(io.BytesIO(out.getvalue())).read_header()
+    info = describe(header)
+    json.dumps(info)  # plain data all the way down
+    assert info["version"] == 2
+    assert info["algorithm_suite"]["id"] == "0x0578" and info["algorithm_suite"]["signed"]
+    assert base64.b64decode(info["message_id"]) == header.message_id
+    assert info["encryption_context"] == dict(encryptor.encryption_context)
+    kms, raw, odd = info["encrypted_data_keys"]
+    assert kms == {
+        "provider_id": "aws-kms",
+        "provider_info": {"text": arn},
+        "ciphertext_length": 170,
+    }
+    assert raw["key_name"] == "backup-key" and "base64" in raw["provider_info"]
+    assert odd["provider_info"] == {"base64": "//4="} and "key_name" not in odd
+    assert info["content_type"] == "framed" and info["frame_length"] == 4096
+    assert info["header_length"] == header.header_length
+    text = json.dumps(info)
+    assert "secret" not in text and base64.b64encode(DATA_KEY).decode() not in text

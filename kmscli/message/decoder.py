@@ -15,7 +15,6 @@ after the header (authentication, sequence, truncation, trailing bytes) InvalidC
 
 from __future__ import annotations
 
-import queue
 import struct
 from collections.abc import Callable
 from typing import BinaryIO, Final
@@ -44,7 +43,7 @@ from kmscli.message.frames import (
     chunk_frames,
 )
 from kmscli.message.header import ContentType, MessageHeader, parse_header, read_exact
-from kmscli.message.pipeline import Chunk, ChunkSink, ChunkSource, allocate, write_all
+from kmscli.message.pipeline import BufferPool, Chunk, ChunkSink, ChunkSource, write_all
 from kmscli.message.suites import AlgorithmSuite, CommitmentPolicy
 
 __all__ = [
@@ -304,10 +303,7 @@ class _FramedBody:
         self._sink = ChunkSink(
             dst, hasher=None if verifier is None else verifier.update, threaded=threaded
         )
-        self._plain = [allocate(frames_per_chunk * self._frame) for _ in range(_POOL_DEPTH)]
-        self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
-        for index in range(_POOL_DEPTH):
-            self._free.put(index)
+        self._plain = BufferPool(frames_per_chunk * self._frame, _POOL_DEPTH)
         self._sequence = 1
         self._total = 0
 
@@ -322,9 +318,6 @@ class _FramedBody:
         finally:
             self._source.close()
         return self._total
-
-    def _give_plain(self, index: int) -> Callable[[], None]:
-        return lambda: self._free.put(index)
 
     def _give_chunk(self, chunk: Chunk) -> Callable[[], None]:
         return lambda: self._source.release(chunk)
@@ -342,8 +335,10 @@ class _FramedBody:
                 raise _damaged("the message is truncated: its final frame is missing")
             view = chunk.view
             size = len(view)
-            index = self._free.get()
-            plain = self._plain[index]
+            taken = self._plain.take()
+            if taken is None:  # pragma: no cover - the pool is never closed while decrypting
+                raise KMSInternalException("the plaintext buffer pool was closed")
+            index, plain = taken
             offset = 0
             produced = 0
             seq = self._sequence
@@ -375,18 +370,18 @@ class _FramedBody:
                 if tail is None and not chunk.full:
                     raise _damaged("the message is truncated: its final frame is missing")
             except BaseException:
-                self._free.put(index)
+                self._plain.give(index)
                 self._source.release(chunk)
                 raise
             self._sequence = seq
             if self._verifier is None:
                 self._source.release(chunk)
-                self._sink.submit(plain[:produced], None, self._give_plain(index))
+                self._sink.submit(plain[:produced], None, self._plain.giver(index))
             else:  # the hashing thread reads the ciphertext, so the chunk is kept until then
                 self._sink.submit(
                     plain[:produced],
                     view[:offset],
-                    self._give_plain(index),
+                    self._plain.giver(index),
                     self._give_chunk(chunk),
                 )
             self._total += produced

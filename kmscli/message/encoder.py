@@ -14,7 +14,6 @@ single empty final frame.
 
 from __future__ import annotations
 
-import queue
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from typing import BinaryIO, Final
@@ -50,7 +49,7 @@ from kmscli.message.header import (
     MessageHeader,
     serialize_header_body_v2,
 )
-from kmscli.message.pipeline import ChunkSink, ChunkSource, allocate
+from kmscli.message.pipeline import BufferPool, ChunkSink, ChunkSource
 from kmscli.message.suites import DEFAULT_SUITE, ENCRYPT_SUITES, AlgorithmSuite
 
 DEFAULT_FRAME_LENGTH: Final = 256 * 1024
@@ -203,7 +202,7 @@ class MessageEncryptor:
                     break
                 current = following
             if signer is not None:
-                sink.flush()  # the writer thread has hashed everything before the footer
+                sink.flush()  # everything before the footer is hashed
                 signature = signer.finalize()
                 sink.submit(len(signature).to_bytes(2, "big") + signature)
             sink.close()
@@ -225,14 +224,8 @@ class _Sealer:
         self._aad = aad
         self._frame = frame
         self._sink = sink
-        self._buffers = [allocate(out_size) for _ in range(_POOL_DEPTH)]
-        self._free: queue.SimpleQueue[int] = queue.SimpleQueue()
-        for index in range(_POOL_DEPTH):
-            self._free.put(index)
+        self._pool = BufferPool(out_size, _POOL_DEPTH)
         self.sequence = 1
-
-    def _give(self, index: int) -> Callable[[], None]:
-        return lambda: self._free.put(index)
 
     def seal(self, plaintext: memoryview, *, last: bool) -> None:
         frame = self._frame
@@ -251,8 +244,10 @@ class _Sealer:
                 f"the input is too large for frame length {frame}: a message holds at most "
                 f"{MAX_FRAME_COUNT} frames"
             )
-        index = self._free.get()
-        out = self._buffers[index]
+        taken = self._pool.take()
+        if taken is None:  # pragma: no cover - the pool is never closed while sealing
+            raise KMSInternalException("the frame buffer pool was closed")
+        index, out = taken
         cipher = self._cipher
         aad = self._aad
         pack = _U32.pack_into
@@ -285,11 +280,11 @@ class _Sealer:
                 )
                 offset = head + final_length + 16
         except BaseException:
-            self._give(index)()
+            self._pool.give(index)
             raise
         self.sequence = seq
         written = out[:offset]
-        self._sink.submit(written, written, self._give(index))
+        self._sink.submit(written, written, self._pool.giver(index))
 
 
 __all__ = [

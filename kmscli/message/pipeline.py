@@ -33,8 +33,40 @@ _JOIN_TIMEOUT: Final = 0.5
 
 def allocate(size: int) -> memoryview:
     """A writable buffer whose pages are committed only when touched (anonymous mmap), so a large
-    frame length declared by a header costs memory only for the bytes actually read."""
+    frame length declared by a header costs memory only for the bytes actually used."""
     return memoryview(mmap.mmap(-1, max(size, 1)))[:size]
+
+
+class BufferPool:
+    """`depth` reusable buffers of `size` bytes, allocated on first use; `take` blocks until one
+    is free. Thread-safe: buffers are taken in one thread and given back from another."""
+
+    def __init__(self, size: int, depth: int) -> None:
+        self._size = size
+        self._buffers: list[memoryview | None] = [None] * depth
+        self._free: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        for index in range(depth):
+            self._free.put(index)
+
+    def take(self) -> tuple[int, memoryview] | None:
+        """(index, buffer), or None once `close` was called."""
+        index = self._free.get()
+        if index is None:
+            self._free.put(None)  # wake every other waiter too
+            return None
+        buffer = self._buffers[index]
+        if buffer is None:
+            buffer = self._buffers[index] = allocate(self._size)
+        return index, buffer
+
+    def give(self, index: int) -> None:
+        self._free.put(index)
+
+    def giver(self, index: int) -> Callable[[], None]:
+        return lambda: self._free.put(index)
+
+    def close(self) -> None:
+        self._free.put(None)
 
 
 def fill(src: BinaryIO, view: memoryview) -> int:
@@ -88,10 +120,7 @@ class ChunkSource:
     ) -> None:
         self._src = src
         self._size = chunk_size
-        self._buffers = [allocate(chunk_size) for _ in range(depth)]
-        self._free: queue.SimpleQueue[int | None] = queue.SimpleQueue()
-        for index in range(depth):
-            self._free.put(index)
+        self._pool = BufferPool(chunk_size, depth)
         self._ready: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._done = False
         self._stop = threading.Event()
@@ -100,21 +129,23 @@ class ChunkSource:
             self._thread = threading.Thread(target=self._run, name="kmscli-reader", daemon=True)
             self._thread.start()
 
-    def _read_one(self, index: int) -> Chunk | None:
-        view = self._buffers[index]
+    def _read_one(self) -> Chunk | None:
+        taken = self._pool.take()
+        if taken is None:
+            raise RuntimeError("ChunkSource read after close()")
+        index, view = taken
         count = fill(self._src, view)
         if count == 0:
-            self._free.put(index)
+            self._pool.give(index)
             return None
         return Chunk(index, view[:count], count == self._size)
 
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                index = self._free.get()
-                if index is None or self._stop.is_set():
+                chunk = self._read_one()
+                if self._stop.is_set():
                     return
-                chunk = self._read_one(index)
                 if chunk is None:
                     self._ready.put(_EOF)
                     return
@@ -123,16 +154,14 @@ class ChunkSource:
                     self._ready.put(_EOF)
                     return
         except BaseException as error:  # re-raised in the consumer's thread
-            self._ready.put(error)
+            if not self._stop.is_set():  # after close() nobody is listening
+                self._ready.put(error)
 
     def next(self) -> Chunk | None:
         if self._done:
             return None
         if self._thread is None:
-            index = self._free.get()
-            if index is None:
-                raise RuntimeError("ChunkSource.next() after close()")
-            chunk = self._read_one(index)
+            chunk = self._read_one()
             if chunk is None or not chunk.full:
                 self._done = True
             return chunk
@@ -148,12 +177,12 @@ class ChunkSource:
         return item
 
     def release(self, chunk: Chunk) -> None:
-        self._free.put(chunk.index)
+        self._pool.give(chunk.index)
 
     def close(self) -> None:
         """Stop reading ahead. Safe to call more than once and after errors."""
         self._stop.set()
-        self._free.put(None)
+        self._pool.close()
         if self._thread is not None:
             self._thread.join(_JOIN_TIMEOUT)
 

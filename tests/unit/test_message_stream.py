@@ -403,3 +403,20 @@ def test_no_threads_are_left_behind() -> None:
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.01)
     assert threading.active_count() == before
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
+@pytest.mark.parametrize("threaded", [True, False], ids=["threads", "inline"])
+def test_a_huge_declared_frame_length_costs_only_the_bytes_used(threaded: bool) -> None:
+    frame_length = 2**31 - 128
+    before = _rss_mib()
+    message = encrypt(b"tiny" * 100, frame_length=frame_length, threaded=threaded)
+    assert decrypt(message, threaded=threaded) == b"tiny" * 100
+    with pytest.raises(InvalidCiphertextException):
+        decrypt(message[:-1], threaded=threaded)
+    assert _rss_mib() - before < 20

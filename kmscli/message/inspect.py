@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from kmscli.message.header import EncryptedDataKey, MessageHeader
+from kmscli.message.header import ContentType, EncryptedDataKey, MessageHeader
 
 
 def _text_or_base64(data: bytes) -> dict[str, str]:
@@ -51,7 +51,7 @@ def describe(header: MessageHeader) -> dict[str, Any]:
         "message_id": base64.b64encode(header.message_id).decode("ascii"),
         "encryption_context": dict(header.encryption_context),
         "encrypted_data_keys": [_describe_key(key) for key in header.encrypted_data_keys],
-        "content_type": "framed" if header.content_type == 2 else "non-framed",
+        "content_type": "framed" if header.content_type is ContentType.FRAMED else "non-framed",
         "frame_length": header.frame_length,
         "header_length": header.header_length,
     }

@@ -1,0 +1,243 @@
+# bash completion for kmscli                                     -*- shell-script -*-
+# Generated from the click command tree by `python -m kmscli.cli.docgen --write`: do not edit.
+# Install: source it from ~/.bashrc, or copy it to
+# ~/.local/share/bash-completion/completions/kmscli (bash-completion loads it).
+
+_kmscli_datakey_generate_key_spec='AES_256 AES_128'
+_kmscli_decrypt_commitment_policy='require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt'
+_kmscli_key_create_origin='AWS_KMS EXTERNAL'
+_kmscli_key_specs='ECC_NIST_EDWARDS25519 ECC_NIST_P256 ECC_NIST_P384 ECC_NIST_P521 ECC_SECG_P256K1 HMAC_224 HMAC_256 HMAC_384 HMAC_512 ML_DSA_44 ML_DSA_65 ML_DSA_87 RSA_2048 RSA_3072 RSA_4096 SM2 SYMMETRIC_DEFAULT'
+_kmscli_key_usages='ENCRYPT_DECRYPT GENERATE_VERIFY_MAC KEY_AGREEMENT SIGN_VERIFY'
+_kmscli_regions='us-east-1 us-east-2 us-west-1 us-west-2 af-south-1 ap-east-1 ap-east-2 ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-south-1 ap-south-2 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5 ap-southeast-7 ca-central-1 ca-west-1 eu-central-1 eu-central-2 eu-north-1 eu-south-1 eu-south-2 eu-west-1 eu-west-2 eu-west-3 il-central-1 me-central-1 me-south-1 mx-central-1 sa-east-1'
+_kmscli_suites='AES_256_GCM_HKDF_SHA512_COMMIT_KEY AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384'
+_kmscli_global_options='--home --region --as --json -q --quiet -v --verbose --no-progress -h --help'
+_kmscli_global_valued='--home=dir --region=regions --as=none'
+
+# The facts of command path $1: its subcommands, its own options, those of them that
+# take a value (NAME=KIND) and its positional arguments (KIND, ... when it repeats).
+_kmscli_spec() {
+    _kmscli_commands= _kmscli_options= _kmscli_valued= _kmscli_arguments=
+    case $1 in
+    '')
+        _kmscli_commands='alias datakey decrypt encrypt inspect key keyring policy random'
+        _kmscli_options='--version'
+        ;;
+    'alias')
+        _kmscli_commands='create delete list update'
+        ;;
+    'alias create')
+        _kmscli_arguments='none key'
+        ;;
+    'alias delete')
+        _kmscli_arguments='alias'
+        ;;
+    'alias list')
+        _kmscli_options='--key'
+        _kmscli_valued='--key=key'
+        ;;
+    'alias update')
+        _kmscli_arguments='alias key'
+        ;;
+    'datakey')
+        _kmscli_commands='decrypt generate'
+        ;;
+    'datakey decrypt')
+        _kmscli_options='-c --context -k --key -o --output -f --force --show-plaintext'
+        _kmscli_valued='-c=none --context=none -k=key --key=key -o=file --output=file'
+        _kmscli_arguments='file'
+        ;;
+    'datakey generate')
+        _kmscli_options='-k --key --key-spec --bytes -c --context --no-plaintext --ciphertext-out --plaintext-out -f --force --show-plaintext'
+        _kmscli_valued='-k=key --key=key --key-spec=datakey_generate_key_spec --bytes=none -c=none --context=none --ciphertext-out=file --plaintext-out=file'
+        ;;
+    'decrypt')
+        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --commitment-policy --max-encrypted-data-keys'
+        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --commitment-policy=decrypt_commitment_policy --max-encrypted-data-keys=none'
+        _kmscli_arguments='file...'
+        ;;
+    'encrypt')
+        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --frame-size --algorithm --direct'
+        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --frame-size=none --algorithm=suites'
+        _kmscli_arguments='file...'
+        ;;
+    'inspect')
+        _kmscli_arguments='file'
+        ;;
+    'key')
+        _kmscli_commands='create describe disable enable list update-description'
+        ;;
+    'key create')
+        _kmscli_options='--description --key-spec --key-usage --origin --multi-region --policy --tag --alias --bypass-policy-lockout-safety-check'
+        _kmscli_valued='--description=none --key-spec=key_specs --key-usage=key_usages --origin=key_create_origin --policy=file --tag=none --alias=none'
+        ;;
+    'key describe')
+        _kmscli_arguments='key'
+        ;;
+    'key disable')
+        _kmscli_arguments='key'
+        ;;
+    'key enable')
+        _kmscli_arguments='key'
+        ;;
+    'key list')
+        ;;
+    'key update-description')
+        _kmscli_arguments='key none'
+        ;;
+    'keyring')
+        _kmscli_commands='init status'
+        ;;
+    'keyring init')
+        _kmscli_options='--passphrase --passphrase-file --account-id'
+        _kmscli_valued='--passphrase-file=file --account-id=none'
+        ;;
+    'keyring status')
+        ;;
+    'policy')
+        _kmscli_commands='get list put'
+        ;;
+    'policy get')
+        _kmscli_options='--policy-name'
+        _kmscli_valued='--policy-name=none'
+        _kmscli_arguments='key'
+        ;;
+    'policy list')
+        _kmscli_arguments='key'
+        ;;
+    'policy put')
+        _kmscli_options='--policy-name --bypass-policy-lockout-safety-check'
+        _kmscli_valued='--policy-name=none'
+        _kmscli_arguments='key file'
+        ;;
+    'random')
+        _kmscli_options='--bytes -o --output -f --force'
+        _kmscli_valued='--bytes=none -o=file --output=file'
+        ;;
+    *) return 1 ;;
+    esac
+}
+
+# The key IDs and alias names of the current region, one a line, from kmscli's piped listings
+# (a header line, then one record a line, its ID first). $1: --home given on the command line,
+# $2: --region, $3: the word being completed, $4: key (IDs and aliases) or alias (aliases only).
+# Silent and empty on any error, and nothing is started until the keyring exists, so that
+# completion never creates one.
+_kmscli_keys() {
+    local home=${1:-$KMSCLI_HOME}
+    local -a global=()
+    if [[ -z $home ]]; then
+        if [[ $OSTYPE == darwin* ]]; then
+            home="$HOME/Library/Application Support/kmscli"
+        else
+            home=${XDG_DATA_HOME:-$HOME/.local/share}/kmscli
+        fi
+    fi
+    home=${home/#\~/$HOME}
+    [[ -f $home/header ]] || return 0
+    [[ -n $1 ]] && global+=(--home "$home")
+    [[ -n $2 ]] && global+=(--region "$2")
+    if [[ alias/ == "$3"* || $3 == alias/* ]]; then
+        kmscli "${global[@]}" alias list </dev/null 2>/dev/null | tail -n +2 | cut -f1
+    fi
+    if [[ $4 == key && $3 != alias/* ]]; then
+        kmscli "${global[@]}" key list </dev/null 2>/dev/null | tail -n +2 | cut -f1
+    fi
+}
+
+# Sets _kmscli_kind to what option $1 takes on the current command; fails for a flag.
+_kmscli_value_kind() {
+    local spec
+    for spec in $_kmscli_valued $_kmscli_global_valued; do
+        if [[ ${spec%%=*} == "$1" ]]; then
+            _kmscli_kind=${spec#*=}
+            return 0
+        fi
+    done
+    return 1
+}
+
+# COMPREPLY from the lines of stdin.
+_kmscli_reply() {
+    local line
+    COMPREPLY=()
+    while IFS= read -r line; do
+        COMPREPLY+=("$line")
+    done
+}
+
+_kmscli() {
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+    local path= word= home= region= ended= _kmscli_kind=
+    local -i i=1 positional=0
+    local -a arguments
+    COMPREPLY=()
+    _kmscli_spec ''
+    # The words before the cursor: the command path, the positional arguments given so far,
+    # and --home / --region (the key listing must read the same keyring and region).
+    while ((i < COMP_CWORD)); do
+        word=${COMP_WORDS[i]}
+        if [[ -z $ended && $word == -?* ]]; then
+            if [[ $word == -- ]]; then
+                ended=1
+            elif _kmscli_value_kind "$word"; then
+                [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)) # bash splits --opt=value at the =
+                ((i++))
+                case $word in
+                --home) home=${COMP_WORDS[i]} ;;
+                --region) region=${COMP_WORDS[i]} ;;
+                esac
+            fi
+        elif ((positional == 0)) && [[ " $_kmscli_commands " == *" $word "* ]]; then
+            path=${path:+$path }$word
+            _kmscli_spec "$path"
+        else
+            ((positional++))
+        fi
+        ((i++))
+    done
+
+    if [[ -z $ended && $cur == = ]] && _kmscli_value_kind "$prev"; then
+        cur=
+    elif [[ -z $ended && $prev == = ]] && _kmscli_value_kind "${COMP_WORDS[COMP_CWORD-2]}"; then
+        :
+    elif [[ -z $ended ]] && _kmscli_value_kind "$prev"; then
+        :
+    elif [[ -z $ended && $cur == -* ]]; then
+        _kmscli_kind=options
+    elif [[ -n $_kmscli_commands ]]; then
+        _kmscli_kind=commands
+    else
+        read -ra arguments <<<"$_kmscli_arguments"
+        if ((positional < ${#arguments[@]})); then
+            _kmscli_kind=${arguments[positional]}
+        elif ((${#arguments[@]})); then
+            _kmscli_kind=${arguments[${#arguments[@]}-1]}
+            [[ $_kmscli_kind == *... ]] || _kmscli_kind=none
+        fi
+        _kmscli_kind=${_kmscli_kind%...}
+    fi
+
+    local words=
+    case $_kmscli_kind in
+    options) words="$_kmscli_options $_kmscli_global_options" ;;
+    commands) words=$_kmscli_commands ;;
+    key | alias) words=$(_kmscli_keys "$home" "$region" "$cur" "$_kmscli_kind") ;;
+    file | dir)
+        compopt -o filenames 2>/dev/null
+        if [[ $_kmscli_kind == dir ]]; then
+            _kmscli_reply < <(compgen -d -- "$cur")
+        else
+            _kmscli_reply < <(compgen -f -- "$cur")
+        fi
+        return 0
+        ;;
+    none | '') return 0 ;;
+    *)
+        local list=_kmscli_$_kmscli_kind
+        words=${!list}
+        ;;
+    esac
+    _kmscli_reply < <(compgen -W "$words" -- "$cur")
+}
+
+complete -F _kmscli kmscli

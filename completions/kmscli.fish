@@ -1,0 +1,320 @@
+# fish completion for kmscli.
+# Generated from the click command tree by `python -m kmscli.cli.docgen --write`: do not edit.
+# Install: copy it to ~/.config/fish/completions/kmscli.fish.
+
+set -g __kmscli_global_valued --home --region --as
+set -g __kmscli_line
+
+# The facts of command path $argv: its subcommands, its own options that take a value
+# and its positional arguments (KIND, ... when it repeats).
+function __kmscli_spec
+    set -g __kmscli_commands
+    set -g __kmscli_valued
+    set -g __kmscli_arguments
+    switch "$argv"
+        case ''
+            set -g __kmscli_commands alias datakey decrypt encrypt inspect key keyring policy random
+        case 'alias'
+            set -g __kmscli_commands create delete list update
+        case 'alias create'
+            set -g __kmscli_arguments none key
+        case 'alias delete'
+            set -g __kmscli_arguments alias
+        case 'alias list'
+            set -g __kmscli_valued --key
+        case 'alias update'
+            set -g __kmscli_arguments alias key
+        case 'datakey'
+            set -g __kmscli_commands decrypt generate
+        case 'datakey decrypt'
+            set -g __kmscli_valued -c --context -k --key -o --output
+            set -g __kmscli_arguments file
+        case 'datakey generate'
+            set -g __kmscli_valued -k --key --key-spec --bytes -c --context --ciphertext-out --plaintext-out
+        case 'decrypt'
+            set -g __kmscli_valued -k --key -o --output -c --context --suffix --commitment-policy --max-encrypted-data-keys
+            set -g __kmscli_arguments file...
+        case 'encrypt'
+            set -g __kmscli_valued -k --key -o --output -c --context --suffix --frame-size --algorithm
+            set -g __kmscli_arguments file...
+        case 'inspect'
+            set -g __kmscli_arguments file
+        case 'key'
+            set -g __kmscli_commands create describe disable enable list update-description
+        case 'key create'
+            set -g __kmscli_valued --description --key-spec --key-usage --origin --policy --tag --alias
+        case 'key describe'
+            set -g __kmscli_arguments key
+        case 'key disable'
+            set -g __kmscli_arguments key
+        case 'key enable'
+            set -g __kmscli_arguments key
+        case 'key list'
+        case 'key update-description'
+            set -g __kmscli_arguments key none
+        case 'keyring'
+            set -g __kmscli_commands init status
+        case 'keyring init'
+            set -g __kmscli_valued --passphrase-file --account-id
+        case 'keyring status'
+        case 'policy'
+            set -g __kmscli_commands get list put
+        case 'policy get'
+            set -g __kmscli_valued --policy-name
+            set -g __kmscli_arguments key
+        case 'policy list'
+            set -g __kmscli_arguments key
+        case 'policy put'
+            set -g __kmscli_valued --policy-name
+            set -g __kmscli_arguments key file
+        case 'random'
+            set -g __kmscli_valued --bytes -o --output
+    end
+end
+
+# Sets __kmscli_path (the command path before the cursor) and __kmscli_next (what the next
+# positional argument is: command, a kind, or nothing while an option value is expected).
+function __kmscli_state
+    set -l line (commandline -cp)
+    test "$line" = "$__kmscli_line"; and return 0
+    set -g __kmscli_line $line
+    set -g __kmscli_path
+    set -g __kmscli_next
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l positional 0
+    set -l skip 0
+    set -l ended 0
+    __kmscli_spec ''
+    for token in $tokens
+        if test $skip = 1
+            set skip 0
+        else if test $ended = 0; and string match -qr -- '^-.' $token
+            if test $token = --
+                set ended 1
+            else if contains -- $token $__kmscli_valued $__kmscli_global_valued
+                set skip 1
+            end
+        else if test $positional = 0; and contains -- $token $__kmscli_commands
+            set -a __kmscli_path $token
+            __kmscli_spec "$__kmscli_path"
+        else
+            set positional (math $positional + 1)
+        end
+    end
+    if test $skip = 1
+        return 0
+    else if set -q __kmscli_commands[1]
+        set -g __kmscli_next command
+    else if test $positional -lt (count $__kmscli_arguments)
+        set -g __kmscli_next $__kmscli_arguments[(math $positional + 1)]
+    else if string match -q -- '*...' "$__kmscli_arguments[-1]"
+        set -g __kmscli_next $__kmscli_arguments[-1]
+    end
+    set -g __kmscli_next (string replace -r -- '\.\.\.$' '' "$__kmscli_next")
+end
+
+# True when the command path before the cursor is $argv[1] ('' for kmscli itself).
+function __kmscli_at
+    __kmscli_state
+    test "$__kmscli_path" = "$argv[1]"
+end
+
+# True when the next positional argument is of kind $argv[1].
+function __kmscli_arg
+    __kmscli_state
+    test "$__kmscli_next" = "$argv[1]"
+end
+
+# The key IDs and alias names of the current region, one a line, from kmscli's piped listings
+# (a header line, then one record a line, its ID first); $argv[1]: key (IDs and aliases) or
+# alias (aliases only). Silent and empty on any error, and nothing is started until the keyring
+# exists, so that completion never creates one.
+function __kmscli_keys
+    set -l tokens (commandline -opc)
+    set -l global
+    set -l home $KMSCLI_HOME
+    set -l given
+    for i in (seq (count $tokens))
+        set -l next (math $i + 1)
+        switch $tokens[$i]
+            case --home --region
+                if set -q tokens[$next]
+                    set -a global $tokens[$i] $tokens[$next]
+                end
+            case '--home=*' '--region=*'
+                set -a global (string split -m 1 = -- $tokens[$i])
+        end
+    end
+    for i in (seq 1 2 (count $global))
+        if test $global[$i] = --home
+            set given (string replace -r '^~' -- $HOME $global[(math $i + 1)])
+        end
+    end
+    if test -n "$given"
+        set home $given
+    else if test -z "$home"
+        if test (uname -s 2>/dev/null) = Darwin
+            set home "$HOME/Library/Application Support/kmscli"
+        else if test -n "$XDG_DATA_HOME"
+            set home $XDG_DATA_HOME/kmscli
+        else
+            set home $HOME/.local/share/kmscli
+        end
+    end
+    test -f "$home/header"; or return 0
+    set -l cur (commandline -ct)
+    if string match -q -- 'alias/*' $cur; or string match -q -- "$cur*" alias/
+        kmscli $global alias list </dev/null 2>/dev/null | tail -n +2 | cut -f1
+    end
+    if test "$argv[1]" = key; and not string match -q -- 'alias/*' $cur
+        kmscli $global key list </dev/null 2>/dev/null | tail -n +2 | cut -f1
+    end
+end
+
+# Nothing completes to file names unless an argument or an option value is a file.
+complete -c kmscli -f
+
+# Global options, accepted before the command and on every command.
+complete -c kmscli -l home -r -f -a '(__fish_complete_directories)' -d 'Keyring directory [env KMSCLI_HOME].'
+complete -c kmscli -l region -r -f -a 'us-east-1 us-east-2 us-west-1 us-west-2 af-south-1 ap-east-1 ap-east-2 ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-south-1 ap-south-2 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5 ap-southeast-7 ca-central-1 ca-west-1 eu-central-1 eu-central-2 eu-north-1 eu-south-1 eu-south-2 eu-west-1 eu-west-2 eu-west-3 il-central-1 me-central-1 me-south-1 mx-central-1 sa-east-1' -d 'Region to act in [env KMSCLI_REGION, AWS_REGION; default us-east-1].'
+complete -c kmscli -l as -r -f -d 'Caller identity for policy evaluation [env KMSCLI_PRINCIPAL].'
+complete -c kmscli -l json -d 'Machine output on stdout.'
+complete -c kmscli -s q -l quiet -d 'No progress or notices.'
+complete -c kmscli -s v -l verbose -d 'Say what was done.'
+complete -c kmscli -l no-progress -d 'Never show progress.'
+complete -c kmscli -s h -l help -d 'Show this message and exit.'
+
+# kmscli
+complete -c kmscli -n '__kmscli_at ""' -a alias -d 'Name keys with aliases (alias/NAME), per region.'
+complete -c kmscli -n '__kmscli_at ""' -a datakey -d 'Generate and decrypt data keys (GenerateDataKey, Decrypt).'
+complete -c kmscli -n '__kmscli_at ""' -a decrypt -d 'Decrypt messages (or ciphertext blobs) from files or stdin.'
+complete -c kmscli -n '__kmscli_at ""' -a encrypt -d 'Encrypt files (or stdin) into AWS Encryption SDK messages.'
+complete -c kmscli -n '__kmscli_at ""' -a inspect -d 'Show a message\'s header (or a blob\'s key): no keyring needed.'
+complete -c kmscli -n '__kmscli_at ""' -a key -d 'Create, describe and manage KMS keys.'
+complete -c kmscli -n '__kmscli_at ""' -a keyring -d 'Create and inspect the keyring.'
+complete -c kmscli -n '__kmscli_at ""' -a policy -d 'Read and write key policies.'
+complete -c kmscli -n '__kmscli_at ""' -a random -d 'Random bytes from the CSPRNG (GenerateRandom), in Base64 or raw to a file.'
+complete -c kmscli -n '__kmscli_at ""' -l version -d 'Show the version and exit.'
+
+# kmscli alias
+complete -c kmscli -n '__kmscli_at "alias"' -a create -d 'Point a new alias at a key (CreateAlias). KEY is a key ID or key ARN.'
+complete -c kmscli -n '__kmscli_at "alias"' -a delete -d 'Delete an alias; the key is untouched (DeleteAlias).'
+complete -c kmscli -n '__kmscli_at "alias"' -a list -d 'List the aliases of the current region (ListAliases).'
+complete -c kmscli -n '__kmscli_at "alias"' -a update -d 'Point an existing alias at another key of the same type and usage (UpdateAlias).'
+
+# kmscli alias create
+
+# kmscli alias delete
+
+# kmscli alias list
+complete -c kmscli -n '__kmscli_at "alias list"' -l key -r -f -a '(__kmscli_keys key)' -d 'Only the aliases of this key (ID or ARN).'
+
+# kmscli alias update
+
+# kmscli datakey
+complete -c kmscli -n '__kmscli_at "datakey"' -a decrypt -d 'Decrypt a wrapped data key (Decrypt) and print it in Base64, or write it raw with -o.'
+complete -c kmscli -n '__kmscli_at "datakey"' -a generate -d 'Generate a data key under a KMS key (GenerateDataKey).'
+
+# kmscli datakey decrypt
+complete -c kmscli -n '__kmscli_at "datakey decrypt"' -s c -l context -r -f -d 'Encryption context pair (repeatable).'
+complete -c kmscli -n '__kmscli_at "datakey decrypt"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'Require this key to have made the blob.'
+complete -c kmscli -n '__kmscli_at "datakey decrypt"' -s o -l output -r -F -d 'Write the raw plaintext key to FILE (0600).'
+complete -c kmscli -n '__kmscli_at "datakey decrypt"' -s f -l force -d 'Overwrite output files.'
+complete -c kmscli -n '__kmscli_at "datakey decrypt"' -l show-plaintext -d 'Allow a plaintext key on a terminal.'
+
+# kmscli datakey generate
+complete -c kmscli -n '__kmscli_at "datakey generate"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key: key ID, key ARN, alias or alias ARN.'
+complete -c kmscli -n '__kmscli_at "datakey generate"' -l key-spec -r -f -a 'AES_256 AES_128' -d 'Default AES_256.'
+complete -c kmscli -n '__kmscli_at "datakey generate"' -l bytes -r -f -d 'Length in bytes instead of --key-spec.'
+complete -c kmscli -n '__kmscli_at "datakey generate"' -s c -l context -r -f -d 'Encryption context pair (repeatable).'
+complete -c kmscli -n '__kmscli_at "datakey generate"' -l no-plaintext -d 'GenerateDataKeyWithoutPlaintext.'
+complete -c kmscli -n '__kmscli_at "datakey generate"' -l ciphertext-out -r -F -d 'Write the raw CiphertextBlob to FILE.'
+complete -c kmscli -n '__kmscli_at "datakey generate"' -l plaintext-out -r -F -d 'Write the raw plaintext key to FILE (0600).'
+complete -c kmscli -n '__kmscli_at "datakey generate"' -s f -l force -d 'Overwrite output files.'
+complete -c kmscli -n '__kmscli_at "datakey generate"' -l show-plaintext -d 'Allow a plaintext key on a terminal.'
+
+# kmscli decrypt
+complete -c kmscli -n '__kmscli_at "decrypt"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key (ID, ARN, alias or alias ARN); repeatable.'
+complete -c kmscli -n '__kmscli_at "decrypt"' -s o -l output -r -F -d 'Output file, directory (several FILEs), or - for stdout.'
+complete -c kmscli -n '__kmscli_at "decrypt"' -s c -l context -r -f -d 'Encryption context pair (repeatable).'
+complete -c kmscli -n '__kmscli_at "decrypt"' -l suffix -r -f -d 'Suffix of encrypted files.'
+complete -c kmscli -n '__kmscli_at "decrypt"' -s f -l force -d 'Overwrite existing outputs.'
+complete -c kmscli -n '__kmscli_at "decrypt"' -l commitment-policy -r -f -a 'require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt' -d 'Which algorithm suites may be decrypted (the ESDK\'s policies).'
+complete -c kmscli -n '__kmscli_at "decrypt"' -l max-encrypted-data-keys -r -f -d 'Refuse messages with more data keys than this.'
+
+# kmscli encrypt
+complete -c kmscli -n '__kmscli_at "encrypt"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key (ID, ARN, alias or alias ARN); repeatable.'
+complete -c kmscli -n '__kmscli_at "encrypt"' -s o -l output -r -F -d 'Output file, directory (several FILEs), or - for stdout.'
+complete -c kmscli -n '__kmscli_at "encrypt"' -s c -l context -r -f -d 'Encryption context pair (repeatable).'
+complete -c kmscli -n '__kmscli_at "encrypt"' -l suffix -r -f -d 'Suffix of encrypted files.'
+complete -c kmscli -n '__kmscli_at "encrypt"' -s f -l force -d 'Overwrite existing outputs.'
+complete -c kmscli -n '__kmscli_at "encrypt"' -l frame-size -r -f -d 'Frame length in bytes, a multiple of 128 (default 262144).'
+complete -c kmscli -n '__kmscli_at "encrypt"' -l algorithm -r -f -a 'AES_256_GCM_HKDF_SHA512_COMMIT_KEY AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384' -d 'AES_256_GCM_HKDF_SHA512_COMMIT_KEY (0x0478, default) or AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 (0x0578).'
+complete -c kmscli -n '__kmscli_at "encrypt"' -l direct -d 'KMS Encrypt of at most 4096 bytes: a ciphertext blob.'
+
+# kmscli inspect
+
+# kmscli key
+complete -c kmscli -n '__kmscli_at "key"' -a create -d 'Create a KMS key and print its key ID (CreateKey).'
+complete -c kmscli -n '__kmscli_at "key"' -a describe -d 'Show a key\'s metadata (DescribeKey). KEY is a key ID, key ARN, alias or alias ARN.'
+complete -c kmscli -n '__kmscli_at "key"' -a disable -d 'Disable a key (DisableKey): it can no longer encrypt or decrypt until enabled.'
+complete -c kmscli -n '__kmscli_at "key"' -a enable -d 'Enable a key (EnableKey). KEY is a key ID or key ARN.'
+complete -c kmscli -n '__kmscli_at "key"' -a list -d 'List the keys of the current region (ListKeys).'
+complete -c kmscli -n '__kmscli_at "key"' -a update-description -d 'Replace a key\'s description (UpdateKeyDescription).'
+
+# kmscli key create
+complete -c kmscli -n '__kmscli_at "key create"' -l description -r -f -d 'Description (≤ 8192 chars).'
+complete -c kmscli -n '__kmscli_at "key create"' -l key-spec -r -f -a 'ECC_NIST_EDWARDS25519 ECC_NIST_P256 ECC_NIST_P384 ECC_NIST_P521 ECC_SECG_P256K1 HMAC_224 HMAC_256 HMAC_384 HMAC_512 ML_DSA_44 ML_DSA_65 ML_DSA_87 RSA_2048 RSA_3072 RSA_4096 SM2 SYMMETRIC_DEFAULT' -d 'Key spec.'
+complete -c kmscli -n '__kmscli_at "key create"' -l key-usage -r -f -a 'ENCRYPT_DECRYPT GENERATE_VERIFY_MAC KEY_AGREEMENT SIGN_VERIFY' -d 'Key usage (default ENCRYPT_DECRYPT).'
+complete -c kmscli -n '__kmscli_at "key create"' -l origin -r -f -a 'AWS_KMS EXTERNAL' -d 'Where the key material comes from.'
+complete -c kmscli -n '__kmscli_at "key create"' -l multi-region -d 'Create a multi-Region primary key (mrk-...).'
+complete -c kmscli -n '__kmscli_at "key create"' -l policy -r -F -d 'Key policy document (JSON).'
+complete -c kmscli -n '__kmscli_at "key create"' -l tag -r -f -d 'Tag the key (repeatable).'
+complete -c kmscli -n '__kmscli_at "key create"' -l alias -r -f -d 'Also create this alias for the key.'
+complete -c kmscli -n '__kmscli_at "key create"' -l bypass-policy-lockout-safety-check -d 'Skip the check that you could still update the policy.'
+
+# kmscli key describe
+
+# kmscli key disable
+
+# kmscli key enable
+
+# kmscli key list
+
+# kmscli key update-description
+
+# kmscli keyring
+complete -c kmscli -n '__kmscli_at "keyring"' -a init -d 'Create a keyring explicitly (commands otherwise create one on first use).'
+complete -c kmscli -n '__kmscli_at "keyring"' -a status -d 'Show where the keyring is, its account, protection, regions and schema version.'
+
+# kmscli keyring init
+complete -c kmscli -n '__kmscli_at "keyring init"' -l passphrase -d 'Protect the root key with a passphrase (KMSCLI_PASSPHRASE or a prompt).'
+complete -c kmscli -n '__kmscli_at "keyring init"' -l passphrase-file -r -F -d 'Read the new passphrase from FILE.'
+complete -c kmscli -n '__kmscli_at "keyring init"' -l account-id -r -f -d 'Account ID (default: random).'
+
+# kmscli keyring status
+
+# kmscli policy
+complete -c kmscli -n '__kmscli_at "policy"' -a get -d 'Print a key\'s policy document (GetKeyPolicy). KEY is a key ID or key ARN.'
+complete -c kmscli -n '__kmscli_at "policy"' -a list -d 'List the names of a key\'s policies; there is one, default (ListKeyPolicies).'
+complete -c kmscli -n '__kmscli_at "policy"' -a put -d 'Replace a key\'s policy with the document in FILE, or stdin for - (PutKeyPolicy).'
+
+# kmscli policy get
+complete -c kmscli -n '__kmscli_at "policy get"' -l policy-name -r -f -d 'The only one is default.'
+
+# kmscli policy list
+
+# kmscli policy put
+complete -c kmscli -n '__kmscli_at "policy put"' -l policy-name -r -f -d 'The only one is default.'
+complete -c kmscli -n '__kmscli_at "policy put"' -l bypass-policy-lockout-safety-check -d 'Skip the check that you could still update the policy.'
+
+# kmscli random
+complete -c kmscli -n '__kmscli_at "random"' -l bytes -r -f -d 'How many random bytes (required).'
+complete -c kmscli -n '__kmscli_at "random"' -s o -l output -r -F -d 'Write the raw bytes to FILE (0600).'
+complete -c kmscli -n '__kmscli_at "random"' -s f -l force -d 'Overwrite output files.'
+
+# Positional arguments, by kind.
+complete -c kmscli -n '__kmscli_arg alias' -f -a '(__kmscli_keys alias)'
+complete -c kmscli -n '__kmscli_arg file' -F
+complete -c kmscli -n '__kmscli_arg key' -f -a '(__kmscli_keys key)'

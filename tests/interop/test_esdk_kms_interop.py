@@ -15,6 +15,7 @@ from typing import Any
 import attr
 import aws_encryption_sdk
 import pytest
+from aws_encryption_sdk.exceptions import DecryptKeyError
 from aws_encryption_sdk.identifiers import CommitmentPolicy
 from aws_encryption_sdk.key_providers.base import (
     MasterKey,
@@ -24,6 +25,7 @@ from aws_encryption_sdk.key_providers.base import (
 )
 from aws_encryption_sdk.structures import DataKey, EncryptedDataKey, MasterKeyInfo
 
+from kmscli.errors import KmsError
 from kmscli.kms.service import KmsService
 from kmscli.store import open_keyring
 from tests.conftest import Runner
@@ -82,11 +84,16 @@ class LocalKmsMasterKey(MasterKey):  # type: ignore[misc]
     def _decrypt_data_key(
         self, encrypted_data_key: Any, algorithm: Any, encryption_context: dict[str, str]
     ) -> DataKey:
-        response = self._service().decrypt(
-            encrypted_data_key.encrypted_data_key,
-            key=encrypted_data_key.key_provider.key_info.decode(),
-            encryption_context=encryption_context,
-        )
+        try:
+            response = self._service().decrypt(
+                encrypted_data_key.encrypted_data_key,
+                key=encrypted_data_key.key_provider.key_info.decode(),
+                encryption_context=encryption_context,
+            )
+        except KmsError as error:
+            # As the ESDK's KMS master key turns a KMS ClientError into DecryptKeyError, so
+            # that the next encrypted data key is tried.
+            raise DecryptKeyError(f"{error.code}: {error.message}") from error
         return DataKey(
             key_provider=self.key_provider,
             data_key=response["Plaintext"],

@@ -39,7 +39,7 @@ def test_default_key_is_the_aws_managed_key(run_inproc: Runner, tmp_path: Path) 
     inspected = json.loads(run_inproc("inspect", "f.kms", "--json").out)
     managed = json.loads(run_inproc("key", "describe", "alias/aws/kmscli", "--json").out)
     arn = managed["KeyMetadata"]["Arn"]
-    assert [k["provider_info"]["text"] for k in inspected["encrypted_data_keys"]] == [arn]
+    assert [k["KeyArn"] for k in inspected["EncryptedDataKeys"]] == [arn]
     assert run_inproc("decrypt", "f.kms", "-o", "-").stdout == b"hello"
 
 
@@ -138,7 +138,7 @@ def test_required_context_on_decrypt(run_inproc: Runner, tmp_path: Path, key: st
         assert result.status == 7, pairs
         assert not (tmp_path / "b").exists()
     inspected = json.loads(run_inproc("inspect", "f.kms", "--json").out)
-    assert inspected["encryption_context"] == {"env": "prod", "project": "apollo"}
+    assert inspected["EncryptionContext"] == {"env": "prod", "project": "apollo"}
 
 
 def test_reserved_context_keys_are_refused(run_inproc: Runner, tmp_path: Path, key: str) -> None:
@@ -152,7 +152,7 @@ def test_several_keys_any_one_decrypts(run_inproc: Runner, tmp_path: Path) -> No
     second = run_inproc("key", "create").out.strip()
     (tmp_path / "f").write_bytes(b"shared")
     assert run_inproc("encrypt", "-k", first, "-k", second, "f").status == 0
-    keys = json.loads(run_inproc("inspect", "f.kms", "--json").out)["encrypted_data_keys"]
+    keys = json.loads(run_inproc("inspect", "f.kms", "--json").out)["EncryptedDataKeys"]
     assert len(keys) == 2
     assert run_inproc("key", "disable", first).status == 0
     result = run_inproc("decrypt", "f.kms", "-o", "-", "--json")
@@ -172,8 +172,8 @@ def test_signed_suite(run_inproc: Runner, tmp_path: Path, key: str) -> None:
     )
     assert result.status == 0, result.err
     info = json.loads(run_inproc("inspect", "f.kms", "--json").out)
-    assert info["algorithm_suite"]["id"] == "0x0578"
-    assert "aws-crypto-public-key" in info["encryption_context"]
+    assert info["AlgorithmSuite"]["Id"] == "0x0578"
+    assert "aws-crypto-public-key" in info["EncryptionContext"]
     assert run_inproc("decrypt", "f.kms", "-o", "g").status == 0
     assert (tmp_path / "g").read_bytes() == (tmp_path / "f").read_bytes()
 
@@ -181,7 +181,7 @@ def test_signed_suite(run_inproc: Runner, tmp_path: Path, key: str) -> None:
 def test_frame_size_option(run_inproc: Runner, tmp_path: Path, key: str) -> None:
     (tmp_path / "f").write_bytes(b"x" * 1000)
     assert run_inproc("encrypt", "-k", key, "--frame-size", "128", "f").status == 0
-    assert json.loads(run_inproc("inspect", "f.kms", "--json").out)["frame_length"] == 128
+    assert json.loads(run_inproc("inspect", "f.kms", "--json").out)["FrameLength"] == 128
     bad = run_inproc("encrypt", "-k", key, "--frame-size", "100", "-f", "f")
     assert bad.status == 2
 

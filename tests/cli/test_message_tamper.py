@@ -28,7 +28,7 @@ def _setup(run: Runner, tmp_path: Path, size: int = FRAME * 3 + 17) -> tuple[byt
 def _header_length(message: bytes, run: Runner) -> int:
     import json
 
-    return int(json.loads(run("inspect", "m.kms", "--json").out)["header_length"])
+    return int(json.loads(run("inspect", "m.kms", "--json").out)["HeaderLength"])
 
 
 def _check_refused(

@@ -272,18 +272,18 @@ def test_esdk_accepts_a_trailing_byte_we_do_not() -> None:
 def test_describe_an_esdk_header() -> None:
     message = esdk_encrypt(b"abc", 0x0578, {"purpose": "inspect"})
     info = describe(MessageDecryptor(io.BytesIO(message)).read_header())
-    assert info["version"] == 2
-    assert info["algorithm_suite"] == {
-        "id": "0x0578",
-        "name": "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384",
-        "committing": True,
-        "signed": True,
+    assert info["Version"] == 2
+    assert info["AlgorithmSuite"] == {
+        "Id": "0x0578",
+        "Name": "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384",
+        "Committing": True,
+        "Signed": True,
     }
-    assert info["encryption_context"]["purpose"] == "inspect"
-    assert "aws-crypto-public-key" in info["encryption_context"]
-    (edk,) = info["encrypted_data_keys"]
-    assert edk["provider_id"] == PROVIDER_ID and edk["key_name"] == "aes-256"
-    assert "base64" in edk["provider_info"]  # the binary IV makes it not text
-    assert info["content_type"] == "framed" and info["frame_length"] == F
-    assert info["header_length"] == len(message) - len(message[info["header_length"] :])
-    assert len(base64.b64decode(info["message_id"])) == 32
+    assert info["EncryptionContext"]["purpose"] == "inspect"
+    assert "aws-crypto-public-key" in info["EncryptionContext"]
+    (edk,) = info["EncryptedDataKeys"]
+    assert edk["ProviderId"] == PROVIDER_ID and edk["KeyName"] == "aes-256"
+    assert "ProviderInfoBase64" in edk  # the binary IV makes it not text
+    assert info["ContentType"] == "framed" and info["FrameLength"] == F
+    assert info["HeaderLength"] == len(message) - len(message[info["HeaderLength"] :])
+    assert len(base64.b64decode(info["MessageId"])) == 32

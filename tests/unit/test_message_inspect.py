@@ -30,19 +30,20 @@ def test_describe() -> None:
     header = MessageDecryptor(io.BytesIO(out.getvalue())).read_header()
     info = describe(header)
     json.dumps(info)  # plain data all the way down
-    assert info["version"] == 2
-    assert info["algorithm_suite"]["id"] == "0x0578" and info["algorithm_suite"]["signed"]
-    assert base64.b64decode(info["message_id"]) == header.message_id
-    assert info["encryption_context"] == dict(encryptor.encryption_context)
-    kms, raw, odd = info["encrypted_data_keys"]
+    assert info["Version"] == 2
+    assert info["AlgorithmSuite"]["Id"] == "0x0578" and info["AlgorithmSuite"]["Signed"]
+    assert base64.b64decode(info["MessageId"]) == header.message_id
+    assert info["EncryptionContext"] == dict(encryptor.encryption_context)
+    kms, raw, odd = info["EncryptedDataKeys"]
     assert kms == {
-        "provider_id": "aws-kms",
-        "provider_info": {"text": arn},
-        "ciphertext_length": 170,
+        "ProviderId": "aws-kms",
+        "ProviderInfo": arn,
+        "KeyArn": arn,
+        "CiphertextLength": 170,
     }
-    assert raw["key_name"] == "backup-key" and "base64" in raw["provider_info"]
-    assert odd["provider_info"] == {"base64": "//4="} and "key_name" not in odd
-    assert info["content_type"] == "framed" and info["frame_length"] == 4096
-    assert info["header_length"] == header.header_length
+    assert raw["KeyName"] == "backup-key" and "ProviderInfoBase64" in raw
+    assert odd["ProviderInfoBase64"] == "//4=" and "KeyName" not in odd
+    assert info["ContentType"] == "framed" and info["FrameLength"] == 4096
+    assert info["HeaderLength"] == header.header_length
     text = json.dumps(info)
     assert "secret" not in text and base64.b64encode(DATA_KEY).decode() not in text

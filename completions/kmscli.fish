@@ -198,7 +198,7 @@ complete -c kmscli -n '__kmscli_at ""' -a random -d 'Random bytes from the CSPRN
 complete -c kmscli -n '__kmscli_at ""' -l version -d 'Show the version and exit.'
 
 # kmscli alias
-complete -c kmscli -n '__kmscli_at "alias"' -a create -d 'Point a new alias at a key (CreateAlias). KEY is a key ID or key ARN.'
+complete -c kmscli -n '__kmscli_at "alias"' -a create -d 'Point a new alias at a key (CreateAlias).'
 complete -c kmscli -n '__kmscli_at "alias"' -a delete -d 'Delete an alias; the key is untouched (DeleteAlias).'
 complete -c kmscli -n '__kmscli_at "alias"' -a list -d 'List the aliases of the current region (ListAliases).'
 complete -c kmscli -n '__kmscli_at "alias"' -a update -d 'Point an existing alias at another key of the same type and usage (UpdateAlias).'
@@ -257,9 +257,9 @@ complete -c kmscli -n '__kmscli_at "encrypt"' -l direct -d 'KMS Encrypt of at mo
 
 # kmscli key
 complete -c kmscli -n '__kmscli_at "key"' -a create -d 'Create a KMS key and print its key ID (CreateKey).'
-complete -c kmscli -n '__kmscli_at "key"' -a describe -d 'Show a key\'s metadata (DescribeKey). KEY is a key ID, key ARN, alias or alias ARN.'
+complete -c kmscli -n '__kmscli_at "key"' -a describe -d 'Show a key\'s metadata (DescribeKey).'
 complete -c kmscli -n '__kmscli_at "key"' -a disable -d 'Disable a key (DisableKey): it can no longer encrypt or decrypt until enabled.'
-complete -c kmscli -n '__kmscli_at "key"' -a enable -d 'Enable a key (EnableKey). KEY is a key ID or key ARN.'
+complete -c kmscli -n '__kmscli_at "key"' -a enable -d 'Enable a key (EnableKey).'
 complete -c kmscli -n '__kmscli_at "key"' -a list -d 'List the keys of the current region (ListKeys).'
 complete -c kmscli -n '__kmscli_at "key"' -a update-description -d 'Replace a key\'s description (UpdateKeyDescription).'
 
@@ -296,7 +296,7 @@ complete -c kmscli -n '__kmscli_at "keyring init"' -l account-id -r -f -d 'Accou
 # kmscli keyring status
 
 # kmscli policy
-complete -c kmscli -n '__kmscli_at "policy"' -a get -d 'Print a key\'s policy document (GetKeyPolicy). KEY is a key ID or key ARN.'
+complete -c kmscli -n '__kmscli_at "policy"' -a get -d 'Print a key\'s policy document (GetKeyPolicy).'
 complete -c kmscli -n '__kmscli_at "policy"' -a list -d 'List the names of a key\'s policies; there is one, default (ListKeyPolicies).'
 complete -c kmscli -n '__kmscli_at "policy"' -a put -d 'Replace a key\'s policy with the document in FILE, or stdin for - (PutKeyPolicy).'
 

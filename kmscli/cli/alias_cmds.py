@@ -13,7 +13,10 @@ from kmscli.cli.root import alias_group
 @click.argument("alias")
 @click.argument("key")
 def alias_create(alias: str, key: str) -> None:
-    """Point a new alias at a key (CreateAlias). KEY is a key ID or key ARN.
+    """Point a new alias at a key (CreateAlias).
+
+    KEY is a key ID or key ARN of a customer managed key in the same region. Names start
+    with alias/ and may not use the reserved alias/aws/ prefix.
 
     \b
     Example:
@@ -28,6 +31,9 @@ def alias_create(alias: str, key: str) -> None:
 def alias_update(alias: str, key: str) -> None:
     """Point an existing alias at another key of the same type and usage (UpdateAlias).
 
+    The alias keeps its name and creation date; encryption through it uses the new key from
+    now on, and ciphertexts made through it still decrypt with the old key.
+
     \b
     Example:
       kmscli alias update alias/backups "$NEWKEY"
@@ -40,6 +46,9 @@ def alias_update(alias: str, key: str) -> None:
 def alias_delete(alias: str) -> None:
     """Delete an alias; the key is untouched (DeleteAlias).
 
+    Commands that named the key by this alias fail with NotFoundException afterwards; the key
+    itself and everything encrypted under it are unaffected.
+
     \b
     Example:
       kmscli alias delete alias/backups
@@ -51,6 +60,9 @@ def alias_delete(alias: str) -> None:
 @click.option("--key", metavar="KEY", help="Only the aliases of this key (ID or ARN).")
 def alias_list(key: str | None) -> None:
     """List the aliases of the current region (ListAliases).
+
+    The AWS managed alias alias/aws/kmscli is listed even before its key exists, without a
+    target, as AWS lists predefined aliases.
 
     \b
     Example:

@@ -142,6 +142,9 @@ def datakey_decrypt(
 ) -> None:
     """Decrypt a wrapped data key (Decrypt) and print it in Base64, or write it raw with -o.
 
+    BLOBFILE is a CiphertextBlob from datakey generate; -c gives the exact encryption context
+    it was generated with. The plaintext key is refused on a terminal without --show-plaintext.
+
     \b
     Example:
       kmscli datakey decrypt dek.blob -o dek.bin
@@ -173,6 +176,8 @@ def datakey_decrypt(
 @force_option
 def random_bytes(number_of_bytes: int | None, output: str | None, force: bool) -> None:
     """Random bytes from the CSPRNG (GenerateRandom), in Base64 or raw to a file.
+
+    --bytes takes 1 to 1024, as AWS allows; -o writes the raw bytes to a new file (mode 0600).
 
     \b
     Example:

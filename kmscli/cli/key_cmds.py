@@ -74,6 +74,9 @@ def key_create(
 def key_list() -> None:
     """List the keys of the current region (ListKeys).
 
+    On a terminal a table; piped, tab-separated lines under a header with the key ID, state,
+    manager, spec, aliases and description; --json prints AWS's ListKeys shape.
+
     \b
     Example:
       kmscli key list --region eu-west-1
@@ -96,7 +99,10 @@ def key_list() -> None:
 @command(key_group, "describe")
 @click.argument("key")
 def key_describe(key: str) -> None:
-    """Show a key's metadata (DescribeKey). KEY is a key ID, key ARN, alias or alias ARN.
+    """Show a key's metadata (DescribeKey).
+
+    KEY is a key ID, key ARN, alias or alias ARN. Describing alias/aws/kmscli creates the AWS
+    managed key if it does not exist yet, as AWS does for predefined aliases.
 
     \b
     Example:
@@ -113,7 +119,9 @@ def key_describe(key: str) -> None:
 @command(key_group, "enable")
 @click.argument("key")
 def key_enable(key: str) -> None:
-    """Enable a key (EnableKey). KEY is a key ID or key ARN.
+    """Enable a key (EnableKey).
+
+    KEY is a key ID or key ARN. Enabling an enabled key succeeds and changes nothing.
 
     \b
     Example:
@@ -127,6 +135,9 @@ def key_enable(key: str) -> None:
 def key_disable(key: str) -> None:
     """Disable a key (DisableKey): it can no longer encrypt or decrypt until enabled.
 
+    KEY is a key ID or key ARN. Cryptographic use then fails with DisabledException (exit 6);
+    nothing encrypted under the key is lost.
+
     \b
     Example:
       kmscli key disable 1234abcd-12ab-34cd-56ef-1234567890ab
@@ -139,6 +150,8 @@ def key_disable(key: str) -> None:
 @click.argument("text")
 def key_update_description(key: str, text: str) -> None:
     """Replace a key's description (UpdateKeyDescription).
+
+    KEY is a key ID or key ARN; TEXT may be up to 8192 characters, or empty.
 
     \b
     Example:

@@ -106,6 +106,9 @@ def keyring_init(use_passphrase: bool, passphrase_file: str | None, account_id: 
 def keyring_status() -> None:
     """Show where the keyring is, its account, protection, regions and schema version.
 
+    It opens the keyring (so a passphrase may be needed) and counts the keys of each region;
+    it never creates a keyring.
+
     \b
     Example:
       kmscli keyring status --json

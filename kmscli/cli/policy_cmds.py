@@ -16,7 +16,10 @@ from kmscli.cli.root import policy_group
     "--policy-name", default="default", show_default=True, help="The only one is default."
 )
 def policy_get(key: str, policy_name: str) -> None:
-    """Print a key's policy document (GetKeyPolicy). KEY is a key ID or key ARN.
+    """Print a key's policy document (GetKeyPolicy).
+
+    KEY is a key ID or key ARN. The document is printed as it was stored; a key created
+    without --policy has AWS's default key policy.
 
     \b
     Example:
@@ -46,6 +49,9 @@ def policy_put(
 ) -> None:
     """Replace a key's policy with the document in FILE, or stdin for - (PutKeyPolicy).
 
+    The document is validated as AWS does, and refused if it would stop you from changing the
+    policy again, unless --bypass-policy-lockout-safety-check is given.
+
     \b
     Example:
       kmscli policy put "$KEY" policy.json
@@ -63,6 +69,8 @@ def policy_put(
 @click.argument("key")
 def policy_list(key: str) -> None:
     """List the names of a key's policies; there is one, default (ListKeyPolicies).
+
+    KEY is a key ID or key ARN.
 
     \b
     Example:

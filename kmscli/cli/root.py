@@ -28,6 +28,9 @@ def cli() -> None:
 def keyring_group() -> None:
     """Create and inspect the keyring.
 
+    The keyring is the directory that holds keys, aliases and policies, encrypted at rest
+    under a root key kept outside it (or wrapped under a passphrase).
+
     \b
     Example:
       kmscli keyring init --account-id 111122223333
@@ -38,6 +41,9 @@ def keyring_group() -> None:
 @subgroup(cli, "key")
 def key_group() -> None:
     """Create, describe and manage KMS keys.
+
+    KEY arguments take a key ID, key ARN, alias name or alias ARN wherever AWS KMS accepts
+    them; management commands take a key ID or key ARN only, as AWS does.
 
     \b
     Example:
@@ -50,6 +56,9 @@ def key_group() -> None:
 def alias_group() -> None:
     """Name keys with aliases (alias/NAME), per region.
 
+    An alias is unique in its region, points at one customer managed key of that region, and
+    can be used instead of the key ID with the cryptographic commands.
+
     \b
     Example:
       kmscli alias create alias/backups "$KEY"
@@ -61,6 +70,9 @@ def alias_group() -> None:
 def policy_group() -> None:
     """Read and write key policies.
 
+    Every key has one key policy, named default, evaluated with AWS semantics on every
+    operation together with the caller's identity policies.
+
     \b
     Example:
       kmscli policy get alias/backups
@@ -71,6 +83,9 @@ def policy_group() -> None:
 @subgroup(cli, "datakey")
 def datakey_group() -> None:
     """Generate and decrypt data keys (GenerateDataKey, Decrypt).
+
+    A data key is returned in plaintext, to use and discard, and wrapped under a KMS key, to
+    keep with the data it protects.
 
     \b
     Example:

@@ -1,0 +1,176 @@
+"""Every `--json` document has the response shape of its AWS KMS operation in botocore's model.
+
+Members and types are checked recursively against botocore's KMS service model (the one the AWS
+CLI uses): no member that AWS does not have, every required member present, strings, booleans,
+integers, Base64 blobs, ISO 8601 timestamps with a zone, and enum values. A new command must be
+listed here: with its operation, as a non-AWS document, or as printing nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+
+from tests.conftest import Runner
+
+MODEL = botocore.session.get_session().get_service_model("kms")
+
+
+def check_shape(value: Any, shape: Any, where: str) -> None:
+    kind = shape.type_name
+    if kind == "structure":
+        assert isinstance(value, dict), f"{where}: expected an object"
+        unknown = set(value) - set(shape.members)
+        assert not unknown, f"{where}: members AWS does not have: {sorted(unknown)}"
+        missing = set(shape.required_members) - set(value)
+        assert not missing, f"{where}: required members missing: {sorted(missing)}"
+        for name, member in value.items():
+            check_shape(member, shape.members[name], f"{where}.{name}")
+    elif kind == "list":
+        assert isinstance(value, list), f"{where}: expected a list"
+        for index, item in enumerate(value):
+            check_shape(item, shape.member, f"{where}[{index}]")
+    elif kind == "map":
+        assert isinstance(value, dict), f"{where}: expected a map"
+        for key, item in value.items():
+            check_shape(key, shape.key, f"{where} key")
+            check_shape(item, shape.value, f"{where}[{key}]")
+    elif kind == "string":
+        assert isinstance(value, str), f"{where}: expected a string"
+        if shape.enum:
+            assert value in shape.enum, f"{where}: {value!r} not in {shape.enum}"
+    elif kind == "boolean":
+        assert isinstance(value, bool), f"{where}: expected a boolean"
+    elif kind in ("integer", "long"):
+        assert isinstance(value, int) and not isinstance(value, bool), f"{where}: expected int"
+    elif kind == "timestamp":
+        assert isinstance(value, str), f"{where}: expected an ISO 8601 string"
+        assert datetime.fromisoformat(value).tzinfo is not None, f"{where}: no zone in {value}"
+    elif kind == "blob":
+        assert isinstance(value, str), f"{where}: expected Base64"
+        base64.b64decode(value, validate=True)
+    else:  # pragma: no cover - the KMS model has no other kinds
+        raise AssertionError(f"{where}: unexpected shape kind {kind}")
+
+
+def assert_matches(output: str, operation: str) -> dict[str, Any]:
+    document = json.loads(output)
+    check_shape(document, MODEL.operation_model(operation).output_shape, operation)
+    return document  # type: ignore[no-any-return]
+
+
+Setup = Callable[[Runner, Path], list[str]]
+
+
+def _no_args(*_made: object) -> list[str]:
+    """For setups that only create something first (a key to list)."""
+    return []
+
+
+def _key(run: Runner, _tmp: Path) -> str:
+    return run("key", "create", "--alias", "alias/shape", "--tag", "t=v").out.strip()
+
+
+def _blob(run: Runner, tmp: Path) -> str:
+    key = _key(run, tmp)
+    assert (
+        run("encrypt", "--direct", "-k", key, "-c", "a=b", "-o", "b.blob", input=b"x").status == 0
+    )
+    return "b.blob"
+
+
+CASES: dict[tuple[str, ...], tuple[str, Setup]] = {
+    ("key", "create"): ("CreateKey", lambda r, t: ["--description", "d", "--tag", "a=b"]),
+    ("key", "describe"): ("DescribeKey", lambda r, t: [_key(r, t)]),
+    ("key", "list"): ("ListKeys", lambda r, t: _no_args(_key(r, t))),
+    ("alias", "list"): ("ListAliases", lambda r, t: _no_args(_key(r, t))),
+    ("policy", "get"): ("GetKeyPolicy", lambda r, t: [_key(r, t)]),
+    ("policy", "list"): ("ListKeyPolicies", lambda r, t: [_key(r, t)]),
+    ("datakey", "generate"): ("GenerateDataKey", lambda r, t: ["-k", _key(r, t), "-c", "a=b"]),
+    ("datakey", "decrypt"): ("Decrypt", lambda r, t: [_blob(r, t), "-c", "a=b"]),
+    ("random",): ("GenerateRandom", lambda r, t: ["--bytes", "16"]),
+    ("encrypt",): ("Encrypt", lambda r, t: ["--direct", "-k", _key(r, t), "-"]),
+    ("decrypt",): ("Decrypt", lambda r, t: ["-c", "a=b", _blob(r, t), "-o", "-"]),
+}
+EXTRA_CASES: list[tuple[tuple[str, ...], str, Setup]] = [
+    (
+        ("datakey", "generate"),
+        "GenerateDataKeyWithoutPlaintext",
+        lambda r, t: ["-k", _key(r, t), "--no-plaintext"],
+    ),
+    (("alias", "list"), "ListAliases", lambda r, t: ["--key", _key(r, t)]),
+]
+# Commands whose --json document is kmscli's own (no AWS operation matches them).
+OWN_DOCUMENTS = {("keyring", "init"), ("keyring", "status"), ("inspect",)}
+# Commands that print nothing on success, as the AWS CLI for the same operations.
+SILENT = {
+    ("key", "enable"),
+    ("key", "disable"),
+    ("key", "update-description"),
+    ("alias", "create"),
+    ("alias", "update"),
+    ("alias", "delete"),
+    ("policy", "put"),
+}
+
+
+def _commands() -> list[tuple[str, ...]]:
+    import click
+
+    from kmscli.cli.main import cli
+
+    found: list[tuple[str, ...]] = []
+
+    def walk(group: click.Group, path: tuple[str, ...]) -> None:
+        for name, command in group.commands.items():
+            if isinstance(command, click.Group):
+                walk(command, (*path, name))
+            else:
+                found.append((*path, name))
+
+    walk(cli, ())
+    return sorted(found)
+
+
+def test_every_command_is_classified() -> None:
+    classified = set(CASES) | OWN_DOCUMENTS | SILENT
+    unclassified = [" ".join(p) for p in _commands() if p not in classified]
+    assert not unclassified, f"list these commands in {__file__}: {unclassified}"
+
+
+@pytest.mark.parametrize("path", sorted(CASES), ids=" ".join)
+def test_json_matches_botocore(run_inproc: Runner, tmp_path: Path, path: tuple[str, ...]) -> None:
+    operation, setup = CASES[path]
+    args = setup(run_inproc, tmp_path)
+    result = run_inproc(*path, *args, "--json", input=b"plaintext")
+    assert result.status == 0, result.err
+    assert_matches(result.out, operation)
+
+
+@pytest.mark.parametrize(
+    ("path", "operation", "setup"), EXTRA_CASES, ids=[c[1] for c in EXTRA_CASES]
+)
+def test_json_variants_match_botocore(
+    run_inproc: Runner, tmp_path: Path, path: tuple[str, ...], operation: str, setup: Setup
+) -> None:
+    result = run_inproc(*path, *setup(run_inproc, tmp_path), "--json")
+    assert result.status == 0, result.err
+    assert_matches(result.out, operation)
+
+
+def test_the_checker_can_fail() -> None:
+    with pytest.raises(AssertionError, match="members AWS does not have"):
+        assert_matches('{"KeyMetadata": {"KeyId": "x", "Colour": "red"}}', "DescribeKey")
+    with pytest.raises(AssertionError, match="expected a boolean"):
+        assert_matches('{"KeyMetadata": {"KeyId": "x", "Enabled": "yes"}}', "DescribeKey")
+    with pytest.raises(AssertionError, match="not in"):
+        assert_matches('{"KeyMetadata": {"KeyId": "x", "KeyState": "Asleep"}}', "DescribeKey")
+    with pytest.raises(AssertionError, match="required members missing"):
+        assert_matches('{"KeyMetadata": {"Arn": "x"}}', "DescribeKey")

@@ -10,8 +10,8 @@ _kmscli_key_specs='ECC_NIST_EDWARDS25519 ECC_NIST_P256 ECC_NIST_P384 ECC_NIST_P5
 _kmscli_key_usages='ENCRYPT_DECRYPT GENERATE_VERIFY_MAC KEY_AGREEMENT SIGN_VERIFY'
 _kmscli_regions='us-east-1 us-east-2 us-west-1 us-west-2 af-south-1 ap-east-1 ap-east-2 ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-south-1 ap-south-2 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5 ap-southeast-7 ca-central-1 ca-west-1 eu-central-1 eu-central-2 eu-north-1 eu-south-1 eu-south-2 eu-west-1 eu-west-2 eu-west-3 il-central-1 me-central-1 me-south-1 mx-central-1 sa-east-1'
 _kmscli_suites='AES_256_GCM_HKDF_SHA512_COMMIT_KEY AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384'
-_kmscli_global_options='--home --region --as --json -q --quiet -v --verbose --no-progress -h --help'
-_kmscli_global_valued='--home=dir --region=regions --as=none'
+_kmscli_global_options='--home --region --as --profile --json -q --quiet -v --verbose --no-progress -h --help'
+_kmscli_global_valued='--home=dir --region=regions --as=none --profile=none'
 
 # The facts of command path $1: its subcommands, its own options, those of them that
 # take a value (NAME=KIND) and its positional arguments (KIND, ... when it repeats).

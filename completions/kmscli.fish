@@ -2,7 +2,7 @@
 # Generated from the click command tree by `python -m kmscli.cli.docgen --write`: do not edit.
 # Install: copy it to ~/.config/fish/completions/kmscli.fish.
 
-set -g __kmscli_global_valued --home --region --as
+set -g __kmscli_global_valued --home --region --as --profile
 set -g __kmscli_line
 
 # The facts of command path $argv: its subcommands, its own options that take a value
@@ -179,6 +179,7 @@ complete -c kmscli -f
 complete -c kmscli -l home -r -f -a '(__fish_complete_directories)' -d 'Keyring directory [env KMSCLI_HOME].'
 complete -c kmscli -l region -r -f -a 'us-east-1 us-east-2 us-west-1 us-west-2 af-south-1 ap-east-1 ap-east-2 ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-south-1 ap-south-2 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5 ap-southeast-7 ca-central-1 ca-west-1 eu-central-1 eu-central-2 eu-north-1 eu-south-1 eu-south-2 eu-west-1 eu-west-2 eu-west-3 il-central-1 me-central-1 me-south-1 mx-central-1 sa-east-1' -d 'Region to act in [env KMSCLI_REGION, AWS_REGION; default us-east-1].'
 complete -c kmscli -l as -r -f -d 'Caller identity for policy evaluation [env KMSCLI_PRINCIPAL].'
+complete -c kmscli -l profile -r -f -d 'Settings from [profiles.NAME] of the configuration file [env KMSCLI_PROFILE].'
 complete -c kmscli -l json -d 'Machine output on stdout.'
 complete -c kmscli -s q -l quiet -d 'No progress or notices.'
 complete -c kmscli -s v -l verbose -d 'Say what was done.'

@@ -1,9 +1,11 @@
 """What every command needs from its environment: settings, the keyring, the service, the clock.
 
-Owns the precedence option > environment > default for the global options, where the keyring
-and its root key live by default (platformdirs), how a passphrase is obtained (environment,
-file, or a prompt only when stdin is a terminal), and `KMSCLI_NOW`. It is the only place that
-reads these environment variables and the only importer of platformdirs.
+Owns the precedence option > environment > profile > configuration defaults > built-in default
+for the global options and the default key, the configuration file (TOML in the platformdirs
+user config dir, or KMSCLI_CONFIG), where the keyring and its root key live by default, how a
+passphrase is obtained (environment, file, or a prompt only when stdin is a terminal), and
+`KMSCLI_NOW`. It is the only place that reads these environment variables and the only
+importer of platformdirs.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from kmscli.store import Keyring
 
 DEFAULT_REGION = "us-east-1"
+CONFIG_SETTINGS = ("home", "region", "principal", "key")
 
 
 @dataclass
@@ -33,6 +36,7 @@ class Settings:
     home: str | None = None
     region: str | None = None
     principal: str | None = None
+    profile: str | None = None
     json: bool = False
     quiet: bool = False
     verbose: bool = False
@@ -67,8 +71,23 @@ class Environment:
         return _env("KMSCLI_DEBUG") == "1"
 
     @cached_property
+    def config_file(self) -> Path:
+        explicit = _env("KMSCLI_CONFIG")
+        if explicit:
+            return Path(explicit).expanduser()
+        import platformdirs
+
+        return Path(platformdirs.user_config_dir("kmscli", appauthor=False)) / "config.toml"
+
+    @cached_property
+    def configured(self) -> dict[str, str]:
+        """The settings the configuration file gives: its defaults, overlaid by the profile."""
+        profile = self.settings.profile or _env("KMSCLI_PROFILE")
+        return load_configuration(self.config_file, profile)
+
+    @cached_property
     def home(self) -> Path:
-        explicit = self.settings.home or _env("KMSCLI_HOME")
+        explicit = self.settings.home or _env("KMSCLI_HOME") or self.configured.get("home")
         if explicit:
             return Path(explicit).expanduser()
         import platformdirs
@@ -95,6 +114,7 @@ class Environment:
             or _env("KMSCLI_REGION")
             or _env("AWS_REGION")
             or _env("AWS_DEFAULT_REGION")
+            or self.configured.get("region")
             or DEFAULT_REGION
         )
         if not is_valid_region(region):
@@ -105,7 +125,14 @@ class Environment:
 
     @cached_property
     def principal(self) -> str | None:
-        return self.settings.principal or _env("KMSCLI_PRINCIPAL")
+        return (
+            self.settings.principal or _env("KMSCLI_PRINCIPAL") or self.configured.get("principal")
+        )
+
+    @cached_property
+    def default_key(self) -> str | None:
+        """The key `encrypt` uses without -k: KMSCLI_KEY, else the configured key."""
+        return _env("KMSCLI_KEY") or self.configured.get("key")
 
     def now(self) -> datetime:
         fixed = _env("KMSCLI_NOW")
@@ -164,6 +191,54 @@ class Environment:
         from kmscli.kms.provider import LocalKeyProvider
 
         return LocalKeyProvider(self.service)
+
+
+def load_configuration(path: Path, profile: str | None) -> dict[str, str]:
+    """Read the TOML configuration: top-level defaults, then `[profiles.NAME]` over them.
+
+    A missing file is an empty configuration, unless a profile was asked for.
+    """
+    if not path.is_file():
+        if profile is not None:
+            raise UsageError(
+                f"profile '{profile}' is not defined: there is no configuration file '{path}'"
+            )
+        return {}
+    import tomllib
+
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise UsageError(f"configuration file '{path}' cannot be read: {error}") from None
+    settings = _settings_table(document, f"configuration file '{path}'")
+    if profile is not None:
+        profiles = document.get("profiles", {})
+        if not isinstance(profiles, dict) or profile not in profiles:
+            known = ", ".join(sorted(profiles)) if isinstance(profiles, dict) else ""
+            raise UsageError(
+                f"profile '{profile}' is not defined in '{path}'",
+                hints=[f"defined profiles: {known}"] if known else [],
+            )
+        settings.update(_settings_table(profiles[profile], f"profile '{profile}' in '{path}'"))
+    return settings
+
+
+def _settings_table(table: object, where: str) -> dict[str, str]:
+    if not isinstance(table, dict):
+        raise UsageError(f"{where} is not a table")
+    settings = {}
+    for name, value in table.items():
+        if name == "profiles":
+            continue
+        if name not in CONFIG_SETTINGS:
+            raise UsageError(
+                f"{where}: unknown setting '{name}'",
+                hints=["settings are: " + ", ".join(CONFIG_SETTINGS) + ", and [profiles.NAME]"],
+            )
+        if not isinstance(value, str):
+            raise UsageError(f"{where}: '{name}' must be a string")
+        settings[name] = value
+    return settings
 
 
 def stdin_is_terminal() -> bool:

@@ -9,7 +9,6 @@ failure, and every failure is reported.
 from __future__ import annotations
 
 import io
-import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -96,11 +95,10 @@ def _io_errors(job: Job) -> Iterator[None]:
         raise InputOutputError(describe_os_error(error, where)) from None
 
 
-def _encryption_keys(keys: Sequence[str]) -> list[str]:
+def _encryption_keys(env: Environment, keys: Sequence[str]) -> list[str]:
     if keys:
         return list(keys)
-    default = os.environ.get("KMSCLI_KEY")
-    return [default] if default else [AWS_MANAGED_KEY]
+    return [env.default_key or AWS_MANAGED_KEY]
 
 
 @command(cli, "encrypt")
@@ -154,7 +152,7 @@ def encrypt(
 
     env = environment()
     pairs = parse_context(context)
-    key_list = _encryption_keys(keys)
+    key_list = _encryption_keys(env, keys)
     jobs = plan(files, output, suffix=suffix, decrypting=False)
     refuse_binary_to_terminal(jobs, output if not (direct and env.json) else "-")
     if direct:

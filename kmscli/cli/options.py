@@ -43,7 +43,7 @@ def _option(*names: str, attribute: str, **kwargs: Any) -> Callable[[F], F]:
 
 
 def global_options(function: F) -> F:
-    """Add --home, --region, --as, --json, -q, -v and --no-progress to a command or group."""
+    """Add --home, --region, --as, --profile, --json, -q, -v and --no-progress to a command."""
     decorators = [
         _option(
             "--home",
@@ -63,6 +63,12 @@ def global_options(function: F) -> F:
             attribute="principal",
             metavar="PRINCIPAL_ARN",
             help="Caller identity for policy evaluation [env KMSCLI_PRINCIPAL].",
+        ),
+        _option(
+            "--profile",
+            attribute="profile",
+            metavar="NAME",
+            help="Settings from [profiles.NAME] of the configuration file [env KMSCLI_PROFILE].",
         ),
         _option("--json", attribute="json", is_flag=True, help="Machine output on stdout."),
         _option("-q", "--quiet", attribute="quiet", is_flag=True, help="No progress or notices."),

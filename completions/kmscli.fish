@@ -221,7 +221,7 @@ complete -c kmscli -n '__kmscli_at "datakey"' -a generate -d 'Generate a data ke
 complete -c kmscli -n '__kmscli_at "datakey decrypt"' -s c -l context -r -f -d 'Encryption context pair (repeatable).'
 complete -c kmscli -n '__kmscli_at "datakey decrypt"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'Require this key to have made the blob.'
 complete -c kmscli -n '__kmscli_at "datakey decrypt"' -s o -l output -r -F -d 'Write the raw plaintext key to FILE (0600).'
-complete -c kmscli -n '__kmscli_at "datakey decrypt"' -s f -l force -d 'Overwrite output files.'
+complete -c kmscli -n '__kmscli_at "datakey decrypt"' -s f -l force -d 'Overwrite existing outputs.'
 complete -c kmscli -n '__kmscli_at "datakey decrypt"' -l show-plaintext -d 'Allow a plaintext key on a terminal.'
 
 # kmscli datakey generate
@@ -232,7 +232,7 @@ complete -c kmscli -n '__kmscli_at "datakey generate"' -s c -l context -r -f -d 
 complete -c kmscli -n '__kmscli_at "datakey generate"' -l no-plaintext -d 'GenerateDataKeyWithoutPlaintext.'
 complete -c kmscli -n '__kmscli_at "datakey generate"' -l ciphertext-out -r -F -d 'Write the raw CiphertextBlob to FILE.'
 complete -c kmscli -n '__kmscli_at "datakey generate"' -l plaintext-out -r -F -d 'Write the raw plaintext key to FILE (0600).'
-complete -c kmscli -n '__kmscli_at "datakey generate"' -s f -l force -d 'Overwrite output files.'
+complete -c kmscli -n '__kmscli_at "datakey generate"' -s f -l force -d 'Overwrite existing outputs.'
 complete -c kmscli -n '__kmscli_at "datakey generate"' -l show-plaintext -d 'Allow a plaintext key on a terminal.'
 
 # kmscli decrypt
@@ -313,7 +313,7 @@ complete -c kmscli -n '__kmscli_at "policy put"' -l bypass-policy-lockout-safety
 # kmscli random
 complete -c kmscli -n '__kmscli_at "random"' -l bytes -r -f -d 'How many random bytes (required).'
 complete -c kmscli -n '__kmscli_at "random"' -s o -l output -r -F -d 'Write the raw bytes to FILE (0600).'
-complete -c kmscli -n '__kmscli_at "random"' -s f -l force -d 'Overwrite output files.'
+complete -c kmscli -n '__kmscli_at "random"' -s f -l force -d 'Overwrite existing outputs.'
 
 # Positional arguments, by kind.
 complete -c kmscli -n '__kmscli_arg alias' -f -a '(__kmscli_keys alias)'

@@ -21,7 +21,7 @@ from kmscli.cli.context import Environment
 from kmscli.cli.files import Job, open_source, plan, refuse_binary_to_terminal
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_record, report_error, verbose
-from kmscli.cli.params import parse_context
+from kmscli.cli.params import context_option, force_option, parse_context
 from kmscli.cli.progress import progress_for
 from kmscli.cli.root import cli
 from kmscli.errors import FormatError, InputOutputError, KmsError, UsageError
@@ -44,18 +44,9 @@ key_option = click.option(
 output_option = click.option(
     "-o", "--output", metavar="OUT", help="Output file, directory (several FILEs), or - for stdout."
 )
-context_option = click.option(
-    "-c",
-    "--context",
-    "context",
-    multiple=True,
-    metavar="K=V",
-    help="Encryption context pair (repeatable).",
-)
 suffix_option = click.option(
     "--suffix", default=DEFAULT_SUFFIX, show_default=True, help="Suffix of encrypted files."
 )
-force_option = click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs.")
 
 
 def _run_jobs(jobs: Sequence[Job], env: Environment, one: Callable[[Job], dict[str, Any]]) -> None:

@@ -13,7 +13,7 @@ import click
 
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, emit_table
-from kmscli.cli.params import parse_context, read_input
+from kmscli.cli.params import context_option, force_option, parse_context, read_input
 from kmscli.cli.root import cli, datakey_group
 from kmscli.errors import UsageError
 from kmscli.outputs import AtomicOutput
@@ -46,15 +46,6 @@ key_option = click.option(
     metavar="KEY",
     help="KMS key: key ID, key ARN, alias or alias ARN.",
 )
-context_option = click.option(
-    "-c",
-    "--context",
-    "context",
-    multiple=True,
-    metavar="K=V",
-    help="Encryption context pair (repeatable).",
-)
-force_option = click.option("-f", "--force", is_flag=True, help="Overwrite output files.")
 show_option = click.option(
     "--show-plaintext", is_flag=True, help="Allow a plaintext key on a terminal."
 )

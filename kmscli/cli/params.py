@@ -1,4 +1,4 @@
-"""Parameter types shared by commands: K=V pairs and reading FILE|- arguments.
+"""Parameters shared by commands: the -c and -f options, K=V pairs, reading FILE|- arguments.
 
 Owns turning command-line text into the values the core expects, with errors in kmscli's
 format (exit 2) and I/O failures as InputOutputError (exit 10).
@@ -10,7 +10,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import click
+
 from kmscli.errors import InputOutputError, UsageError
+
+context_option = click.option(
+    "-c",
+    "--context",
+    "context",
+    multiple=True,
+    metavar="K=V",
+    help="Encryption context pair (repeatable).",
+)
+force_option = click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs.")
 
 
 def parse_pairs(values: Sequence[str], *, option: str) -> list[tuple[str, str]]:

@@ -16,15 +16,17 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+# ECDSA serves the signed suites only; its modules are imported by the signer and verifier so
+# that an unsigned `kmscli encrypt` does not pay for them at start-up.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
 
 from kmscli.crypto.primitives import AuthenticationError
 
@@ -172,6 +174,8 @@ class FrameCipher:
 
 def _curve_params(curve: Curve) -> tuple[ec.EllipticCurve, hashes.HashAlgorithm, int]:
     """(curve, hash, coordinate length in bytes)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     if curve == "P-256":
         return ec.SECP256R1(), hashes.SHA256(), 32
     return ec.SECP384R1(), hashes.SHA384(), 48
@@ -183,6 +187,10 @@ class MessageSigner:
     __slots__ = ("_algorithm", "_hash", "_key", "public_key_b64")
 
     def __init__(self, curve: Curve) -> None:
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+        from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
         ec_curve, hash_algorithm, _ = _curve_params(curve)
         self._key = ec.generate_private_key(ec_curve)
         self._hash = hashes.Hash(hash_algorithm)
@@ -204,6 +212,9 @@ class MessageVerifier:
     __slots__ = ("_algorithm", "_hash", "_key")
 
     def __init__(self, curve: Curve, public_key_b64: str) -> None:
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
         ec_curve, hash_algorithm, coordinate_bytes = _curve_params(curve)
         try:
             point = base64.b64decode(public_key_b64.encode("ascii"), validate=True)

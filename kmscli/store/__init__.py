@@ -2,10 +2,11 @@
 
 The KMS layer uses only what is re-exported here; the submodules are internal:
 `layout` (paths, names), `atomic` (durable writes), `lock` (flock), `rootkey` (key file,
-passphrase), `subkeys` (HKDF schedule), `header`, `records`, `journal` (transactions, recovery)
-and `keyring` (the API below).
+passphrase), `subkeys` (HKDF schedule), `header`, `records`, `journal` (transactions, recovery),
+`auditlog` (the MAC-chained audit trail) and `keyring` (the API below).
 """
 
+from kmscli.store.auditlog import AuditEntry, AuditLog, AuditReport, audit_log
 from kmscli.store.keyring import (
     Keyring,
     KeyringInfo,
@@ -17,10 +18,14 @@ from kmscli.store.keyring import (
 )
 
 __all__ = [
+    "AuditEntry",
+    "AuditLog",
+    "AuditReport",
     "Keyring",
     "KeyringInfo",
     "RecordView",
     "Transaction",
+    "audit_log",
     "init_keyring",
     "keyring_exists",
     "open_keyring",

@@ -62,7 +62,14 @@ MAX_RECORD_BYTES = 1 << 20
 _SEAL_VERSION = b"\x01"
 _SEAL_LABEL = b"kmscli seal v1\0"
 _KNOWN_HOME_ENTRIES = frozenset(
-    {layout.HEADER, layout.LOCK, layout.RECORDS, layout.JOURNAL, layout.JOURNAL_PENDING}
+    {
+        layout.HEADER,
+        layout.LOCK,
+        layout.RECORDS,
+        layout.JOURNAL,
+        layout.JOURNAL_PENDING,
+        layout.AUDIT,
+    }
 )
 
 

@@ -10,6 +10,7 @@ On-disk layout (every directory 0700, every file 0600):
     <home>/journal.pending   a transaction being prepared (during a write, or after a crash)
     <home>/journal           a committed transaction not yet fully applied (same)
     <home>/records/<kind>/<encoded name>
+    <home>/audit/log, <home>/audit/head   the audit trail (see auditlog)
     <home>/.tmp-*  and  <home>/records/<kind>/.tmp-*   temporary files of atomic writes
 
 A record name is encoded byte by byte from UTF-8: `a-z`, `0-9`, `-` and `_` stand for
@@ -32,6 +33,7 @@ LOCK = "lock"
 JOURNAL = "journal"
 JOURNAL_PENDING = "journal.pending"
 RECORDS = "records"
+AUDIT = "audit"
 TEMP_PREFIX = ".tmp-"
 HASHED_PREFIX = "="
 

@@ -21,6 +21,7 @@ class Subkeys:
     records: bytes
     journal: bytes
     seal: bytes
+    audit: bytes
 
     def __repr__(self) -> str:  # never print key bytes
         return "Subkeys(<redacted>)"
@@ -40,6 +41,7 @@ def derive(root_key: bytes, keyring_id: str) -> Subkeys:
         records=sub(b"records"),
         journal=sub(b"journal"),
         seal=sub(b"seal"),
+        audit=sub(b"audit"),
     )
 
 

@@ -1,0 +1,388 @@
+"""The keyring's audit log: an append-only, MAC-chained file of event records, and its head.
+
+Owns the on-disk format of `<home>/audit/`, appending one record safely from many processes,
+recovering from a crash in the middle of an append, and verifying the chain. Events are opaque
+one-line JSON values here (the KMS layer decides what they say); nothing in this module knows
+what an operation is. It never prints, reads the environment or exits.
+
+Files (directory 0700, files 0600):
+
+    <home>/audit/log    one record a line:
+                        {"mac":"<hex>","seq":<n>,"prev":"<hex>","event":<event JSON>}
+    <home>/audit/head   two 128-byte slots, each: b"KMAH" ‖ version 1 ‖ u64 seq ‖ u64 log size
+                        ‖ 32-byte MAC of record seq ‖ HMAC of the slot; also the flock target
+
+The MAC of record n is HMAC-SHA256(audit subkey, label ‖ keyring id ‖ the bytes from `"seq"` to
+the end of the event), and its `prev` is the MAC of record n-1 (64 zeros for the first), with
+`seq` counting from 1. So an edited record fails its MAC, and a removed, inserted or reordered
+one breaks `seq`/`prev`. Records cut off the end of the log are caught by the head: after each
+append it records (seq, log size, MAC) of the last record in the slot `seq % 2`, so a torn head
+write leaves the other slot valid.
+
+Appending (under an exclusive flock on `head`, which only audit appends and reads take, so the
+records' lock is never held for it): read the head; if the log is longer than the head says,
+the bytes past it are records of an append that crashed before its head write (adopted when
+they chain) or a torn last line (cut off); append the new line with one O_APPEND write,
+fdatasync it, then write the head slot. Reading the log is never needed on the common path:
+the cost of an append is two small reads, one write, one fdatasync and one pwrite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import re
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kmscli.crypto.primitives import constant_time_equal, hmac_sha256
+from kmscli.errors import KeyringCorruptError, ValidationException
+from kmscli.store.atomic import FILE_MODE, io_error, make_dir
+from kmscli.store.layout import AUDIT
+
+if TYPE_CHECKING:
+    from kmscli.store.keyring import Keyring
+
+AUDIT_DIR = AUDIT
+LOG = "log"
+HEAD = "head"
+
+_RECORD_LABEL = b"kmscli audit record v1\0"
+_HEAD_LABEL = b"kmscli audit head v1\0"
+_HEAD_MAGIC = b"KMAH\x01"
+_SLOT = struct.Struct(">5sQQ32s32s")
+_SLOT_BYTES = 128
+_GENESIS = bytes(32)
+_MAX_EVENT_BYTES = 1 << 20
+_LINE = re.compile(
+    rb'\{"mac":"(?P<mac>[0-9a-f]{64})",(?P<body>"seq":(?P<seq>[1-9][0-9]{0,18}),'
+    rb'"prev":"(?P<prev>[0-9a-f]{64})","event":(?P<event>.*))\}'
+)
+_READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One parsed line of the log (not verified)."""
+
+    line: int
+    seq: int
+    event: bytes
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """The result of `AuditLog.verify`: problems mean tampering; notes are benign."""
+
+    records: int
+    head_seq: int | None
+    head_mac: str | None
+    problems: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class _Head:
+    seq: int
+    size: int
+    mac: bytes
+
+
+_EMPTY = _Head(0, 0, _GENESIS)
+
+
+class AuditLog:
+    """The audit log of one keyring directory, keyed by the keyring's audit subkey."""
+
+    def __init__(self, home: Path, key: bytes, keyring_id: str) -> None:
+        self._dir = Path(home) / AUDIT_DIR
+        self._key = key
+        self._keyring_id = keyring_id.encode("ascii")
+
+    def __repr__(self) -> str:  # never show the key
+        return f"AuditLog({str(self._dir)!r})"
+
+    @property
+    def path(self) -> Path:
+        return self._dir / LOG
+
+    # -- MACs ------------------------------------------------------------------------------------
+
+    def _record_mac(self, body: bytes) -> bytes:
+        return hmac_sha256(self._key, _RECORD_LABEL + self._keyring_id + b"\0" + body)
+
+    def _slot_mac(self, seq: int, size: int, mac: bytes) -> bytes:
+        fields = _HEAD_MAGIC + struct.pack(">QQ", seq, size) + mac
+        return hmac_sha256(self._key, _HEAD_LABEL + self._keyring_id + b"\0" + fields)
+
+    def _line(self, seq: int, prev: bytes, event: bytes) -> tuple[bytes, bytes]:
+        body = b'"seq":%d,"prev":"%s","event":%s' % (seq, prev.hex().encode(), event)
+        mac = self._record_mac(body)
+        return b'{"mac":"' + mac.hex().encode() + b'",' + body + b"}\n", mac
+
+    def _check_line(self, raw: bytes, seq: int, prev: bytes) -> bytes | None:
+        """The MAC of `raw` if it is record `seq` chained to `prev`, else None."""
+        match = _LINE.fullmatch(raw.rstrip(b"\n"))
+        if match is None:
+            return None
+        mac = bytes.fromhex(match["mac"].decode())
+        if not constant_time_equal(self._record_mac(match["body"]), mac):
+            return None
+        if int(match["seq"]) != seq or match["prev"].decode() != prev.hex():
+            return None
+        return mac
+
+    # -- the head --------------------------------------------------------------------------------
+
+    def _read_head(self, fd: int) -> _Head | None:
+        """The newest valid slot; _EMPTY for an empty file; None when no slot is valid."""
+        raw = os.pread(fd, 2 * _SLOT_BYTES, 0)
+        if not raw.strip(b"\0"):
+            return _EMPTY
+        best: _Head | None = None
+        for offset in (0, _SLOT_BYTES):
+            chunk = raw[offset : offset + _SLOT.size]
+            if len(chunk) < _SLOT.size:
+                continue
+            magic, seq, size, mac, check = _SLOT.unpack(chunk)
+            if magic != _HEAD_MAGIC or not constant_time_equal(
+                self._slot_mac(seq, size, mac), check
+            ):
+                continue
+            if best is None or seq > best.seq:
+                best = _Head(seq, size, mac)
+        return best
+
+    def _write_head(self, fd: int, head: _Head) -> None:
+        slot = _SLOT.pack(
+            _HEAD_MAGIC,
+            head.seq,
+            head.size,
+            head.mac,
+            self._slot_mac(head.seq, head.size, head.mac),
+        )
+        os.pwrite(fd, slot.ljust(_SLOT_BYTES, b"\0"), (head.seq % 2) * _SLOT_BYTES)
+
+    def _corrupt_head(self) -> KeyringCorruptError:
+        return KeyringCorruptError(
+            f"the audit log head '{AUDIT_DIR}/{HEAD}' failed its integrity check",
+            hints=[
+                "run 'kmscli audit --verify' to see what changed",
+                f"to start a new audit log, move the '{AUDIT_DIR}' directory out of the keyring",
+            ],
+        )
+
+    # -- appending -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self, *, exclusive: bool) -> Iterator[int | None]:
+        """The head's descriptor under flock; None when there is no log to read (readers)
+        or it cannot be written (a read-only keyring)."""
+        path = self._dir / HEAD
+        try:
+            if exclusive:
+                make_dir(self._dir)
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+            else:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            if exclusive:
+                raise
+            yield None
+            return
+        except OSError as exc:
+            if exc.errno in _READ_ONLY:
+                yield None
+                return
+            raise
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield fd
+        finally:
+            os.close(fd)
+
+    def append(self, event: bytes) -> int | None:
+        """Append one event (a one-line JSON value); its sequence number.
+
+        None when the keyring cannot be written (read-only directory or file system): such a
+        keyring can still be used, unaudited. KeyringCorruptError when the head was tampered
+        with, InputOutputError for other I/O failures.
+        """
+        if b"\n" in event or b"\r" in event:
+            raise ValidationException("an audit event must be one line")
+        if len(event) > _MAX_EVENT_BYTES:
+            raise ValidationException("an audit event is larger than 1 MiB")
+        try:
+            with self._locked(exclusive=True) as head_fd:
+                if head_fd is None:
+                    return None
+                return self._append_locked(head_fd, event)
+        except OSError as exc:
+            if exc.errno in _READ_ONLY:
+                return None
+            raise io_error(self._dir, exc, "append to the audit log in") from None
+
+    def _append_locked(self, head_fd: int, event: bytes) -> int:
+        head = self._read_head(head_fd)
+        if head is None:
+            raise self._corrupt_head()
+        log_fd = os.open(
+            self._dir / LOG, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE
+        )
+        try:
+            head = self._catch_up(log_fd, head)
+            line, mac = self._line(head.seq + 1, head.mac, event)
+            view = memoryview(line)
+            while view:
+                view = view[os.write(log_fd, view) :]
+            os.fdatasync(log_fd)
+            size = os.fstat(log_fd).st_size
+        finally:
+            os.close(log_fd)
+        new = _Head(head.seq + 1, size, mac)
+        self._write_head(head_fd, new)
+        return new.seq
+
+    def _catch_up(self, log_fd: int, head: _Head) -> _Head:
+        """Account for what an interrupted append left past the head (see the module doc).
+
+        A log shorter than the head says lost records off its end: the next record still
+        chains to the head, so the gap stays visible to verify. Bytes past the head are
+        adopted when they are records chaining to it (an append that died before its head
+        write), skipped when they are not (verify reports them), and cut off when they are an
+        unfinished last line. An append can leave at most one record without a head, so a
+        missing head with more behind it was removed: refuse rather than hide it.
+        """
+        size = os.fstat(log_fd).st_size
+        if size <= head.size:
+            return head
+        extra = os.pread(log_fd, size - head.size, head.size)
+        lines = extra.splitlines(keepends=True)
+        if head.seq == 0 and sum(1 for raw in lines if raw.endswith(b"\n")) > 1:
+            raise self._corrupt_head()
+        position, seq, mac = head.size, head.seq, head.mac
+        for raw in lines:
+            if not raw.endswith(b"\n"):
+                os.ftruncate(log_fd, position)
+                break
+            position += len(raw)
+            adopted = self._check_line(raw, seq + 1, mac)
+            if adopted is not None:
+                seq, mac = seq + 1, adopted
+        return _Head(seq, position, mac)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _read_log(self) -> bytes:
+        try:
+            return (self._dir / LOG).read_bytes()
+        except FileNotFoundError:
+            return b""
+
+    def entries(self) -> list[AuditEntry]:
+        """Every line that parses as a record, in file order (not verified)."""
+        try:
+            with self._locked(exclusive=False):
+                data = self._read_log()
+        except OSError as exc:
+            raise io_error(self._dir, exc, "read the audit log in") from None
+        found: list[AuditEntry] = []
+        for number, raw in enumerate(data.splitlines(), start=1):
+            match = _LINE.fullmatch(raw)
+            if match is not None:
+                found.append(AuditEntry(number, int(match["seq"]), match["event"]))
+        return found
+
+    def verify(self) -> AuditReport:
+        """Check every record's MAC, the chain, and the end of the log against the head."""
+        try:
+            with self._locked(exclusive=False) as head_fd:
+                head = _EMPTY if head_fd is None else self._read_head(head_fd)
+                data = self._read_log()
+        except OSError as exc:
+            raise io_error(self._dir, exc, "read the audit log in") from None
+        return self._verify(data, head)
+
+    def _verify(self, data: bytes, head: _Head | None) -> AuditReport:
+        problems: list[str] = []
+        notes: list[str] = []
+        expected_seq, prev = 1, _GENESIS
+        macs: dict[int, bytes] = {}
+        position = 0
+        last_seq = 0
+        records = 0
+        lines = data.splitlines(keepends=True)
+        for number, raw in enumerate(lines, start=1):
+            start, position = position, position + len(raw)
+            if not raw.endswith(b"\n"):
+                if head is not None and start >= head.size:
+                    notes.append(
+                        f"line {number}: an unfinished record at the end (an interrupted "
+                        "append); the next append removes it"
+                    )
+                else:
+                    problems.append(f"line {number}: record cut short (the log was truncated)")
+                continue
+            match = _LINE.fullmatch(raw[:-1])
+            if match is None:
+                problems.append(f"line {number}: not an audit record (edited or inserted)")
+                continue
+            mac = bytes.fromhex(match["mac"].decode())
+            seq = int(match["seq"])
+            if not constant_time_equal(self._record_mac(match["body"]), mac):
+                problems.append(f"line {number}: record {seq} fails its MAC (edited)")
+                # Chain on from what the record claims, so one edit is reported once.
+                expected_seq, prev = seq + 1, mac
+                continue
+            records += 1
+            if seq != expected_seq or match["prev"].decode() != prev.hex():
+                if seq > expected_seq:
+                    what = f"records {expected_seq} to {seq - 1} are missing (removed)"
+                    if seq == expected_seq + 1:
+                        what = f"record {expected_seq} is missing (removed)"
+                else:
+                    what = f"expected record {expected_seq} (records removed or reordered)"
+                problems.append(f"line {number}: record {seq} is out of order: {what}")
+            macs[seq] = mac
+            last_seq = max(last_seq, seq)
+            expected_seq, prev = seq + 1, mac
+        head_seq = head_mac = None
+        if head is None:
+            problems.append(f"the head '{AUDIT_DIR}/{HEAD}' fails its integrity check")
+        elif head.seq == 0:
+            if records > 1:
+                problems.append(
+                    f"the head '{AUDIT_DIR}/{HEAD}' is missing or empty but the log has "
+                    f"{records} records (head removed)"
+                )
+        else:
+            head_seq, head_mac = head.seq, head.mac.hex()
+            if last_seq < head.seq:
+                problems.append(
+                    f"the log ends at record {last_seq} but its head records {head.seq}: "
+                    "records were removed from the end (truncated)"
+                )
+            elif head.seq in macs and not constant_time_equal(macs[head.seq], head.mac):
+                problems.append(f"record {head.seq} is not the one the head records (replaced)")
+            elif head.seq not in macs:
+                problems.append(f"record {head.seq}, recorded by the head, is missing")
+            if last_seq > head.seq:
+                notes.append(
+                    f"records after {head.seq} were appended by an interrupted append; the "
+                    "next append brings the head up to date"
+                )
+        return AuditReport(records, head_seq, head_mac, tuple(problems), tuple(notes))
+
+
+def audit_log(keyring: Keyring) -> AuditLog:
+    """The audit log of an opened keyring."""
+    return AuditLog(keyring.info.home, keyring._keys.audit, keyring.info.keyring_id)

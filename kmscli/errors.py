@@ -165,6 +165,12 @@ class IncorrectKeyMaterialException(KmsError):
     exit_status = 7
 
 
+class AuditLogIntegrityError(KmsError):
+    """`kmscli audit --verify` found an edited, removed, reordered or cut-off record."""
+
+    exit_status = 7
+
+
 # -- 8: not a message or blob, unsupported version or suite --------------------------------------
 
 

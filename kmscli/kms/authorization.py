@@ -4,6 +4,11 @@ Owns turning (caller, operation, key, request facts) into a `kmscli.policy.Reque
 condition keys of kms-behaviour.md §4.5 that apply locally, collecting the key policy and the
 caller's identity policies from the keyring, and raising AccessDeniedException with AWS's message
 shapes. The decision itself is `kmscli.policy.evaluate`'s; this module decides nothing alone.
+
+Every key operation's evaluation weighs the key's grants (`kmscli.kms.grants`) and checks the
+request's grant tokens; every evaluation, allowed or not, is noted for the operation's audit
+event (`kmscli.kms.audit`). `decide_key`/`decide_iam` answer without raising, for
+`kmscli policy simulate`.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kmscli.errors import AccessDeniedException
+from kmscli.kms import audit, grants
 from kmscli.kms.model import KeyRecord
 from kmscli.policy import (
     Decision,
@@ -37,6 +43,16 @@ def identity_policy_record(principal_arn: str, policy_name: str) -> str:
     return f"{principal_arn}|{policy_name}"
 
 
+def policy_owner(principal: Principal) -> str:
+    """The ARN a principal's identity policies are kept under: a session's role, and a role
+    without its path (role names are unique in an account, and a session ARN has no path)."""
+    if principal.role_arn is not None:
+        return principal.role_arn
+    if principal.type == "role":
+        return f"arn:{principal.partition}:iam::{principal.account}:role/{principal.name}"
+    return principal.arn
+
+
 @dataclass(frozen=True)
 class RequestFacts:
     """What an operation knows about its request beyond the key: the condition-key inputs."""
@@ -46,6 +62,10 @@ class RequestFacts:
     request_alias: str | None = None
     via_service: str | None = None
     extra: Mapping[str, ConditionValue] = field(default_factory=dict)
+    grant_tokens: Sequence[str] = ()
+    """The request's GrantTokens: each must be one kmscli issued for a grant that exists."""
+    extra_grants: Sequence[GrantView] = ()
+    """Grant-like allowances of the operation itself (who may retire a grant)."""
 
 
 class Authorizer:
@@ -57,7 +77,7 @@ class Authorizer:
 
     def identity_policies(self, view: RecordView) -> list[PolicyDocument]:
         """The caller's identity policies; a session carries its role's."""
-        owner = self.caller.role_arn or self.caller.arn
+        owner = policy_owner(self.caller)
         documents = []
         for name in view.list(IDENTITY_POLICIES, prefix=identity_policy_record(owner, "")):
             raw = view.get(IDENTITY_POLICIES, name)
@@ -86,7 +106,7 @@ class Authorizer:
         if aliases is not None:
             values["kms:ResourceAliases"] = list(aliases)
         if key.multi_region:
-            values["kms:MultiRegionKeyType"] = "PRIMARY"
+            values["kms:MultiRegionKeyType"] = "REPLICA" if key.is_replica else "PRIMARY"
         for tag in key.tags:
             values[f"aws:ResourceTag/{tag['TagKey']}"] = tag["TagValue"]
         if facts.encryption_algorithm is not None:
@@ -101,7 +121,7 @@ class Authorizer:
     def _refuse(self, request: Request, decision: Decision) -> AccessDeniedException:
         return AccessDeniedException(access_denied_message(request, decision))
 
-    def authorize_key(
+    def decide_key(
         self,
         view: RecordView,
         action: str,
@@ -109,13 +129,14 @@ class Authorizer:
         *,
         aliases: Callable[[], Sequence[str]] = tuple,
         facts: RequestFacts = RequestFacts(),
-        grants: Sequence[GrantView] = (),
-    ) -> Decision:
-        """Evaluate `kms:<action>` on `key` under its key policy, IAM policies and grants.
+    ) -> tuple[Request, Decision]:
+        """The request and decision for `kms:<action>` on `key`, without refusing.
 
-        `aliases` is called only when the caller has identity policies, the only place
-        kms:ResourceAliases counts, so the common case reads no alias records.
+        Weighs the key policy, the caller's IAM policies and the key's grants (plus
+        `facts.extra_grants`). `aliases` is called only when the caller has identity policies,
+        the only place kms:ResourceAliases counts, so the common case reads no alias records.
         """
+        grants.check_grant_tokens(view, facts.grant_tokens)
         identity = self.identity_policies(view)
         request = Request(
             principal=self.caller,
@@ -129,11 +150,52 @@ class Authorizer:
             request,
             key_policy=parse_key_policy(key.policy),
             identity_policies=identity,
-            grants=grants,
+            grants=[*grants.grant_views(view, key), *facts.extra_grants],
         )
+        return request, decision
+
+    def authorize_key(
+        self,
+        view: RecordView,
+        action: str,
+        key: KeyRecord,
+        *,
+        aliases: Callable[[], Sequence[str]] = tuple,
+        facts: RequestFacts = RequestFacts(),
+    ) -> Decision:
+        """Evaluate `kms:<action>` on `key`; AccessDeniedException unless allowed."""
+        audit.note_key(action, key.arn, key.account)
+        request, decision = self.decide_key(view, action, key, aliases=aliases, facts=facts)
         if not decision.allowed:
             raise self._refuse(request, decision)
         return decision
+
+    def decide_iam(
+        self,
+        view: RecordView,
+        action: str,
+        resource_arn: str,
+        resource_account: str,
+        extra: Mapping[str, ConditionValue] | None = None,
+    ) -> tuple[Request, Decision]:
+        """The request and decision for an IAM-only action, without refusing.
+
+        `action` is a KMS permission name ("CreateKey") or a full action ("iam:PutUserPolicy").
+        """
+        values = self._base_conditions()
+        values.update(extra or {})
+        request = Request(
+            principal=self.caller,
+            action=action if ":" in action else f"kms:{action}",
+            resource_arn=resource_arn,
+            resource_account=resource_account,
+            condition_values=values,
+            key_policy_applies=False,
+        )
+        decision = evaluate(
+            request, key_policy=None, identity_policies=self.identity_policies(view)
+        )
+        return request, decision
 
     def authorize_iam(
         self,
@@ -143,20 +205,10 @@ class Authorizer:
         resource_account: str,
         extra: Mapping[str, ConditionValue] | None = None,
     ) -> Decision:
-        """Evaluate an IAM-only action (CreateKey, ListKeys, the alias half of alias calls...)."""
-        values = self._base_conditions()
-        values.update(extra or {})
-        request = Request(
-            principal=self.caller,
-            action=f"kms:{action}",
-            resource_arn=resource_arn,
-            resource_account=resource_account,
-            condition_values=values,
-            key_policy_applies=False,
-        )
-        decision = evaluate(
-            request, key_policy=None, identity_policies=self.identity_policies(view)
-        )
+        """Evaluate an IAM-only action (CreateKey, ListKeys, the alias half of alias calls,
+        iam:PutUserPolicy...); AccessDeniedException unless allowed."""
+        audit.note_action(action)
+        request, decision = self.decide_iam(view, action, resource_arn, resource_account, extra)
         if not decision.allowed:
             raise self._refuse(request, decision)
         return decision

@@ -1,15 +1,17 @@
 """The KMS key record as kept in the keyring, and its AWS-shaped `KeyMetadata`.
 
 Owns the record's fields, its JSON form (schema of the `keys` records) and how it is shown as AWS
-shows it. It holds key material only in sealed form; unsealing is the service's job, through the
-keyring. It must not touch the store or decide permissions.
+shows it: states, rotation settings, multi-Region roles, imported-material expiry. It holds key
+material only in sealed form; unsealing is the service's job, through the keyring. It must not
+touch the store or decide permissions. Records written before a field existed load with that
+field's default.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kmscli.kms.ids import key_arn
@@ -19,15 +21,41 @@ ENABLED = "Enabled"
 DISABLED = "Disabled"
 PENDING_DELETION = "PendingDeletion"
 PENDING_IMPORT = "PendingImport"
+PENDING_REPLICA_DELETION = "PendingReplicaDeletion"
+CREATING = "Creating"
+UPDATING = "Updating"
+UNAVAILABLE = "Unavailable"
+KEY_STATES = (
+    "Creating",
+    "Enabled",
+    "Disabled",
+    "PendingDeletion",
+    "PendingImport",
+    "PendingReplicaDeletion",
+    "Unavailable",
+    "Updating",
+)
+PENDING_ANY_DELETION = frozenset({PENDING_DELETION, PENDING_REPLICA_DELETION})
 
 SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
 ENCRYPT_DECRYPT = "ENCRYPT_DECRYPT"
 ORIGIN_AWS_KMS = "AWS_KMS"
+ORIGIN_EXTERNAL = "EXTERNAL"
 CUSTOMER = "CUSTOMER"
 AWS_MANAGED = "AWS"
 
 CURRENT = "CURRENT"
 NON_CURRENT = "NON_CURRENT"
+AUTOMATIC = "AUTOMATIC"
+ON_DEMAND = "ON_DEMAND"
+
+PRIMARY = "PRIMARY"
+REPLICA = "REPLICA"
+
+IMPORTED = "IMPORTED"
+MATERIAL_PENDING_IMPORT = "PENDING_IMPORT"
+KEY_MATERIAL_EXPIRES = "KEY_MATERIAL_EXPIRES"
+KEY_MATERIAL_DOES_NOT_EXPIRE = "KEY_MATERIAL_DOES_NOT_EXPIRE"
 
 KEY_RECORD_VERSION = 1
 
@@ -41,15 +69,31 @@ def parse_timestamp(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def days_after(text: str, days: int) -> str:
+    return format_timestamp(parse_timestamp(text) + timedelta(days=days))
+
+
 @dataclass
 class Material:
-    """One version of a key's secret bytes, sealed under the keyring root key."""
+    """One version of a key's secret bytes, sealed under the keyring root key.
+
+    `sealed` is empty when the secret is gone (imported material deleted or expired): the entry
+    stays, so the same material can be imported again and old ciphertexts decrypt once more.
+    """
 
     material_id: str
     sealed: str  # base64 of the sealed bytes
     created: str
     state: str = CURRENT
     rotation_type: str | None = None  # None for the original material
+    rotation_date: str | None = None
+    import_state: str | None = None  # EXTERNAL keys: IMPORTED | PENDING_IMPORT
+    expiration_model: str | None = None
+    valid_to: str | None = None
+
+    @property
+    def present(self) -> bool:
+        return bool(self.sealed)
 
 
 @dataclass
@@ -70,10 +114,22 @@ class KeyRecord:
     materials: list[Material] = field(default_factory=list)
     deletion_date: str | None = None
     pending_window_days: int | None = None
+    # Automatic rotation (kms-behaviour.md §5); shared by all keys of a multi-Region set.
+    rotation_enabled: bool = False
+    rotation_period_days: int | None = None
+    next_rotation_date: str | None = None
+    on_demand_rotations: int = 0
+    # Multi-Region (§6): this key's role, where its primary is, and every replica's region.
+    multi_region_type: str | None = None
+    primary_region: str | None = None
+    replica_regions: list[str] = field(default_factory=list)
 
     @property
     def arn(self) -> str:
         return key_arn(self.region, self.account, self.key_id)
+
+    def arn_in(self, region: str) -> str:
+        return key_arn(region, self.account, self.key_id)
 
     @property
     def current_material(self) -> Material | None:
@@ -81,6 +137,43 @@ class KeyRecord:
             if material.state == CURRENT:
                 return material
         return None
+
+    @property
+    def is_external(self) -> bool:
+        return self.origin == ORIGIN_EXTERNAL
+
+    @property
+    def is_primary(self) -> bool:
+        """A multi-Region primary key (keys from before roles were recorded are primaries)."""
+        return self.multi_region and self.multi_region_type != REPLICA
+
+    @property
+    def is_replica(self) -> bool:
+        return self.multi_region and self.multi_region_type == REPLICA
+
+    @property
+    def primary(self) -> str:
+        return self.primary_region or self.region
+
+    def multi_region_configuration(self) -> dict[str, Any]:
+        replicas = [
+            {"Arn": self.arn_in(region), "Region": region} for region in self.replica_regions
+        ]
+        return {
+            "MultiRegionKeyType": REPLICA if self.is_replica else PRIMARY,
+            "PrimaryKey": {"Arn": self.arn_in(self.primary), "Region": self.primary},
+            "ReplicaKeys": replicas,
+        }
+
+    def imported_expiry(self) -> tuple[str, str | None] | None:
+        """(ExpirationModel, ValidTo) of the imported material in use, if any is imported."""
+        imported = [m for m in self.materials if m.present and m.expiration_model is not None]
+        if not imported:
+            return None
+        expiring = sorted(m.valid_to for m in imported if m.valid_to is not None)
+        if expiring:
+            return KEY_MATERIAL_EXPIRES, expiring[0]
+        return KEY_MATERIAL_DOES_NOT_EXPIRE, None
 
     def material(self, material_id: str) -> Material | None:
         for material in self.materials:
@@ -104,6 +197,9 @@ class KeyRecord:
         data["materials"] = [Material(**m) for m in data.get("materials", [])]
         return cls(**data)
 
+    def copy(self) -> KeyRecord:
+        return KeyRecord.from_json(self.to_json())
+
     def metadata(self) -> dict[str, Any]:
         """`KeyMetadata` exactly as DescribeKey/CreateKey return it."""
         meta: dict[str, Any] = {
@@ -122,11 +218,18 @@ class KeyRecord:
             "EncryptionAlgorithms": [SYMMETRIC_DEFAULT],
             "MultiRegion": self.multi_region,
         }
+        if self.multi_region:
+            meta["MultiRegionConfiguration"] = self.multi_region_configuration()
         if self.deletion_date is not None:
             meta["DeletionDate"] = self.deletion_date
         if self.pending_window_days is not None:
             meta["PendingDeletionWindowInDays"] = self.pending_window_days
+        expiry = self.imported_expiry()
+        if expiry is not None:
+            meta["ExpirationModel"] = expiry[0]
+            if expiry[1] is not None:
+                meta["ValidTo"] = expiry[1]
         current = self.current_material
-        if current is not None:
+        if current is not None and current.present:
             meta["CurrentKeyMaterialId"] = current.material_id
         return meta

@@ -9,6 +9,9 @@ name files or decide where output goes: that is the CLI's job (with `kmscli.outp
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
@@ -133,7 +136,11 @@ def _unwrap_data_key(
         except UnicodeDecodeError:
             continue
     allowed = {provider.key_arn(key) for key in allowed_keys}
-    candidates = [(arn, ct) for arn, ct in kms_edks if not allowed or arn in allowed]
+    candidates = [
+        (arn, ct)
+        for arn, ct in kms_edks
+        if not allowed or any(same_key_arn(arn, key) for key in allowed)
+    ]
     if allowed and not candidates:
         raise IncorrectKeyException(
             "the message has no data key wrapped by the key(s) given with -k",
@@ -157,3 +164,164 @@ def _unwrap_data_key(
             first_error = first_error or error
     assert first_error is not None
     raise first_error
+
+
+def same_key_arn(left: str, right: str) -> bool:
+    """Whether two key ARNs name the same key, as the ESDK's MRK-aware keyrings decide: equal,
+    or multi-Region key ARNs (key ID `mrk-...`) that differ only in their region."""
+    if left == right:
+        return True
+    a, b = left.split(":"), right.split(":")
+    if len(a) != 6 or len(b) != 6 or not a[5].startswith("key/mrk-"):
+        return False
+    return a[:3] == b[:3] and a[4:] == b[4:]
+
+
+@dataclass(frozen=True)
+class ReencryptResult:
+    source_key_arn: str
+    source_material_id: str | None
+    key_arns: tuple[str, ...]
+    header: MessageHeader
+    rewrapped: bool  # True: only the header was rewritten; False: decrypted and encrypted again
+
+
+def reencrypt_stream(
+    src: BinaryIO,
+    dst: BinaryIO,
+    *,
+    provider: KeyProvider,
+    keys: Sequence[str],
+    commitment_policy: CommitmentPolicy,
+    max_encrypted_data_keys: int | None,
+    allowed_keys: Sequence[str] = (),
+    required_context: Mapping[str, str] | None = None,
+    full: bool = False,
+    progress: Progress | None = None,
+) -> ReencryptResult:
+    """Put the message on `src` under `keys`, onto `dst`.
+
+    An unsigned message is re-wrapped: its data key is unwrapped, wrapped under each of `keys`
+    with the message's encryption context, and only the header is rewritten; the body bytes are
+    copied as they are (not authenticated here: a damaged body stays damaged and fails on
+    decrypt). A signed message, or any message with `full`, is decrypted and encrypted again
+    (a new data key, message ID and, if signed, signing key), streaming through a pipe so no
+    plaintext touches a disk. `allowed_keys` and `required_context` work as in decrypt.
+    """
+    from kmscli.message.encoder import DEFAULT_FRAME_LENGTH, FRAME_LENGTH_MULTIPLE
+    from kmscli.message.rewrap import rewrap_header
+    from kmscli.message.suites import DEFAULT_SUITE, ENCRYPT_SUITES, SIGNED_SUITE
+
+    if not keys:
+        raise UsageError("no key to re-encrypt under")
+    decryptor = read_header(
+        src, commitment_policy=commitment_policy, max_encrypted_data_keys=max_encrypted_data_keys
+    )
+    header = decryptor.header
+    _check_required_context(header.encryption_context, required_context or {})
+    data_key = _unwrap_data_key(header, provider, allowed_keys)
+    if not header.suite.signed and not full:
+        context = header.encryption_context
+        wrapped = [provider.encrypt_data_key(key, data_key.plaintext, context) for key in keys]
+        edks = [
+            EncryptedDataKey(KMS_PROVIDER_ID, w.key_arn.encode(), w.ciphertext) for w in wrapped
+        ]
+        dst.write(rewrap_header(header, data_key.plaintext, edks))
+        copy_rest(src, dst)
+        return ReencryptResult(
+            data_key.key_arn,
+            data_key.material_id,
+            tuple(w.key_arn for w in wrapped),
+            header,
+            rewrapped=True,
+        )
+    suite = header.suite
+    if suite not in ENCRYPT_SUITES:
+        suite = SIGNED_SUITE if suite.signed else DEFAULT_SUITE
+    frame = header.frame_length
+    if not frame or frame % FRAME_LENGTH_MULTIPLE:
+        frame = DEFAULT_FRAME_LENGTH
+    context = {
+        k: v for k, v in header.encryption_context.items() if not k.startswith("aws-crypto-")
+    }
+    result = _pipe_through(
+        lambda sink: decryptor.decrypt(data_key.plaintext, sink),
+        lambda source: encrypt_stream(
+            source,
+            dst,
+            provider=provider,
+            keys=keys,
+            encryption_context=context,
+            suite=suite,
+            frame_length=frame,
+            progress=progress,
+        ),
+    )
+    return ReencryptResult(
+        data_key.key_arn, data_key.material_id, result.key_arns, header, rewrapped=False
+    )
+
+
+def _pipe_through(
+    produce: Callable[[BinaryIO], object], consume: Callable[[BinaryIO], EncryptResult]
+) -> EncryptResult:
+    """Run `produce` (writing) in a thread and `consume` (reading) here, joined by a pipe.
+
+    A failure of either side is raised; the producer's counts even when the consumer finished,
+    since a consumer that saw the stream end early must not pass for a complete result.
+    """
+    read_fd, write_fd = os.pipe()
+    reader = os.fdopen(read_fd, "rb")
+    writer = os.fdopen(write_fd, "wb")
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            produce(writer)
+        except BaseException as error:  # raised again by the consuming thread
+            failures.append(error)
+        finally:
+            with contextlib.suppress(OSError):  # the reader is gone: the consumer failed
+                writer.close()
+
+    thread = threading.Thread(target=run, name="kmscli-reencrypt", daemon=True)
+    thread.start()
+    try:
+        result = consume(reader)
+    finally:
+        reader.close()  # unblocks a producer still writing
+        thread.join()
+    if failures:
+        raise failures[0]
+    return result
+
+
+def copy_rest(src: BinaryIO, dst: BinaryIO) -> int:
+    """Copy everything left in `src` to `dst`; in the kernel when both are regular files."""
+    try:
+        in_fd, out_fd = src.fileno(), dst.fileno()
+        position = src.tell()
+        size = os.fstat(in_fd).st_size
+        dst.flush()
+    except (OSError, ValueError, AttributeError):
+        return _copy_buffered(src, dst)
+    copied = 0
+    try:
+        while position < size:
+            done = os.copy_file_range(in_fd, out_fd, min(size - position, 1 << 30), position)
+            if done <= 0:
+                break
+            position += done
+            copied += done
+    except (OSError, AttributeError):
+        pass  # no in-kernel copy here (file system or platform): finish in user space
+    src.seek(position)
+    return copied + _copy_buffered(src, dst)
+
+
+def _copy_buffered(src: BinaryIO, dst: BinaryIO) -> int:
+    copied = 0
+    while chunk := src.read(1 << 20):
+        dst.write(chunk)
+        copied += len(chunk)
+    return copied

@@ -1,7 +1,9 @@
 """The local KMS as the envelope layer's `KeyProvider`.
 
 Owns the mapping of the data-key calls onto KmsService operations (GenerateDataKey, Encrypt,
-Decrypt). It adds nothing of its own: authorization, states and auditing stay in the service.
+Decrypt), including the ESDK's multi-Region rule that a data key wrapped by a multi-Region key
+in one region decrypts with its related key in this one. It adds nothing else: authorization,
+states and auditing stay in the service.
 """
 
 from __future__ import annotations
@@ -42,9 +44,11 @@ class LocalKeyProvider:
     def decrypt_data_key(
         self, key_arn: str, ciphertext: bytes, encryption_context: Mapping[str, str]
     ) -> UnwrappedDataKey:
+        # A multi-Region key's data key decrypts with its related key in this region.
+        local = self.service.local_key_arn(key_arn) or key_arn
         try:
             response = self.service.decrypt(
-                ciphertext, key=key_arn, encryption_context=encryption_context, via_service=True
+                ciphertext, key=local, encryption_context=encryption_context, via_service=True
             )
         except IncorrectKeyException:
             # The header names one key but the blob another: the message was tampered with.

@@ -29,7 +29,7 @@ from kmscli.errors import (
     ValidationException,
 )
 from kmscli.kms import blob as blob_format
-from kmscli.kms import validation
+from kmscli.kms import lifecycle, schedule, validation
 from kmscli.kms.authorization import Authorizer, RequestFacts
 from kmscli.kms.ids import (
     alias_arn,
@@ -46,6 +46,9 @@ from kmscli.kms.model import (
     ENABLED,
     ENCRYPT_DECRYPT,
     ORIGIN_AWS_KMS,
+    ORIGIN_EXTERNAL,
+    PENDING_IMPORT,
+    PRIMARY,
     SYMMETRIC_DEFAULT,
     KeyRecord,
     Material,
@@ -126,6 +129,9 @@ class KmsService:
         # File encryption calls KMS the way an integrated AWS service does, on the caller's
         # behalf; key policies see it as kms:ViaService (the AWS managed key requires it).
         self.via_service_name = f"kmscli.{region}.amazonaws.com"
+        # KMS's own clock-driven work (rotations, deletions, expiries) that fell due since the
+        # keyring was last opened happens first, once, under the lock (kmscli.kms.lifecycle).
+        lifecycle.catch_up(self)
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -143,7 +149,10 @@ class KmsService:
         return None if raw is None else KeyRecord.from_json(raw)
 
     def _save_key(self, tx: Transaction, key: KeyRecord) -> None:
-        tx.put(KEYS, self._key_name(key.key_id), key.to_json())
+        """Write a key record (of any region) and keep the due index current."""
+        name = schedule.record_name(key)
+        tx.put(KEYS, name, key.to_json())
+        schedule.note(tx, name, schedule.next_event(key))
 
     def _load_alias(self, view: RecordView, alias: str) -> AliasRecord | None:
         raw = view.get(ALIASES, self._alias_name(alias))
@@ -208,6 +217,9 @@ class KmsService:
             policy=aws_managed_key_policy(self.account, self.region),
             multi_region=False,
         )
+        from kmscli.kms import rotation
+
+        rotation.start_aws_managed_schedule(record)
         self._save_key(tx, record)
         now = self._now()
         alias = AliasRecord(AWS_MANAGED_ALIAS, record.key_id, now, now)
@@ -311,9 +323,10 @@ class KmsService:
             raise ValidationException(
                 f"KeyUsage {key_usage} is not compatible with KeySpec {key_spec}"
             )
-        if origin != ORIGIN_AWS_KMS:
+        if origin not in (ORIGIN_AWS_KMS, ORIGIN_EXTERNAL):
             raise UnsupportedOperationException(
-                f"kmscli does not support origin {origin} yet; keys are created with AWS_KMS"
+                f"kmscli does not support origin {origin}; keys are created with AWS_KMS or "
+                "EXTERNAL"
             )
         validation.check_tags(tags)
         document = parse_key_policy(policy) if policy is not None else None
@@ -328,6 +341,13 @@ class KmsService:
             multi_region=multi_region,
             tags=tags,
         )
+        if origin == ORIGIN_EXTERNAL:
+            record.origin = ORIGIN_EXTERNAL
+            record.state = PENDING_IMPORT
+            record.materials.clear()
+        if multi_region:
+            record.multi_region_type = PRIMARY
+            record.primary_region = self.region
         with self.keyring.write() as tx:
             self._authorize_iam(tx, "CreateKey")
             if tags:
@@ -345,14 +365,7 @@ class KmsService:
         return alias_arn(self.region, self.account, alias)
 
     def _metadata(self, record: KeyRecord) -> dict[str, Any]:
-        meta = record.metadata()
-        if record.multi_region:
-            meta["MultiRegionConfiguration"] = {
-                "MultiRegionKeyType": "PRIMARY",
-                "PrimaryKey": {"Arn": record.arn, "Region": record.region},
-                "ReplicaKeys": [],
-            }
-        return meta
+        return record.metadata()
 
     def describe_key(self, key: str) -> dict[str, Any]:
         with self._reading(key) as view:
@@ -396,7 +409,17 @@ class KmsService:
         return record
 
     def enable_key(self, key: str) -> dict[str, Any]:
-        self._update_key(key, "EnableKey", lambda r: setattr(r, "state", ENABLED))
+        with self.keyring.write() as tx:
+            record = self._resolve(tx, key, aliases=False)
+            self._authorize(tx, "EnableKey", record)
+            check_state("EnableKey", record)
+            was_disabled = record.state == DISABLED
+            record.state = ENABLED
+            if was_disabled:  # a rotation that fell due while disabled happens now (§5)
+                from kmscli.kms import rotation
+
+                rotation.resume_after_enable(self, tx, record)
+            self._save_key(tx, record)
         return {}
 
     def disable_key(self, key: str) -> dict[str, Any]:
@@ -582,7 +605,7 @@ class KmsService:
         self, record: KeyRecord, plaintext: bytes, encryption_context: Mapping[str, str]
     ) -> tuple[bytes, str]:
         material = record.current_material
-        if material is None:
+        if material is None or not material.present:
             raise InvalidCiphertextException(f"{record.arn} has no key material")
         secret = self._material_secret(record, material)
         sealed = blob_format.seal_blob(
@@ -671,7 +694,7 @@ class KmsService:
             self._authorize(view, "Decrypt", record, self._crypto_facts(key, context, via_service))
         check_state("Decrypt", record)
         material = record.material(header.material_id)
-        if material is None:
+        if material is None or not material.present:
             raise InvalidCiphertextException(
                 "the ciphertext names key material that this key does not have"
             )
@@ -690,22 +713,191 @@ class KmsService:
         return f"arn:aws:kms:{self.region}:{self.account}:key/{key_id}"
 
     def has_key(self, arn: str) -> bool:
-        """Whether this keyring holds the key ARN in the current region."""
+        """Whether this keyring holds the key ARN in the current region (for a multi-Region
+        key, an ARN of any region of its set: the related key here decrypts for it)."""
+        return self.local_key_arn(arn) is not None
+
+    def local_key_arn(self, arn: str) -> str | None:
+        """The ARN in this region of the key `arn` names: itself, or for a multi-Region key
+        ARN of another region its related key here; None if this keyring has neither."""
         try:
             ref = parse_key_reference(arn)
         except NotFoundException:
-            return False
-        if ref.kind != "key-arn" or ref.region != self.region or ref.account != self.account:
-            return False
+            return None
+        if ref.kind != "key-arn" or ref.account != self.account:
+            return None
         assert ref.key_id is not None
+        if ref.region != self.region and not ref.key_id.startswith("mrk-"):
+            return None
         with self.keyring.read() as view:
-            return view.get(KEYS, self._key_name(ref.key_id)) is not None
+            if view.get(KEYS, self._key_name(ref.key_id)) is None:
+                return None
+        return f"arn:aws:kms:{self.region}:{self.account}:key/{ref.key_id}"
 
     def generate_random(self, number_of_bytes: int | None) -> dict[str, Any]:
         count = validation.check_random_size(number_of_bytes)
         with self.keyring.read() as view:
             self._authorize_iam(view, "GenerateRandom")
         return {"Plaintext": random_bytes(count)}
+
+    # -- key lifecycle: each operation lives in its own module, imported when first used, so
+    # the commands that need none of them start no slower ---------------------------------------
+
+    def catch_up(self) -> int:
+        """Perform the rotations, deletions and expiries due now (done once at construction;
+        long-lived callers whose clock moves call it again)."""
+        return lifecycle.catch_up(self)
+
+    def _seal_material(self, arn: str, material_id: str, secret: bytes) -> str:
+        """`secret` sealed as material `material_id` of key `arn` (base64, as records keep it)."""
+        sealed = self.keyring.seal(secret, _material_aad(arn, material_id))
+        return base64.b64encode(sealed).decode()
+
+    def enable_key_rotation(
+        self, key: str, rotation_period_in_days: int | None = None
+    ) -> dict[str, Any]:
+        from kmscli.kms import rotation
+
+        return rotation.enable_key_rotation(self, key, rotation_period_in_days)
+
+    def disable_key_rotation(self, key: str) -> dict[str, Any]:
+        from kmscli.kms import rotation
+
+        return rotation.disable_key_rotation(self, key)
+
+    def get_key_rotation_status(self, key: str) -> dict[str, Any]:
+        from kmscli.kms import rotation
+
+        return rotation.get_key_rotation_status(self, key)
+
+    def list_key_rotations(
+        self,
+        key: str,
+        *,
+        include_key_material: str = "ROTATIONS_ONLY",
+        limit: int | None = None,
+        marker: str | None = None,
+    ) -> dict[str, Any]:
+        from kmscli.kms import rotation
+
+        return rotation.list_key_rotations(
+            self, key, include_key_material=include_key_material, limit=limit, marker=marker
+        )
+
+    def rotate_key_on_demand(self, key: str) -> dict[str, Any]:
+        from kmscli.kms import rotation
+
+        return rotation.rotate_key_on_demand(self, key)
+
+    def schedule_key_deletion(
+        self, key: str, pending_window_in_days: int | None = None
+    ) -> dict[str, Any]:
+        from kmscli.kms import deletion
+
+        return deletion.schedule_key_deletion(self, key, pending_window_in_days)
+
+    def cancel_key_deletion(self, key: str) -> dict[str, Any]:
+        from kmscli.kms import deletion
+
+        return deletion.cancel_key_deletion(self, key)
+
+    def tag_resource(self, key: str, tags: Sequence[tuple[str, str]]) -> dict[str, Any]:
+        from kmscli.kms import tags as key_tags
+
+        return key_tags.tag_resource(self, key, tags)
+
+    def untag_resource(self, key: str, tag_keys: Sequence[str]) -> dict[str, Any]:
+        from kmscli.kms import tags as key_tags
+
+        return key_tags.untag_resource(self, key, tag_keys)
+
+    def list_resource_tags(
+        self, key: str, *, limit: int | None = None, marker: str | None = None
+    ) -> dict[str, Any]:
+        from kmscli.kms import tags as key_tags
+
+        return key_tags.list_resource_tags(self, key, limit=limit, marker=marker)
+
+    def replicate_key(
+        self,
+        key: str,
+        replica_region: str,
+        *,
+        policy: str | None = None,
+        bypass_policy_lockout_safety_check: bool = False,
+        description: str = "",
+        tags: Sequence[tuple[str, str]] = (),
+    ) -> dict[str, Any]:
+        from kmscli.kms import multiregion
+
+        return multiregion.replicate_key(
+            self,
+            key,
+            replica_region,
+            policy=policy,
+            bypass_policy_lockout_safety_check=bypass_policy_lockout_safety_check,
+            description=description,
+            tags=tags,
+        )
+
+    def update_primary_region(self, key: str, primary_region: str) -> dict[str, Any]:
+        from kmscli.kms import multiregion
+
+        return multiregion.update_primary_region(self, key, primary_region)
+
+    def get_parameters_for_import(
+        self, key: str, wrapping_algorithm: str, wrapping_key_spec: str
+    ) -> dict[str, Any]:
+        from kmscli.kms import imports
+
+        return imports.get_parameters_for_import(self, key, wrapping_algorithm, wrapping_key_spec)
+
+    def import_key_material(
+        self,
+        key: str,
+        import_token: bytes,
+        encrypted_key_material: bytes,
+        *,
+        expiration_model: str | None = None,
+        valid_to: datetime | None = None,
+    ) -> dict[str, Any]:
+        from kmscli.kms import imports
+
+        return imports.import_key_material(
+            self,
+            key,
+            import_token,
+            encrypted_key_material,
+            expiration_model=expiration_model,
+            valid_to=valid_to,
+        )
+
+    def delete_imported_key_material(
+        self, key: str, key_material_id: str | None = None
+    ) -> dict[str, Any]:
+        from kmscli.kms import imports
+
+        return imports.delete_imported_key_material(self, key, key_material_id)
+
+    def re_encrypt(
+        self,
+        ciphertext_blob: bytes,
+        destination_key: str,
+        *,
+        source_encryption_context: Mapping[str, str] | None = None,
+        destination_encryption_context: Mapping[str, str] | None = None,
+        source_key: str | None = None,
+    ) -> dict[str, Any]:
+        from kmscli.kms import reencrypt
+
+        return reencrypt.re_encrypt(
+            self,
+            ciphertext_blob,
+            destination_key,
+            source_encryption_context=source_encryption_context,
+            destination_encryption_context=destination_encryption_context,
+            source_key=source_key,
+        )
 
 
 def _alias_facts(key: str) -> RequestFacts:

@@ -7,8 +7,14 @@ encryption contexts. Pure: no keyring, no clock.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
-from kmscli.errors import LimitExceededException, TagException, ValidationException
+from kmscli.errors import (
+    InvalidMarkerException,
+    LimitExceededException,
+    TagException,
+    ValidationException,
+)
 
 MAX_DESCRIPTION = 8192
 MAX_PLAINTEXT = 4096
@@ -121,3 +127,35 @@ def check_key_policy_size(policy: str) -> None:
         raise LimitExceededException(
             f"The key policy exceeds the maximum size of {MAX_KEY_POLICY_BYTES} bytes."
         )
+
+
+def check_limit(limit: int | None, maximum: int, default: int) -> int:
+    """A list operation's `Limit`: 1..maximum, `default` when not given."""
+    if limit is None:
+        return default
+    if limit < 1:
+        raise constraint_error(limit, "limit", "Member must have value greater than or equal to 1")
+    if limit > maximum:
+        raise constraint_error(
+            limit, "limit", f"Member must have value less than or equal to {maximum}"
+        )
+    return limit
+
+
+def page(entries: Sequence[Any], member: str, limit: int, marker: str | None) -> dict[str, Any]:
+    """One page of a list response: `member`, `Truncated` and, when truncated, `NextMarker`.
+
+    Markers are the offsets this function handed out; anything else is InvalidMarkerException.
+    """
+    start = 0
+    if marker is not None:
+        if not marker.isdigit() or int(marker) > len(entries) or len(marker) > 1024:
+            raise InvalidMarkerException("The marker is not one that this list handed out.")
+        start = int(marker)
+    chunk = list(entries[start : start + limit])
+    response: dict[str, Any] = {member: chunk}
+    end = start + len(chunk)
+    response["Truncated"] = end < len(entries)
+    if end < len(entries):
+        response["NextMarker"] = str(end)
+    return response

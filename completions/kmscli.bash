@@ -6,8 +6,12 @@
 _kmscli_datakey_generate_key_spec='AES_256 AES_128'
 _kmscli_decrypt_commitment_policy='require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt'
 _kmscli_key_create_origin='AWS_KMS EXTERNAL'
+_kmscli_key_import_parameters_wrapping_algorithm='RSAES_OAEP_SHA_256 RSAES_OAEP_SHA_1 RSA_AES_KEY_WRAP_SHA_256 RSA_AES_KEY_WRAP_SHA_1'
+_kmscli_key_import_parameters_wrapping_key_spec='RSA_2048 RSA_3072 RSA_4096'
+_kmscli_key_rotation_list_include_key_material='ROTATIONS_ONLY ALL_KEY_MATERIAL'
 _kmscli_key_specs='ECC_NIST_EDWARDS25519 ECC_NIST_P256 ECC_NIST_P384 ECC_NIST_P521 ECC_SECG_P256K1 HMAC_224 HMAC_256 HMAC_384 HMAC_512 ML_DSA_44 ML_DSA_65 ML_DSA_87 RSA_2048 RSA_3072 RSA_4096 SM2 SYMMETRIC_DEFAULT'
 _kmscli_key_usages='ENCRYPT_DECRYPT GENERATE_VERIFY_MAC KEY_AGREEMENT SIGN_VERIFY'
+_kmscli_reencrypt_commitment_policy='require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt'
 _kmscli_regions='us-east-1 us-east-2 us-west-1 us-west-2 af-south-1 ap-east-1 ap-east-2 ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-south-1 ap-south-2 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5 ap-southeast-7 ca-central-1 ca-west-1 eu-central-1 eu-central-2 eu-north-1 eu-south-1 eu-south-2 eu-west-1 eu-west-2 eu-west-3 il-central-1 me-central-1 me-south-1 mx-central-1 sa-east-1'
 _kmscli_suites='AES_256_GCM_HKDF_SHA512_COMMIT_KEY AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384'
 _kmscli_global_options='--home --region --as --profile --json -q --quiet -v --verbose --no-progress -h --help'
@@ -19,7 +23,7 @@ _kmscli_spec() {
     _kmscli_commands= _kmscli_options= _kmscli_valued= _kmscli_arguments=
     case $1 in
     '')
-        _kmscli_commands='alias datakey decrypt encrypt inspect key keyring policy random'
+        _kmscli_commands='alias datakey decrypt encrypt inspect key keyring policy random reencrypt'
         _kmscli_options='--version'
         ;;
     'alias')
@@ -64,11 +68,19 @@ _kmscli_spec() {
         _kmscli_arguments='file'
         ;;
     'key')
-        _kmscli_commands='create describe disable enable list update-description'
+        _kmscli_commands='cancel-deletion create delete-material describe disable enable import-material import-parameters list replicate rotate rotation schedule-deletion tag tags untag update-description update-primary-region'
+        ;;
+    'key cancel-deletion')
+        _kmscli_arguments='key'
         ;;
     'key create')
         _kmscli_options='--description --key-spec --key-usage --origin --multi-region --policy --tag --alias --bypass-policy-lockout-safety-check'
         _kmscli_valued='--description=none --key-spec=key_specs --key-usage=key_usages --origin=key_create_origin --policy=file --tag=none --alias=none'
+        ;;
+    'key delete-material')
+        _kmscli_options='--key-material-id'
+        _kmscli_valued='--key-material-id=none'
+        _kmscli_arguments='key'
         ;;
     'key describe')
         _kmscli_arguments='key'
@@ -79,9 +91,65 @@ _kmscli_spec() {
     'key enable')
         _kmscli_arguments='key'
         ;;
+    'key import-material')
+        _kmscli_options='--material --token --valid-to --no-expiry'
+        _kmscli_valued='--material=file --token=file --valid-to=none'
+        _kmscli_arguments='key'
+        ;;
+    'key import-parameters')
+        _kmscli_options='--wrapping-algorithm --wrapping-key-spec --out-dir -f --force'
+        _kmscli_valued='--wrapping-algorithm=key_import_parameters_wrapping_algorithm --wrapping-key-spec=key_import_parameters_wrapping_key_spec --out-dir=dir'
+        _kmscli_arguments='key'
+        ;;
     'key list')
         ;;
+    'key replicate')
+        _kmscli_options='--replica-region --description --policy --tag --bypass-policy-lockout-safety-check'
+        _kmscli_valued='--replica-region=regions --description=none --policy=file --tag=none'
+        _kmscli_arguments='key'
+        ;;
+    'key rotate')
+        _kmscli_arguments='key'
+        ;;
+    'key rotation')
+        _kmscli_commands='disable enable list status'
+        ;;
+    'key rotation disable')
+        _kmscli_arguments='key'
+        ;;
+    'key rotation enable')
+        _kmscli_options='--period-days'
+        _kmscli_valued='--period-days=none'
+        _kmscli_arguments='key'
+        ;;
+    'key rotation list')
+        _kmscli_options='--include-key-material --limit --marker'
+        _kmscli_valued='--include-key-material=key_rotation_list_include_key_material --limit=none --marker=none'
+        _kmscli_arguments='key'
+        ;;
+    'key rotation status')
+        _kmscli_arguments='key'
+        ;;
+    'key schedule-deletion')
+        _kmscli_options='--days --yes'
+        _kmscli_valued='--days=none'
+        _kmscli_arguments='key'
+        ;;
+    'key tag')
+        _kmscli_arguments='key none...'
+        ;;
+    'key tags')
+        _kmscli_options='--limit --marker'
+        _kmscli_valued='--limit=none --marker=none'
+        _kmscli_arguments='key'
+        ;;
+    'key untag')
+        _kmscli_arguments='key none...'
+        ;;
     'key update-description')
+        _kmscli_arguments='key none'
+        ;;
+    'key update-primary-region')
         _kmscli_arguments='key none'
         ;;
     'keyring')
@@ -112,6 +180,11 @@ _kmscli_spec() {
     'random')
         _kmscli_options='--bytes -o --output -f --force'
         _kmscli_valued='--bytes=none -o=file --output=file'
+        ;;
+    'reencrypt')
+        _kmscli_options='-k --key -c --context --new-context --source-key -o --output -f --force --full --commitment-policy --max-encrypted-data-keys'
+        _kmscli_valued='-k=key --key=key -c=none --context=none --new-context=none --source-key=key -o=file --output=file --commitment-policy=reencrypt_commitment_policy --max-encrypted-data-keys=none'
+        _kmscli_arguments='file...'
         ;;
     *) return 1 ;;
     esac

@@ -13,7 +13,7 @@ function __kmscli_spec
     set -g __kmscli_arguments
     switch "$argv"
         case ''
-            set -g __kmscli_commands alias datakey decrypt encrypt inspect key keyring policy random
+            set -g __kmscli_commands alias datakey decrypt encrypt inspect key keyring policy random reencrypt
         case 'alias'
             set -g __kmscli_commands create delete list update
         case 'alias create'
@@ -40,17 +40,57 @@ function __kmscli_spec
         case 'inspect'
             set -g __kmscli_arguments file
         case 'key'
-            set -g __kmscli_commands create describe disable enable list update-description
+            set -g __kmscli_commands cancel-deletion create delete-material describe disable enable import-material import-parameters list replicate rotate rotation schedule-deletion tag tags untag update-description update-primary-region
+        case 'key cancel-deletion'
+            set -g __kmscli_arguments key
         case 'key create'
             set -g __kmscli_valued --description --key-spec --key-usage --origin --policy --tag --alias
+        case 'key delete-material'
+            set -g __kmscli_valued --key-material-id
+            set -g __kmscli_arguments key
         case 'key describe'
             set -g __kmscli_arguments key
         case 'key disable'
             set -g __kmscli_arguments key
         case 'key enable'
             set -g __kmscli_arguments key
+        case 'key import-material'
+            set -g __kmscli_valued --material --token --valid-to
+            set -g __kmscli_arguments key
+        case 'key import-parameters'
+            set -g __kmscli_valued --wrapping-algorithm --wrapping-key-spec --out-dir
+            set -g __kmscli_arguments key
         case 'key list'
+        case 'key replicate'
+            set -g __kmscli_valued --replica-region --description --policy --tag
+            set -g __kmscli_arguments key
+        case 'key rotate'
+            set -g __kmscli_arguments key
+        case 'key rotation'
+            set -g __kmscli_commands disable enable list status
+        case 'key rotation disable'
+            set -g __kmscli_arguments key
+        case 'key rotation enable'
+            set -g __kmscli_valued --period-days
+            set -g __kmscli_arguments key
+        case 'key rotation list'
+            set -g __kmscli_valued --include-key-material --limit --marker
+            set -g __kmscli_arguments key
+        case 'key rotation status'
+            set -g __kmscli_arguments key
+        case 'key schedule-deletion'
+            set -g __kmscli_valued --days
+            set -g __kmscli_arguments key
+        case 'key tag'
+            set -g __kmscli_arguments key none...
+        case 'key tags'
+            set -g __kmscli_valued --limit --marker
+            set -g __kmscli_arguments key
+        case 'key untag'
+            set -g __kmscli_arguments key none...
         case 'key update-description'
+            set -g __kmscli_arguments key none
+        case 'key update-primary-region'
             set -g __kmscli_arguments key none
         case 'keyring'
             set -g __kmscli_commands init status
@@ -69,6 +109,9 @@ function __kmscli_spec
             set -g __kmscli_arguments key file
         case 'random'
             set -g __kmscli_valued --bytes -o --output
+        case 'reencrypt'
+            set -g __kmscli_valued -k --key -c --context --new-context --source-key -o --output --commitment-policy --max-encrypted-data-keys
+            set -g __kmscli_arguments file...
     end
 end
 
@@ -196,6 +239,7 @@ complete -c kmscli -n '__kmscli_at ""' -a key -d 'Create, describe and manage KM
 complete -c kmscli -n '__kmscli_at ""' -a keyring -d 'Create and inspect the keyring.'
 complete -c kmscli -n '__kmscli_at ""' -a policy -d 'Read and write key policies.'
 complete -c kmscli -n '__kmscli_at ""' -a random -d 'Random bytes from the CSPRNG (GenerateRandom), in Base64 or raw to a file.'
+complete -c kmscli -n '__kmscli_at ""' -a reencrypt -d 'Put encrypted files (messages or ciphertext blobs) under another key (ReEncrypt).'
 complete -c kmscli -n '__kmscli_at ""' -l version -d 'Show the version and exit.'
 
 # kmscli alias
@@ -257,12 +301,26 @@ complete -c kmscli -n '__kmscli_at "encrypt"' -l direct -d 'KMS Encrypt of at mo
 # kmscli inspect
 
 # kmscli key
+complete -c kmscli -n '__kmscli_at "key"' -a cancel-deletion -d 'Cancel a pending deletion (CancelKeyDeletion); the key comes back disabled.'
 complete -c kmscli -n '__kmscli_at "key"' -a create -d 'Create a KMS key and print its key ID (CreateKey).'
+complete -c kmscli -n '__kmscli_at "key"' -a delete-material -d 'Delete imported key material (DeleteImportedKeyMaterial); the key returns to PendingImport.'
 complete -c kmscli -n '__kmscli_at "key"' -a describe -d 'Show a key\'s metadata (DescribeKey).'
 complete -c kmscli -n '__kmscli_at "key"' -a disable -d 'Disable a key (DisableKey): it can no longer encrypt or decrypt until enabled.'
 complete -c kmscli -n '__kmscli_at "key"' -a enable -d 'Enable a key (EnableKey).'
+complete -c kmscli -n '__kmscli_at "key"' -a import-material -d 'Import wrapped key material into an EXTERNAL key (ImportKeyMaterial).'
+complete -c kmscli -n '__kmscli_at "key"' -a import-parameters -d 'Get a wrapping key and import token for importing key material (GetParametersForImport).'
 complete -c kmscli -n '__kmscli_at "key"' -a list -d 'List the keys of the current region (ListKeys).'
+complete -c kmscli -n '__kmscli_at "key"' -a replicate -d 'Replicate a multi-Region primary key into another region (ReplicateKey).'
+complete -c kmscli -n '__kmscli_at "key"' -a rotate -d 'Rotate a key now, whatever its schedule (RotateKeyOnDemand).'
+complete -c kmscli -n '__kmscli_at "key"' -a rotation -d 'Automatic rotation of a key: turn it on or off, see when and what it rotated.'
+complete -c kmscli -n '__kmscli_at "key"' -a schedule-deletion -d 'Schedule a key for deletion after a waiting period (ScheduleKeyDeletion).'
+complete -c kmscli -n '__kmscli_at "key"' -a tag -d 'Add or overwrite tags on a key (TagResource).'
+complete -c kmscli -n '__kmscli_at "key"' -a tags -d 'List a key\'s tags (ListResourceTags).'
+complete -c kmscli -n '__kmscli_at "key"' -a untag -d 'Remove tags from a key by tag key (UntagResource).'
 complete -c kmscli -n '__kmscli_at "key"' -a update-description -d 'Replace a key\'s description (UpdateKeyDescription).'
+complete -c kmscli -n '__kmscli_at "key"' -a update-primary-region -d 'Make a replica of a multi-Region key its primary (UpdatePrimaryRegion).'
+
+# kmscli key cancel-deletion
 
 # kmscli key create
 complete -c kmscli -n '__kmscli_at "key create"' -l description -r -f -d 'Description (≤ 8192 chars).'
@@ -275,15 +333,71 @@ complete -c kmscli -n '__kmscli_at "key create"' -l tag -r -f -d 'Tag the key (r
 complete -c kmscli -n '__kmscli_at "key create"' -l alias -r -f -d 'Also create this alias for the key.'
 complete -c kmscli -n '__kmscli_at "key create"' -l bypass-policy-lockout-safety-check -d 'Skip the check that you could still update the policy.'
 
+# kmscli key delete-material
+complete -c kmscli -n '__kmscli_at "key delete-material"' -l key-material-id -r -f -d 'Which material (default: the current one).'
+
 # kmscli key describe
 
 # kmscli key disable
 
 # kmscli key enable
 
+# kmscli key import-material
+complete -c kmscli -n '__kmscli_at "key import-material"' -l material -r -F -d 'Wrapped material.'
+complete -c kmscli -n '__kmscli_at "key import-material"' -l token -r -F -d 'The import token.'
+complete -c kmscli -n '__kmscli_at "key import-material"' -l valid-to -r -f -d 'When the material expires (≤ 365 days).'
+complete -c kmscli -n '__kmscli_at "key import-material"' -l no-expiry -d 'The material never expires.'
+
+# kmscli key import-parameters
+complete -c kmscli -n '__kmscli_at "key import-parameters"' -l wrapping-algorithm -r -f -a 'RSAES_OAEP_SHA_256 RSAES_OAEP_SHA_1 RSA_AES_KEY_WRAP_SHA_256 RSA_AES_KEY_WRAP_SHA_1' -d 'How the material will be wrapped.'
+complete -c kmscli -n '__kmscli_at "key import-parameters"' -l wrapping-key-spec -r -f -a 'RSA_2048 RSA_3072 RSA_4096' -d 'Size of the RSA wrapping key.'
+complete -c kmscli -n '__kmscli_at "key import-parameters"' -l out-dir -r -f -a '(__fish_complete_directories)' -d 'Directory for PublicKey.bin (DER) and ImportToken.bin.'
+complete -c kmscli -n '__kmscli_at "key import-parameters"' -s f -l force -d 'Overwrite existing files.'
+
 # kmscli key list
 
+# kmscli key replicate
+complete -c kmscli -n '__kmscli_at "key replicate"' -l replica-region -r -f -a 'us-east-1 us-east-2 us-west-1 us-west-2 af-south-1 ap-east-1 ap-east-2 ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-south-1 ap-south-2 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5 ap-southeast-7 ca-central-1 ca-west-1 eu-central-1 eu-central-2 eu-north-1 eu-south-1 eu-south-2 eu-west-1 eu-west-2 eu-west-3 il-central-1 me-central-1 me-south-1 mx-central-1 sa-east-1' -d 'Region of the new replica.'
+complete -c kmscli -n '__kmscli_at "key replicate"' -l description -r -f -d 'The replica\'s description.'
+complete -c kmscli -n '__kmscli_at "key replicate"' -l policy -r -F -d 'The replica\'s key policy (JSON).'
+complete -c kmscli -n '__kmscli_at "key replicate"' -l tag -r -f -d 'Tag the replica (repeatable).'
+complete -c kmscli -n '__kmscli_at "key replicate"' -l bypass-policy-lockout-safety-check -d 'Skip the check that you could still update the replica\'s policy.'
+
+# kmscli key rotate
+
+# kmscli key rotation
+complete -c kmscli -n '__kmscli_at "key rotation"' -a disable -d 'Turn off automatic rotation (DisableKeyRotation).'
+complete -c kmscli -n '__kmscli_at "key rotation"' -a enable -d 'Turn on automatic rotation, or change its period (EnableKeyRotation).'
+complete -c kmscli -n '__kmscli_at "key rotation"' -a list -d 'List a key\'s rotations: each material, its state and when it came (ListKeyRotations).'
+complete -c kmscli -n '__kmscli_at "key rotation"' -a status -d 'Show whether a key rotates automatically, how often and when next (GetKeyRotationStatus).'
+
+# kmscli key rotation disable
+
+# kmscli key rotation enable
+complete -c kmscli -n '__kmscli_at "key rotation enable"' -l period-days -r -f -d 'Days between rotations, 90..2560 (default 365).'
+
+# kmscli key rotation list
+complete -c kmscli -n '__kmscli_at "key rotation list"' -l include-key-material -r -f -a 'ROTATIONS_ONLY ALL_KEY_MATERIAL' -d 'ALL_KEY_MATERIAL also lists the original material.'
+complete -c kmscli -n '__kmscli_at "key rotation list"' -l limit -r -f -d 'At most N entries (1..1000, default 100).'
+complete -c kmscli -n '__kmscli_at "key rotation list"' -l marker -r -f -d 'Continue after a truncated list (its NextMarker).'
+
+# kmscli key rotation status
+
+# kmscli key schedule-deletion
+complete -c kmscli -n '__kmscli_at "key schedule-deletion"' -l days -r -f -d 'Waiting period in days before the key is destroyed (default 30).'
+complete -c kmscli -n '__kmscli_at "key schedule-deletion"' -l yes -d 'Do not ask; required when stdin is not a terminal.'
+
+# kmscli key tag
+
+# kmscli key tags
+complete -c kmscli -n '__kmscli_at "key tags"' -l limit -r -f -d 'At most N tags (1..50, default 50).'
+complete -c kmscli -n '__kmscli_at "key tags"' -l marker -r -f -d 'Continue after a truncated list (its NextMarker).'
+
+# kmscli key untag
+
 # kmscli key update-description
+
+# kmscli key update-primary-region
 
 # kmscli keyring
 complete -c kmscli -n '__kmscli_at "keyring"' -a init -d 'Create a keyring explicitly (commands otherwise create one on first use).'
@@ -314,6 +428,17 @@ complete -c kmscli -n '__kmscli_at "policy put"' -l bypass-policy-lockout-safety
 complete -c kmscli -n '__kmscli_at "random"' -l bytes -r -f -d 'How many random bytes (required).'
 complete -c kmscli -n '__kmscli_at "random"' -s o -l output -r -F -d 'Write the raw bytes to FILE (0600).'
 complete -c kmscli -n '__kmscli_at "random"' -s f -l force -d 'Overwrite existing outputs.'
+
+# kmscli reencrypt
+complete -c kmscli -n '__kmscli_at "reencrypt"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'Key to put the data under (ID, ARN, alias); repeatable for messages.'
+complete -c kmscli -n '__kmscli_at "reencrypt"' -s c -l context -r -f -d 'Messages: pairs their context must hold. Blobs: their exact context.'
+complete -c kmscli -n '__kmscli_at "reencrypt"' -l new-context -r -f -d 'Blobs: the context of the new blob (default: the same as -c).'
+complete -c kmscli -n '__kmscli_at "reencrypt"' -l source-key -r -f -a '(__kmscli_keys key)' -d 'Only this key may decrypt the input (strict, like decrypt -k); repeatable.'
+complete -c kmscli -n '__kmscli_at "reencrypt"' -s o -l output -r -F -d 'Output file or directory; - for stdout.'
+complete -c kmscli -n '__kmscli_at "reencrypt"' -s f -l force -d 'Overwrite an existing -o output.'
+complete -c kmscli -n '__kmscli_at "reencrypt"' -l full -d 'Messages: decrypt and encrypt again (new data key and message ID) even when unsigned.'
+complete -c kmscli -n '__kmscli_at "reencrypt"' -l commitment-policy -r -f -a 'require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt' -d 'Which algorithm suites may be read (the ESDK\'s policies).'
+complete -c kmscli -n '__kmscli_at "reencrypt"' -l max-encrypted-data-keys -r -f -d 'Refuse messages with more data keys than this.'
 
 # Positional arguments, by kind.
 complete -c kmscli -n '__kmscli_arg alias' -f -a '(__kmscli_keys alias)'

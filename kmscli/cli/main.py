@@ -21,6 +21,7 @@ from kmscli.cli import (  # noqa: F401  (registers the commands)
     key_cmds,
     keyring_cmds,
     policy_cmds,
+    reencrypt_cmds,
 )
 from kmscli.cli.context import Environment
 from kmscli.cli.output import report_error

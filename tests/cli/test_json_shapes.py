@@ -18,6 +18,7 @@ from typing import Any
 import botocore.session
 import pytest
 
+from tests.cli.test_lifecycle_json import LIFECYCLE_CASES, LIFECYCLE_SILENT
 from tests.conftest import Runner
 
 MODEL = botocore.session.get_session().get_service_model("kms")
@@ -119,6 +120,8 @@ SILENT = {
     ("alias", "delete"),
     ("policy", "put"),
 }
+CASES.update(LIFECYCLE_CASES)  # rotation, deletion, tags, multi-Region, import, reencrypt
+SILENT |= LIFECYCLE_SILENT
 
 
 def _commands() -> list[tuple[str, ...]]:

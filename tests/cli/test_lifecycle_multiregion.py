@@ -237,3 +237,16 @@ def test_cancelling_a_replica_deletion_keeps_the_set(run_inproc: Runner, mrk: st
     assert run_inproc("key", "describe", mrk, *EU, env=at(37)).status == 3
     scheduled = _json(run_inproc("key", "schedule-deletion", mrk, "--yes", "--json", env=at(37)))
     assert scheduled["KeyState"] == "PendingDeletion"
+
+
+def test_one_late_command_performs_chained_deletions_in_order(
+    run_inproc: Runner, mrk: str, kmscli_env: dict[str, str]
+) -> None:
+    _ok(run_inproc("key", "replicate", mrk, "--replica-region", "eu-west-1", env=at()))
+    _ok(run_inproc("key", "schedule-deletion", mrk, "--days", "10", "--yes", env=at()))
+    _ok(run_inproc("key", "schedule-deletion", mrk, "--days", "7", "--yes", *EU, env=at()))
+    # Nothing runs until day 40: then the replica goes (day 7), which starts the primary's
+    # 10-day window, which has passed too (day 17): both are gone after one command.
+    assert run_inproc("key", "describe", mrk, env=at(40)).status == 3
+    assert run_inproc("key", "describe", mrk, *EU, env=at(40)).status == 3
+    assert list((Path(kmscli_env["KMSCLI_HOME"]) / "records" / "keys").iterdir()) == []

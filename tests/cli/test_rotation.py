@@ -268,3 +268,55 @@ def test_due_rotation_in_a_real_process(run: Runner, tmp_path: Path) -> None:
         "RotationDate",
         "RotationType",
     ]
+
+
+def test_concurrent_commands_rotate_a_due_key_once(
+    run: Runner, kmscli_env: dict[str, str], tmp_path: Path
+) -> None:
+    import subprocess
+
+    from tests.conftest import KMSCLI
+
+    assert KMSCLI is not None
+    key = _ok(run("key", "create", env=at())).out.strip()
+    _ok(run("key", "rotation", "enable", key, "--period-days", "90", env=at()))
+    env = {**kmscli_env, **at(100)}
+    processes = [
+        subprocess.Popen(
+            [KMSCLI, "key", "describe", key],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
+    for process in processes:
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+    rotations = json.loads(_ok(run("key", "rotation", "list", key, "--json", env=at(100))).out)
+    assert [r["RotationDate"] for r in rotations["Rotations"]] == [stamp(90)]
+
+
+def test_nothing_due_means_no_write(
+    run_inproc: Runner, key: str, kmscli_env: dict[str, str], tmp_path: Path
+) -> None:
+    home = Path(kmscli_env["KMSCLI_HOME"])
+    _ok(run_inproc("key", "rotation", "enable", key, env=at()))
+    (tmp_path / "p").write_bytes(b"x")
+    _ok(run_inproc("encrypt", "-k", key, "p", env=at()))
+
+    def files() -> dict[str, tuple[int, int]]:
+        """The keyring's records and journal (the audit trail is appended to by every call)."""
+        return {
+            str(p.relative_to(home)): (p.stat().st_mtime_ns, p.stat().st_ino)
+            for p in home.rglob("*")
+            if p.is_file() and p.name != "lock" and "audit" not in p.relative_to(home).parts
+        }
+
+    before = files()
+    for args in (("key", "describe", key), ("decrypt", "-f", "p.kms"), ("key", "list")):
+        _ok(run_inproc(*args, env=at(364)))
+    assert files() == before  # the due check only read
+    _ok(run_inproc("key", "list", env=at(366)))
+    assert files() != before  # the rotation fell due and was written

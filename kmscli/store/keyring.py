@@ -315,11 +315,19 @@ class Keyring:
 
     def _verify_locked(self) -> list[str]:
         problems: list[str] = []
-        home = self.info.home
         try:
             self._recover()
         except KeyringCorruptError as exc:
             problems.append(exc.message)
+        problems.extend(self._verify_content())
+        problems.extend(self._verify_modes())
+        return problems
+
+    def _verify_content(self) -> list[str]:
+        """The header, the entries of home and every record (not the modes). Needs a lock
+        (shared is enough: it only reads)."""
+        problems: list[str] = []
+        home = self.info.home
         try:
             header = parse_header(read_bytes(home / layout.HEADER) or b"")
             verify_mac(header, self._keys)
@@ -331,7 +339,6 @@ class Keyring:
             if entry not in _KNOWN_HOME_ENTRIES and not entry.startswith(layout.TEMP_PREFIX):
                 problems.append(f"unexpected file '{entry}' in the keyring")
         problems.extend(self._verify_records())
-        problems.extend(self._verify_modes())
         return problems
 
     def _verify_modes(self) -> list[str]:
@@ -547,7 +554,7 @@ def init_keyring(
 
 def _root_key(
     header: Header,
-    home: Path,
+    subject: str,
     *,
     root_key_file: Path | None,
     root_key_dir: Path,
@@ -555,16 +562,64 @@ def _root_key(
 ) -> tuple[bytes, Path | None]:
     if header.protection == KEY_FILE:
         path = root_key_file or _default_key_path(root_key_dir, header.keyring_id)
-        return load_key_file(path, expected_for=f"the keyring at '{home}'"), path
+        return load_key_file(path, expected_for=subject), path
     if header.kdf is None or header.wrapped_root_key is None:  # parse_header guarantees both
         raise KMSInternalException("passphrase header without its Argon2id parameters")
     secret = passphrase()
     if secret is None:
         raise KeyringLockedError(
-            f"passphrase needed: the keyring at '{home}' is passphrase-protected",
+            f"passphrase needed: {subject} is passphrase-protected",
             hints=PASSPHRASE_HINTS,
         )
     return unwrap_root_key(header.wrapped_root_key, secret, header.kdf, header.keyring_id), None
+
+
+def unlock(
+    header: Header,
+    subject: str,
+    *,
+    root_key_file: Path | None,
+    root_key_dir: Path,
+    passphrase: Callable[[], bytes | None],
+) -> tuple[Subkeys, Path | None]:
+    """The subkeys of the keyring `header` (parsed) describes, and its root key file (None in
+    passphrase mode): the root key found, checked against the key-check value, and the header
+    MAC verified. `subject` names the keyring in messages ("the keyring at '/x'").
+
+    Shared by opening a keyring and restoring a backup, which carries the header as it is.
+    """
+    root_key, key_path = _root_key(
+        header,
+        subject,
+        root_key_file=root_key_file,
+        root_key_dir=root_key_dir,
+        passphrase=passphrase,
+    )
+    keys = derive(root_key, header.keyring_id)
+    if not constant_time_equal(key_check_value(keys), header.key_check):
+        if key_path is None:
+            raise KeyringLockedError("wrong passphrase for the keyring", hints=PASSPHRASE_HINTS)
+        raise KeyringLockedError(
+            f"root key file '{key_path}' does not belong to {subject}",
+            hints=[f"this keyring's own root key file is named '{header.keyring_id}.key'"],
+        )
+    verify_mac(header, keys)
+    return keys, key_path
+
+
+def unlocked_keyring(home: Path, header: Header, keys: Subkeys, key_path: Path | None) -> Keyring:
+    """The Keyring object for `home`, whose header `unlock` accepted."""
+    info = KeyringInfo(
+        home=home,
+        keyring_id=header.keyring_id,
+        account_id=header.account_id,
+        protection=header.protection,
+        schema_version=header.schema_version,
+        root_key_file=key_path,
+        created=header.created,
+        kdf=header.kdf,
+    )
+    return Keyring(info, keys)
 
 
 def open_keyring(
@@ -602,32 +657,13 @@ def open_keyring(
         except OSError as exc:
             raise io_error(header_path, exc, "read keyring file") from None
     header = parse_header(data)
-    root_key, key_path = _root_key(
+    keys, key_path = unlock(
         header,
-        home,
+        f"the keyring at '{home}'",
         root_key_file=root_key_file,
         root_key_dir=root_key_dir,
         passphrase=passphrase,
     )
-    keys = derive(root_key, header.keyring_id)
-    if not constant_time_equal(key_check_value(keys), header.key_check):
-        if key_path is None:
-            raise KeyringLockedError("wrong passphrase for the keyring", hints=PASSPHRASE_HINTS)
-        raise KeyringLockedError(
-            f"root key file '{key_path}' does not belong to the keyring at '{home}'",
-            hints=[f"this keyring's own root key file is named '{header.keyring_id}.key'"],
-        )
-    verify_mac(header, keys)
-    info = KeyringInfo(
-        home=home,
-        keyring_id=header.keyring_id,
-        account_id=header.account_id,
-        protection=header.protection,
-        schema_version=header.schema_version,
-        root_key_file=key_path,
-        created=header.created,
-        kdf=header.kdf,
-    )
-    keyring = Keyring(info, keys)
+    keyring = unlocked_keyring(home, header, keys, key_path)
     keyring.recover_if_needed()
     return keyring

@@ -22,6 +22,7 @@ class Subkeys:
     journal: bytes
     seal: bytes
     audit: bytes
+    backup: bytes
 
     def __repr__(self) -> str:  # never print key bytes
         return "Subkeys(<redacted>)"
@@ -42,6 +43,7 @@ def derive(root_key: bytes, keyring_id: str) -> Subkeys:
         journal=sub(b"journal"),
         seal=sub(b"seal"),
         audit=sub(b"audit"),
+        backup=sub(b"backup"),
     )
 
 

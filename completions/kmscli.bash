@@ -153,13 +153,23 @@ _kmscli_spec() {
         _kmscli_arguments='key none'
         ;;
     'keyring')
-        _kmscli_commands='init status'
+        _kmscli_commands='backup init restore status verify'
+        ;;
+    'keyring backup')
+        _kmscli_options='-f --force'
+        _kmscli_arguments='file'
         ;;
     'keyring init')
         _kmscli_options='--passphrase --passphrase-file --account-id'
         _kmscli_valued='--passphrase-file=file --account-id=none'
         ;;
+    'keyring restore')
+        _kmscli_options='-f --force'
+        _kmscli_arguments='file'
+        ;;
     'keyring status')
+        ;;
+    'keyring verify')
         ;;
     'policy')
         _kmscli_commands='get list put'

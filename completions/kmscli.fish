@@ -93,10 +93,15 @@ function __kmscli_spec
         case 'key update-primary-region'
             set -g __kmscli_arguments key none
         case 'keyring'
-            set -g __kmscli_commands init status
+            set -g __kmscli_commands backup init restore status verify
+        case 'keyring backup'
+            set -g __kmscli_arguments file
         case 'keyring init'
             set -g __kmscli_valued --passphrase-file --account-id
+        case 'keyring restore'
+            set -g __kmscli_arguments file
         case 'keyring status'
+        case 'keyring verify'
         case 'policy'
             set -g __kmscli_commands get list put
         case 'policy get'
@@ -400,15 +405,26 @@ complete -c kmscli -n '__kmscli_at "key tags"' -l marker -r -f -d 'Continue afte
 # kmscli key update-primary-region
 
 # kmscli keyring
+complete -c kmscli -n '__kmscli_at "keyring"' -a backup -d 'Write the whole keyring to one encrypted archive FILE (\'-\': stdout).'
 complete -c kmscli -n '__kmscli_at "keyring"' -a init -d 'Create a keyring explicitly (commands otherwise create one on first use).'
+complete -c kmscli -n '__kmscli_at "keyring"' -a restore -d 'Restore the keyring of a backup archive FILE (\'-\': stdin) into --home.'
 complete -c kmscli -n '__kmscli_at "keyring"' -a status -d 'Show where the keyring is, its account, protection, regions and schema version.'
+complete -c kmscli -n '__kmscli_at "keyring"' -a verify -d 'Check every file of the keyring and the audit trail, and report each problem found.'
+
+# kmscli keyring backup
+complete -c kmscli -n '__kmscli_at "keyring backup"' -s f -l force -d 'Overwrite an existing FILE.'
 
 # kmscli keyring init
 complete -c kmscli -n '__kmscli_at "keyring init"' -l passphrase -d 'Protect the root key with a passphrase (KMSCLI_PASSPHRASE or a prompt).'
 complete -c kmscli -n '__kmscli_at "keyring init"' -l passphrase-file -r -F -d 'Read the new passphrase from FILE.'
 complete -c kmscli -n '__kmscli_at "keyring init"' -l account-id -r -f -d 'Account ID (default: random).'
 
+# kmscli keyring restore
+complete -c kmscli -n '__kmscli_at "keyring restore"' -s f -l force -d 'Replace the keyring at --home if there is one.'
+
 # kmscli keyring status
+
+# kmscli keyring verify
 
 # kmscli policy
 complete -c kmscli -n '__kmscli_at "policy"' -a get -d 'Print a key\'s policy document (GetKeyPolicy).'

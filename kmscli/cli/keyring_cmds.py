@@ -1,7 +1,12 @@
-"""`kmscli keyring init|status`: creating the keyring and reporting on it."""
+"""`kmscli keyring init|status|verify|backup|restore`: the keyring as a whole.
+
+Creating it, reporting on it, checking every file of it, and archiving it to one encrypted file
+and back (the format and the checks are kmscli.store.backup's).
+"""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -9,9 +14,10 @@ import click
 
 from kmscli.cli.context import Environment, read_passphrase_file, stdin_is_terminal
 from kmscli.cli.options import command, environment
-from kmscli.cli.output import emit_json, emit_line, emit_record, verbose
+from kmscli.cli.output import emit_json, emit_line, emit_record, notice, verbose
 from kmscli.cli.root import keyring_group
-from kmscli.errors import KeyringLockedError, UsageError
+from kmscli.errors import InputOutputError, KeyringCorruptError, KeyringLockedError, UsageError
+from kmscli.outputs import AtomicOutput, describe_os_error
 
 if TYPE_CHECKING:
     from kmscli.store import Keyring
@@ -121,3 +127,196 @@ def keyring_status() -> None:
     regions = document.pop("Regions")
     document["Regions"] = ", ".join(f"{r['Region']} ({r['KeyCount']})" for r in regions) or "-"
     emit_record(document)
+
+
+@command(keyring_group, "verify")
+def keyring_verify() -> None:
+    """Check every file of the keyring and the audit trail, and report each problem found.
+
+    Every record is decrypted and authenticated, the header's MAC and the audit trail's MAC
+    chain checked, and files that do not belong to a keyring, records renamed or moved, and
+    permissions that give group or others access are reported, one per line on stdout. The
+    exit status is 0 when nothing is wrong and 9 (KeyringCorruptError) otherwise. An
+    interrupted write is finished first.
+
+    \b
+    Example:
+      kmscli keyring verify && kmscli keyring backup nightly.kmsbak
+      kmscli keyring verify --json
+    """
+    from kmscli.kms.audit import verify_trail
+
+    env = environment()
+    keyring = env.open_keyring(create=False)
+    problems = keyring.verify_all()
+    trail = verify_trail(keyring)
+    problems.extend(f"audit log: {problem}" for problem in trail.problems)
+    notes = [f"audit log: {note}" for note in trail.notes]
+    home = keyring.info.home
+    for line in notes:
+        notice(env, line)
+    if env.json:
+        emit_json(
+            {
+                "Home": str(home),
+                "KeyringId": keyring.info.keyring_id,
+                "Verified": not problems,
+                "Problems": problems,
+                "Notes": notes,
+                "AuditRecords": trail.records,
+            }
+        )
+    else:
+        for problem in problems:
+            emit_line(problem)
+    if problems:
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        raise KeyringCorruptError(
+            f"the keyring at '{home}' failed verification: {count}",
+            hints=["restore it from a backup: kmscli keyring restore -f FILE"],
+        )
+    notice(
+        env,
+        f"keyring at '{home}' verified: no problems ({trail.records} audit records)",
+    )
+
+
+def _refuse_inside_keyring(path: Path, home: Path) -> None:
+    if path.resolve().is_relative_to(home.resolve()):
+        raise UsageError(
+            f"'{path}' is inside the keyring directory '{home}'",
+            hints=["write the backup somewhere outside the keyring"],
+        )
+
+
+@command(keyring_group, "backup")
+@click.argument("file", metavar="FILE")
+@click.option("-f", "--force", is_flag=True, help="Overwrite an existing FILE.")
+def keyring_backup(file: str, force: bool) -> None:
+    """Write the whole keyring to one encrypted archive FILE ('-': stdout).
+
+    The archive holds every key, alias, policy, grant and the audit trail, encrypted and
+    authenticated under the keyring's root key: it shows no key ID, alias or key material.
+    It is a consistent snapshot (taken under the shared lock, so other commands may run),
+    written atomically with mode 0600, and an existing FILE is kept unless -f is given.
+
+    'kmscli keyring restore' brings it back with what opens the keyring itself: the
+    passphrase, or the root key file, which is not in the archive (keep a copy of it apart).
+    A keyring that fails 'kmscli keyring verify' is not backed up.
+
+    \b
+    Example:
+      kmscli keyring backup "keyring-$(date +%F).kmsbak"
+      kmscli keyring backup - | ssh vault 'cat > kmscli.kmsbak'
+    """
+    from kmscli.store import create_backup
+
+    env = environment()
+    to_stdout = file == "-"
+    if to_stdout and sys.stdout.isatty():
+        raise UsageError(
+            "refusing to write a binary backup to a terminal",
+            hints=["redirect it, or name a FILE"],
+        )
+    if to_stdout and env.json:
+        raise UsageError("--json cannot be used with a backup written to stdout")
+    if to_stdout:
+        keyring = env.open_keyring(create=False)
+        try:
+            info = create_backup(keyring, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise InputOutputError(describe_os_error(error, "stdout")) from None
+    else:
+        target = Path(file)
+        _refuse_inside_keyring(target, env.home)
+        output = AtomicOutput(target, mode=0o600, overwrite=force)
+        with output as handle:
+            keyring = env.open_keyring(create=False)
+            try:
+                info = create_backup(keyring, handle)
+            except OSError as error:
+                raise InputOutputError(describe_os_error(error, target)) from None
+            output.commit()
+    where = "stdout" if to_stdout else f"'{file}'"
+    verbose(env, f"backed up keyring {info.keyring_id}: {info.files} files to {where}")
+    if info.root_key_file is not None:
+        notice(
+            env,
+            f"restoring this backup needs the root key file '{info.root_key_file}', "
+            "which is not in it: keep a copy of that file apart from the backup",
+        )
+    else:
+        notice(env, "restoring this backup needs the keyring passphrase")
+    if env.json:
+        document: dict[str, Any] = {
+            "Backup": "-" if to_stdout else str(Path(file)),
+            "KeyringId": info.keyring_id,
+            "AccountId": info.account_id,
+            "Protection": info.protection,
+            "FileCount": info.files,
+            "Size": info.size,
+        }
+        if info.root_key_file is not None:
+            document["RootKeyFile"] = str(info.root_key_file)
+        emit_json(document)
+
+
+@command(keyring_group, "restore")
+@click.argument("file", metavar="FILE")
+@click.option("-f", "--force", is_flag=True, help="Replace the keyring at --home if there is one.")
+def keyring_restore(file: str, force: bool) -> None:
+    """Restore the keyring of a backup archive FILE ('-': stdin) into --home.
+
+    The root key is found as when opening the keyring: its root key file (KMSCLI_ROOT_KEY_FILE,
+    or the user config dir's root-keys/KEYRING_ID.key), or the passphrase the keyring had when
+    the backup was made. Every byte of the archive is authenticated and the restored keyring
+    verified in a temporary directory beside --home before it is moved in place: a damaged
+    archive or a wrong key changes nothing (exit 9). An existing keyring at --home is replaced
+    only with -f; a directory holding anything else is never replaced. Prints the account ID.
+
+    \b
+    Example:
+      kmscli --home ~/restored keyring restore keyring-2026-12-01.kmsbak
+      kmscli keyring restore -f nightly.kmsbak
+    """
+    from kmscli.store import restore_backup
+
+    env = environment()
+    if file == "-":
+        if stdin_is_terminal():
+            raise UsageError(
+                "refusing to read a binary backup from a terminal",
+                hints=["redirect it, or name a FILE"],
+            )
+        keyring = restore_backup(
+            sys.stdin.buffer,
+            env.home,
+            root_key_file=env.root_key_file,
+            root_key_dir=env.root_key_dir,
+            passphrase=env.passphrase,
+            force=force,
+            source="the backup on stdin",
+        )
+    else:
+        try:
+            source = Path(file).open("rb")  # noqa: SIM115 (closed below, also on errors)
+        except OSError as error:
+            raise InputOutputError(f"cannot read '{file}': {error.strerror}") from None
+        with source:
+            keyring = restore_backup(
+                source,
+                env.home,
+                root_key_file=env.root_key_file,
+                root_key_dir=env.root_key_dir,
+                passphrase=env.passphrase,
+                force=force,
+                source=f"backup '{file}'",
+            )
+    verbose(env, f"restored keyring {keyring.info.keyring_id} to '{keyring.info.home}'")
+    if env.json:
+        emit_json(status_document(keyring))
+    else:
+        emit_line(keyring.info.account_id)

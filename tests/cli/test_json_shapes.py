@@ -109,7 +109,14 @@ EXTRA_CASES: list[tuple[tuple[str, ...], str, Setup]] = [
     (("alias", "list"), "ListAliases", lambda r, t: ["--key", _key(r, t)]),
 ]
 # Commands whose --json document is kmscli's own (no AWS operation matches them).
-OWN_DOCUMENTS = {("keyring", "init"), ("keyring", "status"), ("inspect",)}
+OWN_DOCUMENTS = {
+    ("keyring", "init"),
+    ("keyring", "status"),
+    ("keyring", "verify"),
+    ("keyring", "backup"),
+    ("keyring", "restore"),
+    ("inspect",),
+}
 # Commands that print nothing on success, as the AWS CLI for the same operations.
 SILENT = {
     ("key", "enable"),

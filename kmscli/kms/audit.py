@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from kmscli import __version__
 from kmscli.errors import KmsError
 from kmscli.policy import KMS_ACTIONS, Principal
 from kmscli.store import AuditReport, Keyring, audit_log
@@ -352,7 +351,7 @@ def record(
         "eventSource": source,
         "eventName": _event_name(event_name, call.actions),
         "awsRegion": subject.region,
-        "userAgent": f"kmscli/{__version__}",
+        "userAgent": "kmscli",
         "requestParameters": dict(parameters) or None,
         "responseElements": None if error is not None else _response_elements(response),
     }

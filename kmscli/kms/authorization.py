@@ -220,12 +220,18 @@ class Authorizer:
         key_arn: str,
         key_account: str,
     ) -> None:
-        """The policy lockout safety check of CreateKey, PutKeyPolicy and ReplicateKey."""
+        """The policy lockout safety check of CreateKey, PutKeyPolicy and ReplicateKey.
+
+        It runs only when the request does not bypass it, so the PutKeyPolicy it imagines has
+        kms:BypassPolicyLockoutSafetyCheck false, as the request itself.
+        """
+        values = self._base_conditions()
+        values["kms:BypassPolicyLockoutSafetyCheck"] = False
         lockout_check(
             policy,
             caller=self.caller,
             key_arn=key_arn,
             key_account=key_account,
             identity_policies=self.identity_policies(view),
-            condition_values=self._base_conditions(),
+            condition_values=values,
         )

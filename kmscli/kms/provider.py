@@ -8,7 +8,7 @@ states and auditing stay in the service.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from kmscli.errors import IncorrectKeyException, InvalidCiphertextException
 from kmscli.keyprovider import GeneratedDataKey, UnwrappedDataKey, WrappedDataKey
@@ -16,8 +16,9 @@ from kmscli.kms.service import KmsService
 
 
 class LocalKeyProvider:
-    def __init__(self, service: KmsService) -> None:
+    def __init__(self, service: KmsService, *, grant_tokens: Sequence[str] = ()) -> None:
         self.service = service
+        self.grant_tokens = tuple(grant_tokens)
 
     def generate_data_key(
         self, key: str, number_of_bytes: int, encryption_context: Mapping[str, str]
@@ -27,6 +28,7 @@ class LocalKeyProvider:
             number_of_bytes=number_of_bytes,
             encryption_context=encryption_context,
             via_service=True,
+            grant_tokens=self.grant_tokens,
         )
         return GeneratedDataKey(
             key_arn=response["KeyId"],
@@ -38,7 +40,9 @@ class LocalKeyProvider:
     def encrypt_data_key(
         self, key: str, plaintext: bytes, encryption_context: Mapping[str, str]
     ) -> WrappedDataKey:
-        response = self.service.encrypt(key, plaintext, encryption_context, via_service=True)
+        response = self.service.encrypt(
+            key, plaintext, encryption_context, via_service=True, grant_tokens=self.grant_tokens
+        )
         return WrappedDataKey(response["KeyId"], response["CiphertextBlob"], None)
 
     def decrypt_data_key(
@@ -48,7 +52,11 @@ class LocalKeyProvider:
         local = self.service.local_key_arn(key_arn) or key_arn
         try:
             response = self.service.decrypt(
-                ciphertext, key=local, encryption_context=encryption_context, via_service=True
+                ciphertext,
+                key=local,
+                encryption_context=encryption_context,
+                via_service=True,
+                grant_tokens=self.grant_tokens,
             )
         except IncorrectKeyException:
             # The header names one key but the blob another: the message was tampered with.
@@ -61,5 +69,5 @@ class LocalKeyProvider:
         return self.service.has_key(key_arn)
 
     def key_arn(self, key: str) -> str:
-        metadata = self.service.describe_key(key)["KeyMetadata"]
+        metadata = self.service.describe_key(key, grant_tokens=self.grant_tokens)["KeyMetadata"]
         return str(metadata["Arn"])

@@ -12,7 +12,7 @@ import base64
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,8 +28,8 @@ from kmscli.errors import (
     UnsupportedOperationException,
     ValidationException,
 )
+from kmscli.kms import audit, lifecycle, schedule, validation
 from kmscli.kms import blob as blob_format
-from kmscli.kms import lifecycle, schedule, validation
 from kmscli.kms.authorization import Authorizer, RequestFacts
 from kmscli.kms.ids import (
     alias_arn,
@@ -57,6 +57,7 @@ from kmscli.kms.model import (
 from kmscli.kms.policies import aws_managed_key_policy
 from kmscli.kms.states import check_state
 from kmscli.policy import Principal, default_key_policy, parse_key_policy
+from kmscli.policy.conditions import ConditionValue
 from kmscli.store import Keyring, RecordView, Transaction
 
 AWS_MANAGED_ALIAS = "alias/aws/kmscli"
@@ -114,8 +115,13 @@ class AliasRecord:
         return cls(**json.loads(raw))
 
 
+@audit.audited
 class KmsService:
-    """The KMS operations over one keyring, in one region, for one caller."""
+    """The KMS operations over one keyring, in one region, for one caller.
+
+    `audit.audited` makes every public method named after a KMS operation append its audit
+    event, allowed or denied (kmscli.kms.audit).
+    """
 
     def __init__(
         self, keyring: Keyring, *, region: str, caller: str | None = None, clock: Clock
@@ -169,6 +175,16 @@ class KmsService:
             raise NotFoundException(f"Invalid keyId {key}")
         if ref.region is not None and ref.region != self.region:
             raise NotFoundException(f"Invalid arn {ref.region}")
+        caller_account = self.principal.account or self.account
+        if ref.account is None and caller_account != self.account:
+            # A bare key ID or alias name names a key of the caller's own account (§1): other
+            # accounts' keys are reached by ARN only. This keyring holds no other account.
+            if ref.key_id is not None:
+                missing = f"arn:aws:kms:{self.region}:{caller_account}:key/{ref.key_id}"
+                raise NotFoundException(f"Key '{missing}' does not exist")
+            assert ref.alias_name is not None
+            missing = alias_arn(self.region, caller_account, ref.alias_name)
+            raise NotFoundException(f"Alias {missing} is not found.")
         if ref.account is not None and ref.account != self.account:
             if ref.key_id is not None:
                 raise NotFoundException(f"Key '{key}' does not exist")
@@ -199,6 +215,8 @@ class KmsService:
         names_it = key == AWS_MANAGED_ALIAS or key == alias_arn(
             self.region, self.account, AWS_MANAGED_ALIAS
         )
+        if self.principal.account not in ("", self.account):
+            names_it = False  # another account's caller gets no managed key made here
         if not names_it:
             return False
         with self.keyring.read() as view:
@@ -283,8 +301,14 @@ class KmsService:
             facts=facts or RequestFacts(),
         )
 
-    def _authorize_iam(self, view: RecordView, action: str, resource_arn: str = "*") -> None:
-        self._authorizer().authorize_iam(view, action, resource_arn, self.account)
+    def _authorize_iam(
+        self,
+        view: RecordView,
+        action: str,
+        resource_arn: str = "*",
+        extra: Mapping[str, ConditionValue] | None = None,
+    ) -> None:
+        self._authorizer().authorize_iam(view, action, resource_arn, self.account, extra)
 
     def _alias_names(self, view: RecordView, key_id: str) -> list[str]:
         return [a.alias_name for a in self._alias_records(view) if a.target_key_id == key_id]
@@ -348,10 +372,26 @@ class KmsService:
         if multi_region:
             record.multi_region_type = PRIMARY
             record.primary_region = self.region
+        # CreateKey's request values (defaults count) are condition keys of its IAM check.
+        tag_keys: dict[str, ConditionValue] = {f"aws:RequestTag/{k}": v for k, v in tags}
+        if tags:
+            tag_keys["aws:TagKeys"] = [k for k, _ in tags]
+        request: dict[str, ConditionValue] = {
+            "kms:KeySpec": key_spec,
+            "kms:CustomerMasterKeySpec": key_spec,
+            "kms:KeyUsage": key_usage or ENCRYPT_DECRYPT,
+            "kms:CustomerMasterKeyUsage": key_usage or ENCRYPT_DECRYPT,
+            "kms:KeyOrigin": origin,
+            "kms:MultiRegion": multi_region,
+            "kms:BypassPolicyLockoutSafetyCheck": bypass_policy_lockout_safety_check,
+            **tag_keys,
+        }
+        if multi_region:
+            request["kms:MultiRegionKeyType"] = "PRIMARY"
         with self.keyring.write() as tx:
-            self._authorize_iam(tx, "CreateKey")
+            self._authorize_iam(tx, "CreateKey", extra=request)
             if tags:
-                self._authorize_iam(tx, "TagResource")
+                self._authorize_iam(tx, "TagResource", extra=tag_keys)
             if document is not None and not bypass_policy_lockout_safety_check:
                 self._authorizer().check_lockout(tx, document, record.arn, self.account)
             self._save_key(tx, record)
@@ -367,10 +407,11 @@ class KmsService:
     def _metadata(self, record: KeyRecord) -> dict[str, Any]:
         return record.metadata()
 
-    def describe_key(self, key: str) -> dict[str, Any]:
+    def describe_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> dict[str, Any]:
+        facts = replace(_alias_facts(key), grant_tokens=tuple(grant_tokens))
         with self._reading(key) as view:
             record = self._resolve(view, key)
-            self._authorize(view, "DescribeKey", record, _alias_facts(key))
+            self._authorize(view, "DescribeKey", record, facts)
         return {"KeyMetadata": self._metadata(record)}
 
     def list_keys(self) -> dict[str, Any]:
@@ -454,7 +495,8 @@ class KmsService:
         document = parse_key_policy(policy)
         with self.keyring.write() as tx:
             record = self._resolve(tx, key, aliases=False)
-            self._authorize(tx, "PutKeyPolicy", record)
+            bypass = {"kms:BypassPolicyLockoutSafetyCheck": bypass_policy_lockout_safety_check}
+            self._authorize(tx, "PutKeyPolicy", record, RequestFacts(extra=bypass))
             check_state("PutKeyPolicy", record)
             if not bypass_policy_lockout_safety_check:
                 self._authorizer().check_lockout(tx, document, record.arn, record.account)
@@ -592,13 +634,18 @@ class KmsService:
         return record
 
     def _crypto_facts(
-        self, key: str | None, context: Mapping[str, str], via_service: bool
+        self,
+        key: str | None,
+        context: Mapping[str, str],
+        via_service: bool,
+        grant_tokens: Sequence[str] = (),
     ) -> RequestFacts:
         return RequestFacts(
             encryption_context=context,
             encryption_algorithm=SYMMETRIC_DEFAULT,
             request_alias=_alias_facts(key).request_alias if key is not None else None,
             via_service=self.via_service_name if via_service else None,
+            grant_tokens=tuple(grant_tokens),
         )
 
     def _seal_under(
@@ -620,11 +667,12 @@ class KmsService:
         encryption_context: Mapping[str, str] | None = None,
         *,
         via_service: bool = False,
+        grant_tokens: Sequence[str] = (),
     ) -> dict[str, Any]:
         validation.check_plaintext(plaintext)
         context = dict(encryption_context or {})
         validation.check_encryption_context(context)
-        facts = self._crypto_facts(key, context, via_service)
+        facts = self._crypto_facts(key, context, via_service, grant_tokens)
         with self._reading(key) as view:
             record = self._usable_key(view, key, "Encrypt", facts)
         blob, _material_id = self._seal_under(record, plaintext, context)
@@ -643,12 +691,13 @@ class KmsService:
         encryption_context: Mapping[str, str] | None = None,
         with_plaintext: bool = True,
         via_service: bool = False,
+        grant_tokens: Sequence[str] = (),
     ) -> dict[str, Any]:
         length = validation.data_key_length(key_spec, number_of_bytes)
         context = dict(encryption_context or {})
         validation.check_encryption_context(context)
         action = "GenerateDataKey" if with_plaintext else "GenerateDataKeyWithoutPlaintext"
-        facts = self._crypto_facts(key, context, via_service)
+        facts = self._crypto_facts(key, context, via_service, grant_tokens)
         with self._reading(key) as view:
             record = self._usable_key(view, key, action, facts)
         plaintext = random_bytes(length)
@@ -667,6 +716,7 @@ class KmsService:
         key: str | None = None,
         encryption_context: Mapping[str, str] | None = None,
         via_service: bool = False,
+        grant_tokens: Sequence[str] = (),
     ) -> dict[str, Any]:
         if not 1 <= len(ciphertext_blob) <= blob_format.MAX_BLOB_BYTES:
             raise validation.constraint_error(
@@ -691,7 +741,8 @@ class KmsService:
                     "The ciphertext refers to a customer master key that does not exist, does "
                     "not exist in this region, or you are not allowed to access."
                 )
-            self._authorize(view, "Decrypt", record, self._crypto_facts(key, context, via_service))
+            facts = self._crypto_facts(key, context, via_service, grant_tokens)
+            self._authorize(view, "Decrypt", record, facts)
         check_state("Decrypt", record)
         material = record.material(header.material_id)
         if material is None or not material.present:

@@ -23,7 +23,7 @@ _kmscli_spec() {
     _kmscli_commands= _kmscli_options= _kmscli_valued= _kmscli_arguments=
     case $1 in
     '')
-        _kmscli_commands='alias datakey decrypt encrypt inspect key keyring policy random reencrypt'
+        _kmscli_commands='alias audit datakey decrypt encrypt inspect key keyring policy random reencrypt'
         _kmscli_options='--version'
         ;;
     'alias')
@@ -42,26 +42,30 @@ _kmscli_spec() {
     'alias update')
         _kmscli_arguments='alias key'
         ;;
+    'audit')
+        _kmscli_options='--key --since --verify'
+        _kmscli_valued='--key=key --since=none'
+        ;;
     'datakey')
         _kmscli_commands='decrypt generate'
         ;;
     'datakey decrypt')
-        _kmscli_options='-c --context -k --key -o --output -f --force --show-plaintext'
-        _kmscli_valued='-c=none --context=none -k=key --key=key -o=file --output=file'
+        _kmscli_options='-c --context -k --key -o --output -f --force --show-plaintext --grant-token'
+        _kmscli_valued='-c=none --context=none -k=key --key=key -o=file --output=file --grant-token=none'
         _kmscli_arguments='file'
         ;;
     'datakey generate')
-        _kmscli_options='-k --key --key-spec --bytes -c --context --no-plaintext --ciphertext-out --plaintext-out -f --force --show-plaintext'
-        _kmscli_valued='-k=key --key=key --key-spec=datakey_generate_key_spec --bytes=none -c=none --context=none --ciphertext-out=file --plaintext-out=file'
+        _kmscli_options='-k --key --key-spec --bytes -c --context --no-plaintext --ciphertext-out --plaintext-out -f --force --show-plaintext --grant-token'
+        _kmscli_valued='-k=key --key=key --key-spec=datakey_generate_key_spec --bytes=none -c=none --context=none --ciphertext-out=file --plaintext-out=file --grant-token=none'
         ;;
     'decrypt')
-        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --commitment-policy --max-encrypted-data-keys'
-        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --commitment-policy=decrypt_commitment_policy --max-encrypted-data-keys=none'
+        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --commitment-policy --max-encrypted-data-keys --grant-token'
+        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --commitment-policy=decrypt_commitment_policy --max-encrypted-data-keys=none --grant-token=none'
         _kmscli_arguments='file...'
         ;;
     'encrypt')
-        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --frame-size --algorithm --direct'
-        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --frame-size=none --algorithm=suites'
+        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --frame-size --algorithm --direct --grant-token'
+        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --frame-size=none --algorithm=suites --grant-token=none'
         _kmscli_arguments='file...'
         ;;
     'inspect')
@@ -83,6 +87,8 @@ _kmscli_spec() {
         _kmscli_arguments='key'
         ;;
     'key describe')
+        _kmscli_options='--grant-token'
+        _kmscli_valued='--grant-token=none'
         _kmscli_arguments='key'
         ;;
     'key disable')
@@ -172,12 +178,53 @@ _kmscli_spec() {
     'keyring verify')
         ;;
     'policy')
-        _kmscli_commands='get list put'
+        _kmscli_commands='get grant identity list put simulate validate'
         ;;
     'policy get')
         _kmscli_options='--policy-name'
         _kmscli_valued='--policy-name=none'
         _kmscli_arguments='key'
+        ;;
+    'policy grant')
+        _kmscli_commands='create list list-retirable retire revoke'
+        ;;
+    'policy grant create')
+        _kmscli_options='--grantee --operations --retiring --context-equals --context-subset --name --grant-token'
+        _kmscli_valued='--grantee=none --operations=none --retiring=none --context-equals=none --context-subset=none --name=none --grant-token=none'
+        _kmscli_arguments='key'
+        ;;
+    'policy grant list')
+        _kmscli_options='--grant-id --grantee --limit --marker'
+        _kmscli_valued='--grant-id=none --grantee=none --limit=none --marker=none'
+        _kmscli_arguments='key'
+        ;;
+    'policy grant list-retirable')
+        _kmscli_options='--limit --marker'
+        _kmscli_valued='--limit=none --marker=none'
+        _kmscli_arguments='none'
+        ;;
+    'policy grant retire')
+        _kmscli_options='--token'
+        _kmscli_valued='--token=none'
+        _kmscli_arguments='key none'
+        ;;
+    'policy grant revoke')
+        _kmscli_arguments='key none'
+        ;;
+    'policy identity')
+        _kmscli_commands='delete get list put'
+        ;;
+    'policy identity delete')
+        _kmscli_arguments='none none'
+        ;;
+    'policy identity get')
+        _kmscli_arguments='none none'
+        ;;
+    'policy identity list')
+        _kmscli_arguments='none'
+        ;;
+    'policy identity put')
+        _kmscli_arguments='none none file'
         ;;
     'policy list')
         _kmscli_arguments='key'
@@ -186,6 +233,14 @@ _kmscli_spec() {
         _kmscli_options='--policy-name --bypass-policy-lockout-safety-check'
         _kmscli_valued='--policy-name=none'
         _kmscli_arguments='key file'
+        ;;
+    'policy simulate')
+        _kmscli_options='--key --action -c --context --via-service --condition'
+        _kmscli_valued='--key=key --action=none -c=none --context=none --via-service=none --condition=none'
+        ;;
+    'policy validate')
+        _kmscli_options='--identity'
+        _kmscli_arguments='file'
         ;;
     'random')
         _kmscli_options='--bytes -o --output -f --force'

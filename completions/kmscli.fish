@@ -13,7 +13,7 @@ function __kmscli_spec
     set -g __kmscli_arguments
     switch "$argv"
         case ''
-            set -g __kmscli_commands alias datakey decrypt encrypt inspect key keyring policy random reencrypt
+            set -g __kmscli_commands alias audit datakey decrypt encrypt inspect key keyring policy random reencrypt
         case 'alias'
             set -g __kmscli_commands create delete list update
         case 'alias create'
@@ -24,18 +24,20 @@ function __kmscli_spec
             set -g __kmscli_valued --key
         case 'alias update'
             set -g __kmscli_arguments alias key
+        case 'audit'
+            set -g __kmscli_valued --key --since
         case 'datakey'
             set -g __kmscli_commands decrypt generate
         case 'datakey decrypt'
-            set -g __kmscli_valued -c --context -k --key -o --output
+            set -g __kmscli_valued -c --context -k --key -o --output --grant-token
             set -g __kmscli_arguments file
         case 'datakey generate'
-            set -g __kmscli_valued -k --key --key-spec --bytes -c --context --ciphertext-out --plaintext-out
+            set -g __kmscli_valued -k --key --key-spec --bytes -c --context --ciphertext-out --plaintext-out --grant-token
         case 'decrypt'
-            set -g __kmscli_valued -k --key -o --output -c --context --suffix --commitment-policy --max-encrypted-data-keys
+            set -g __kmscli_valued -k --key -o --output -c --context --suffix --commitment-policy --max-encrypted-data-keys --grant-token
             set -g __kmscli_arguments file...
         case 'encrypt'
-            set -g __kmscli_valued -k --key -o --output -c --context --suffix --frame-size --algorithm
+            set -g __kmscli_valued -k --key -o --output -c --context --suffix --frame-size --algorithm --grant-token
             set -g __kmscli_arguments file...
         case 'inspect'
             set -g __kmscli_arguments file
@@ -49,6 +51,7 @@ function __kmscli_spec
             set -g __kmscli_valued --key-material-id
             set -g __kmscli_arguments key
         case 'key describe'
+            set -g __kmscli_valued --grant-token
             set -g __kmscli_arguments key
         case 'key disable'
             set -g __kmscli_arguments key
@@ -103,15 +106,45 @@ function __kmscli_spec
         case 'keyring status'
         case 'keyring verify'
         case 'policy'
-            set -g __kmscli_commands get list put
+            set -g __kmscli_commands get grant identity list put simulate validate
         case 'policy get'
             set -g __kmscli_valued --policy-name
             set -g __kmscli_arguments key
+        case 'policy grant'
+            set -g __kmscli_commands create list list-retirable retire revoke
+        case 'policy grant create'
+            set -g __kmscli_valued --grantee --operations --retiring --context-equals --context-subset --name --grant-token
+            set -g __kmscli_arguments key
+        case 'policy grant list'
+            set -g __kmscli_valued --grant-id --grantee --limit --marker
+            set -g __kmscli_arguments key
+        case 'policy grant list-retirable'
+            set -g __kmscli_valued --limit --marker
+            set -g __kmscli_arguments none
+        case 'policy grant retire'
+            set -g __kmscli_valued --token
+            set -g __kmscli_arguments key none
+        case 'policy grant revoke'
+            set -g __kmscli_arguments key none
+        case 'policy identity'
+            set -g __kmscli_commands delete get list put
+        case 'policy identity delete'
+            set -g __kmscli_arguments none none
+        case 'policy identity get'
+            set -g __kmscli_arguments none none
+        case 'policy identity list'
+            set -g __kmscli_arguments none
+        case 'policy identity put'
+            set -g __kmscli_arguments none none file
         case 'policy list'
             set -g __kmscli_arguments key
         case 'policy put'
             set -g __kmscli_valued --policy-name
             set -g __kmscli_arguments key file
+        case 'policy simulate'
+            set -g __kmscli_valued --key --action -c --context --via-service --condition
+        case 'policy validate'
+            set -g __kmscli_arguments file
         case 'random'
             set -g __kmscli_valued --bytes -o --output
         case 'reencrypt'
@@ -236,13 +269,14 @@ complete -c kmscli -s h -l help -d 'Show this message and exit.'
 
 # kmscli
 complete -c kmscli -n '__kmscli_at ""' -a alias -d 'Name keys with aliases (alias/NAME), per region.'
+complete -c kmscli -n '__kmscli_at ""' -a audit -d 'List the audit trail of every KMS operation, or verify that it is intact.'
 complete -c kmscli -n '__kmscli_at ""' -a datakey -d 'Generate and decrypt data keys (GenerateDataKey, Decrypt).'
 complete -c kmscli -n '__kmscli_at ""' -a decrypt -d 'Decrypt messages (or ciphertext blobs) from files or stdin.'
 complete -c kmscli -n '__kmscli_at ""' -a encrypt -d 'Encrypt files (or stdin) into AWS Encryption SDK messages.'
 complete -c kmscli -n '__kmscli_at ""' -a inspect -d 'Show a message\'s header (or a blob\'s key): no keyring needed.'
 complete -c kmscli -n '__kmscli_at ""' -a key -d 'Create, describe and manage KMS keys.'
 complete -c kmscli -n '__kmscli_at ""' -a keyring -d 'Create and inspect the keyring.'
-complete -c kmscli -n '__kmscli_at ""' -a policy -d 'Read and write key policies.'
+complete -c kmscli -n '__kmscli_at ""' -a policy -d 'Key policies, identity policies and grants: who may do what with a key.'
 complete -c kmscli -n '__kmscli_at ""' -a random -d 'Random bytes from the CSPRNG (GenerateRandom), in Base64 or raw to a file.'
 complete -c kmscli -n '__kmscli_at ""' -a reencrypt -d 'Put encrypted files (messages or ciphertext blobs) under another key (ReEncrypt).'
 complete -c kmscli -n '__kmscli_at ""' -l version -d 'Show the version and exit.'
@@ -262,6 +296,11 @@ complete -c kmscli -n '__kmscli_at "alias list"' -l key -r -f -a '(__kmscli_keys
 
 # kmscli alias update
 
+# kmscli audit
+complete -c kmscli -n '__kmscli_at "audit"' -l key -r -f -a '(__kmscli_keys key)' -d 'Only events about this key (ID, ARN or alias).'
+complete -c kmscli -n '__kmscli_at "audit"' -l since -r -f -d 'Only events at or after this instant.'
+complete -c kmscli -n '__kmscli_at "audit"' -l verify -d 'Check the MAC chain instead of listing.'
+
 # kmscli datakey
 complete -c kmscli -n '__kmscli_at "datakey"' -a decrypt -d 'Decrypt a wrapped data key (Decrypt) and print it in Base64, or write it raw with -o.'
 complete -c kmscli -n '__kmscli_at "datakey"' -a generate -d 'Generate a data key under a KMS key (GenerateDataKey).'
@@ -272,6 +311,7 @@ complete -c kmscli -n '__kmscli_at "datakey decrypt"' -s k -l key -r -f -a '(__k
 complete -c kmscli -n '__kmscli_at "datakey decrypt"' -s o -l output -r -F -d 'Write the raw plaintext key to FILE (0600).'
 complete -c kmscli -n '__kmscli_at "datakey decrypt"' -s f -l force -d 'Overwrite existing outputs.'
 complete -c kmscli -n '__kmscli_at "datakey decrypt"' -l show-plaintext -d 'Allow a plaintext key on a terminal.'
+complete -c kmscli -n '__kmscli_at "datakey decrypt"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
 # kmscli datakey generate
 complete -c kmscli -n '__kmscli_at "datakey generate"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key: key ID, key ARN, alias or alias ARN.'
@@ -283,6 +323,7 @@ complete -c kmscli -n '__kmscli_at "datakey generate"' -l ciphertext-out -r -F -
 complete -c kmscli -n '__kmscli_at "datakey generate"' -l plaintext-out -r -F -d 'Write the raw plaintext key to FILE (0600).'
 complete -c kmscli -n '__kmscli_at "datakey generate"' -s f -l force -d 'Overwrite existing outputs.'
 complete -c kmscli -n '__kmscli_at "datakey generate"' -l show-plaintext -d 'Allow a plaintext key on a terminal.'
+complete -c kmscli -n '__kmscli_at "datakey generate"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
 # kmscli decrypt
 complete -c kmscli -n '__kmscli_at "decrypt"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key (ID, ARN, alias or alias ARN); repeatable.'
@@ -292,6 +333,7 @@ complete -c kmscli -n '__kmscli_at "decrypt"' -l suffix -r -f -d 'Suffix of encr
 complete -c kmscli -n '__kmscli_at "decrypt"' -s f -l force -d 'Overwrite existing outputs.'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l commitment-policy -r -f -a 'require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt' -d 'Which algorithm suites may be decrypted (the ESDK\'s policies).'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l max-encrypted-data-keys -r -f -d 'Refuse messages with more data keys than this.'
+complete -c kmscli -n '__kmscli_at "decrypt"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
 # kmscli encrypt
 complete -c kmscli -n '__kmscli_at "encrypt"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key (ID, ARN, alias or alias ARN); repeatable.'
@@ -302,6 +344,7 @@ complete -c kmscli -n '__kmscli_at "encrypt"' -s f -l force -d 'Overwrite existi
 complete -c kmscli -n '__kmscli_at "encrypt"' -l frame-size -r -f -d 'Frame length in bytes, a multiple of 128 (default 262144).'
 complete -c kmscli -n '__kmscli_at "encrypt"' -l algorithm -r -f -a 'AES_256_GCM_HKDF_SHA512_COMMIT_KEY AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384' -d 'AES_256_GCM_HKDF_SHA512_COMMIT_KEY (0x0478, default) or AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 (0x0578).'
 complete -c kmscli -n '__kmscli_at "encrypt"' -l direct -d 'KMS Encrypt of at most 4096 bytes: a ciphertext blob.'
+complete -c kmscli -n '__kmscli_at "encrypt"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
 # kmscli inspect
 
@@ -342,6 +385,7 @@ complete -c kmscli -n '__kmscli_at "key create"' -l bypass-policy-lockout-safety
 complete -c kmscli -n '__kmscli_at "key delete-material"' -l key-material-id -r -f -d 'Which material (default: the current one).'
 
 # kmscli key describe
+complete -c kmscli -n '__kmscli_at "key describe"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
 # kmscli key disable
 
@@ -428,17 +472,76 @@ complete -c kmscli -n '__kmscli_at "keyring restore"' -s f -l force -d 'Replace 
 
 # kmscli policy
 complete -c kmscli -n '__kmscli_at "policy"' -a get -d 'Print a key\'s policy document (GetKeyPolicy).'
+complete -c kmscli -n '__kmscli_at "policy"' -a grant -d 'Grant, list, retire and revoke grants on keys (CreateGrant, ListGrants, ...).'
+complete -c kmscli -n '__kmscli_at "policy"' -a identity -d 'Attach IAM-style identity policies to users and roles of the keyring\'s accounts.'
 complete -c kmscli -n '__kmscli_at "policy"' -a list -d 'List the names of a key\'s policies; there is one, default (ListKeyPolicies).'
 complete -c kmscli -n '__kmscli_at "policy"' -a put -d 'Replace a key\'s policy with the document in FILE, or stdin for - (PutKeyPolicy).'
+complete -c kmscli -n '__kmscli_at "policy"' -a simulate -d 'Show whether the caller (--as) may perform an action, and why, without performing it.'
+complete -c kmscli -n '__kmscli_at "policy"' -a validate -d 'Check a policy document offline and warn about risky patterns.'
 
 # kmscli policy get
 complete -c kmscli -n '__kmscli_at "policy get"' -l policy-name -r -f -d 'The only one is default.'
+
+# kmscli policy grant
+complete -c kmscli -n '__kmscli_at "policy grant"' -a create -d 'Create a grant on a key and print its grant ID (CreateGrant).'
+complete -c kmscli -n '__kmscli_at "policy grant"' -a list -d 'List the grants on a key (ListGrants).'
+complete -c kmscli -n '__kmscli_at "policy grant"' -a list-retirable -d 'List the grants that PRINCIPAL may retire (ListRetirableGrants).'
+complete -c kmscli -n '__kmscli_at "policy grant"' -a retire -d 'Retire a grant, by its token or by key ARN and grant ID (RetireGrant).'
+complete -c kmscli -n '__kmscli_at "policy grant"' -a revoke -d 'Revoke a grant (RevokeGrant): needs kms:RevokeGrant on the key.'
+
+# kmscli policy grant create
+complete -c kmscli -n '__kmscli_at "policy grant create"' -l grantee -r -f -d 'Grantee principal ARN.'
+complete -c kmscli -n '__kmscli_at "policy grant create"' -l operations -r -f -d 'Operations the grant allows, e.g. Encrypt,Decrypt,GenerateDataKey.'
+complete -c kmscli -n '__kmscli_at "policy grant create"' -l retiring -r -f -d 'Principal that may retire the grant.'
+complete -c kmscli -n '__kmscli_at "policy grant create"' -l context-equals -r -f -d 'Only for requests whose encryption context is exactly these pairs.'
+complete -c kmscli -n '__kmscli_at "policy grant create"' -l context-subset -r -f -d 'Only for requests whose encryption context contains these pairs.'
+complete -c kmscli -n '__kmscli_at "policy grant create"' -l name -r -f -d 'Grant name: a retry with the same name and parameters returns the same grant.'
+complete -c kmscli -n '__kmscli_at "policy grant create"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
+
+# kmscli policy grant list
+complete -c kmscli -n '__kmscli_at "policy grant list"' -l grant-id -r -f -d 'Only this grant.'
+complete -c kmscli -n '__kmscli_at "policy grant list"' -l grantee -r -f -d 'Only grants to this grantee.'
+complete -c kmscli -n '__kmscli_at "policy grant list"' -l limit -r -f -d 'At most this many grants (one page).'
+complete -c kmscli -n '__kmscli_at "policy grant list"' -l marker -r -f -d 'NextMarker of the previous page.'
+
+# kmscli policy grant list-retirable
+complete -c kmscli -n '__kmscli_at "policy grant list-retirable"' -l limit -r -f -d 'At most this many grants (one page).'
+complete -c kmscli -n '__kmscli_at "policy grant list-retirable"' -l marker -r -f -d 'NextMarker of the previous page.'
+
+# kmscli policy grant retire
+complete -c kmscli -n '__kmscli_at "policy grant retire"' -l token -r -f -d 'The grant token of the grant to retire.'
+
+# kmscli policy grant revoke
+
+# kmscli policy identity
+complete -c kmscli -n '__kmscli_at "policy identity"' -a delete -d 'Remove an inline identity policy from a user or role (DeleteUserPolicy).'
+complete -c kmscli -n '__kmscli_at "policy identity"' -a get -d 'Print one inline identity policy of a user or role (GetUserPolicy / GetRolePolicy).'
+complete -c kmscli -n '__kmscli_at "policy identity"' -a list -d 'List the names of a user\'s or role\'s inline identity policies (ListUserPolicies).'
+complete -c kmscli -n '__kmscli_at "policy identity"' -a put -d 'Attach or replace an inline identity policy (PutUserPolicy / PutRolePolicy).'
+
+# kmscli policy identity delete
+
+# kmscli policy identity get
+
+# kmscli policy identity list
+
+# kmscli policy identity put
 
 # kmscli policy list
 
 # kmscli policy put
 complete -c kmscli -n '__kmscli_at "policy put"' -l policy-name -r -f -d 'The only one is default.'
 complete -c kmscli -n '__kmscli_at "policy put"' -l bypass-policy-lockout-safety-check -d 'Skip the check that you could still update the policy.'
+
+# kmscli policy simulate
+complete -c kmscli -n '__kmscli_at "policy simulate"' -l key -r -f -a '(__kmscli_keys key)' -d 'The key (ID, ARN, alias or alias ARN).'
+complete -c kmscli -n '__kmscli_at "policy simulate"' -l action -r -f -d 'The permission to test.'
+complete -c kmscli -n '__kmscli_at "policy simulate"' -s c -l context -r -f -d 'Encryption context of the request (repeatable).'
+complete -c kmscli -n '__kmscli_at "policy simulate"' -l via-service -r -f -d 'kms:ViaService of the request, e.g. ec2.us-east-1.amazonaws.com.'
+complete -c kmscli -n '__kmscli_at "policy simulate"' -l condition -r -f -d 'Any other condition key of the request, e.g. kms:GrantOperations=Decrypt (repeatable; repeating a key makes a list).'
+
+# kmscli policy validate
+complete -c kmscli -n '__kmscli_at "policy validate"' -l identity -d 'Check an identity (IAM) policy instead of a key policy.'
 
 # kmscli random
 complete -c kmscli -n '__kmscli_at "random"' -l bytes -r -f -d 'How many random bytes (required).'

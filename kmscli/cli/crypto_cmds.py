@@ -21,7 +21,7 @@ from kmscli.cli.context import Environment
 from kmscli.cli.files import Job, open_source, plan, refuse_binary_to_terminal
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_record, report_error, verbose
-from kmscli.cli.params import context_option, force_option, parse_context
+from kmscli.cli.params import context_option, force_option, grant_token_option, parse_context
 from kmscli.cli.progress import progress_for
 from kmscli.cli.root import cli
 from kmscli.errors import FormatError, InputOutputError, KmsError, UsageError
@@ -114,6 +114,7 @@ def _encryption_keys(env: Environment, keys: Sequence[str]) -> list[str]:
 @click.option(
     "--direct", is_flag=True, help="KMS Encrypt of at most 4096 bytes: a ciphertext blob."
 )
+@grant_token_option
 def encrypt(
     files: tuple[str, ...],
     keys: tuple[str, ...],
@@ -124,6 +125,7 @@ def encrypt(
     frame_size: int | None,
     algorithm: str | None,
     direct: bool,
+    grant_tokens: tuple[str, ...],
 ) -> None:
     """Encrypt files (or stdin) into AWS Encryption SDK messages.
 
@@ -142,6 +144,8 @@ def encrypt(
     from kmscli.message.suites import DEFAULT_SUITE, suite_by_name
 
     env = environment()
+    if grant_tokens:
+        env.provider.grant_tokens = grant_tokens
     pairs = parse_context(context)
     key_list = _encryption_keys(env, keys)
     jobs = plan(files, output, suffix=suffix, decrypting=False)
@@ -202,7 +206,9 @@ def _encrypt_direct(
 ) -> dict[str, Any]:
     with _io_errors(job), open_source(job) as (src, _size, mode):
         plaintext = src.read(DIRECT_LIMIT + 1)
-        response = env.service.encrypt(key, plaintext, pairs)
+        response = env.service.encrypt(
+            key, plaintext, pairs, grant_tokens=env.provider.grant_tokens
+        )
         if env.json and job.target is None:
             emit_json(response)
             return response
@@ -240,6 +246,7 @@ def _encrypt_direct(
     show_default=True,
     help="Refuse messages with more data keys than this.",
 )
+@grant_token_option
 def decrypt(
     files: tuple[str, ...],
     keys: tuple[str, ...],
@@ -249,6 +256,7 @@ def decrypt(
     force: bool,
     commitment_policy: str,
     max_encrypted_data_keys: int,
+    grant_tokens: tuple[str, ...],
 ) -> None:
     """Decrypt messages (or ciphertext blobs) from files or stdin.
 
@@ -271,6 +279,8 @@ def decrypt(
     jobs = plan(files, output, suffix=suffix, decrypting=True)
     refuse_binary_to_terminal(jobs, output)
     policy = CommitmentPolicy(commitment_policy)
+    if grant_tokens:
+        env.provider.grant_tokens = grant_tokens
 
     def one(job: Job) -> dict[str, Any]:
         from kmscli.envelope import decrypt_stream, read_header
@@ -331,7 +341,12 @@ def _decrypt_blob(
 ) -> dict[str, Any]:
     if len(keys) > 1:
         raise UsageError("a ciphertext blob is decrypted by one key; give at most one -k")
-    response = env.service.decrypt(blob, key=keys[0] if keys else None, encryption_context=pairs)
+    response = env.service.decrypt(
+        blob,
+        key=keys[0] if keys else None,
+        encryption_context=pairs,
+        grant_tokens=env.provider.grant_tokens,
+    )
     if env.json and job.target is None:
         emit_json(response)
         return response

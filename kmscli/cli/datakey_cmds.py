@@ -13,7 +13,13 @@ import click
 
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, emit_table
-from kmscli.cli.params import context_option, force_option, parse_context, read_input
+from kmscli.cli.params import (
+    context_option,
+    force_option,
+    grant_token_option,
+    parse_context,
+    read_input,
+)
 from kmscli.cli.root import cli, datakey_group
 from kmscli.errors import UsageError
 from kmscli.outputs import AtomicOutput
@@ -67,6 +73,7 @@ show_option = click.option(
 @click.option("--plaintext-out", metavar="FILE", help="Write the raw plaintext key to FILE (0600).")
 @force_option
 @show_option
+@grant_token_option
 def datakey_generate(
     key: str,
     key_spec: str | None,
@@ -77,6 +84,7 @@ def datakey_generate(
     plaintext_out: str | None,
     force: bool,
     show_plaintext: bool,
+    grant_tokens: tuple[str, ...],
 ) -> None:
     """Generate a data key under a KMS key (GenerateDataKey).
 
@@ -100,6 +108,7 @@ def datakey_generate(
         number_of_bytes=number_of_bytes,
         encryption_context=parse_context(context),
         with_plaintext=not no_plaintext,
+        grant_tokens=grant_tokens,
     )
     if ciphertext_out is not None:
         write_private_file(ciphertext_out, response.pop("CiphertextBlob"), force=force)
@@ -123,6 +132,7 @@ def datakey_generate(
 @click.option("-o", "--output", metavar="FILE", help="Write the raw plaintext key to FILE (0600).")
 @force_option
 @show_option
+@grant_token_option
 def datakey_decrypt(
     source: str,
     context: tuple[str, ...],
@@ -130,6 +140,7 @@ def datakey_decrypt(
     output: str | None,
     force: bool,
     show_plaintext: bool,
+    grant_tokens: tuple[str, ...],
 ) -> None:
     """Decrypt a wrapped data key (Decrypt) and print it in Base64, or write it raw with -o.
 
@@ -142,7 +153,9 @@ def datakey_decrypt(
     """
     env = environment()
     blob = read_input(source, what="ciphertext blob")
-    response = env.service.decrypt(blob, key=key, encryption_context=parse_context(context))
+    response = env.service.decrypt(
+        blob, key=key, encryption_context=parse_context(context), grant_tokens=grant_tokens
+    )
     if output is not None:
         write_private_file(output, response.pop("Plaintext"), force=force)
     else:

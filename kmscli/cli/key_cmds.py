@@ -19,7 +19,7 @@ import click
 from kmscli.cli.context import stdin_is_terminal
 from kmscli.cli.options import command, environment, subgroup
 from kmscli.cli.output import emit_json, emit_line, emit_record, emit_table, verbose
-from kmscli.cli.params import parse_pairs, read_input, read_text
+from kmscli.cli.params import grant_token_option, parse_pairs, read_input, read_text
 from kmscli.cli.root import key_group
 from kmscli.errors import UsageError
 from kmscli.outputs import AtomicOutput
@@ -113,7 +113,8 @@ def key_list() -> None:
 
 @command(key_group, "describe")
 @click.argument("key")
-def key_describe(key: str) -> None:
+@grant_token_option
+def key_describe(key: str, grant_tokens: tuple[str, ...]) -> None:
     """Show a key's metadata (DescribeKey).
 
     KEY is a key ID, key ARN, alias or alias ARN. Describing alias/aws/kmscli creates the AWS
@@ -124,7 +125,7 @@ def key_describe(key: str) -> None:
       kmscli key describe alias/backups --json
     """
     env = environment()
-    response = env.service.describe_key(key)
+    response = env.service.describe_key(key, grant_tokens=grant_tokens)
     if env.json:
         emit_json(response)
     else:

@@ -16,6 +16,7 @@ import click
 
 from kmscli.cli import (  # noqa: F401  (registers the commands)
     alias_cmds,
+    audit_cmds,
     crypto_cmds,
     datakey_cmds,
     key_cmds,

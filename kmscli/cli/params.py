@@ -1,4 +1,4 @@
-"""Parameters shared by commands: the -c and -f options, K=V pairs, reading FILE|- arguments.
+"""Parameters shared by commands: -c, -f and --grant-token, K=V pairs, reading FILE|- arguments.
 
 Owns turning command-line text into the values the core expects, with errors in kmscli's
 format (exit 2) and I/O failures as InputOutputError (exit 10).
@@ -23,6 +23,13 @@ context_option = click.option(
     help="Encryption context pair (repeatable).",
 )
 force_option = click.option("-f", "--force", is_flag=True, help="Overwrite existing outputs.")
+grant_token_option = click.option(
+    "--grant-token",
+    "grant_tokens",
+    multiple=True,
+    metavar="TOKEN",
+    help="A grant token from 'policy grant create' (repeatable, at most 10).",
+)
 
 
 def parse_pairs(values: Sequence[str], *, option: str) -> list[tuple[str, str]]:

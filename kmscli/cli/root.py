@@ -68,15 +68,18 @@ def alias_group() -> None:
 
 @subgroup(cli, "policy")
 def policy_group() -> None:
-    """Read and write key policies.
+    """Key policies, identity policies and grants: who may do what with a key.
 
     Every key has one key policy, named default, evaluated with AWS semantics on every
-    operation together with the caller's identity policies.
+    operation together with the caller's identity policies (policy identity) and the key's
+    grants (policy grant). policy validate checks a document offline; policy simulate shows a
+    decision and why, without performing the operation.
 
     \b
     Example:
       kmscli policy get alias/backups
       kmscli policy put alias/backups policy.json
+      kmscli policy simulate --key alias/backups --action kms:Decrypt --as "$ALICE"
     """
 
 

@@ -87,6 +87,18 @@ def _blob(run: Runner, tmp: Path) -> str:
     return "b.blob"
 
 
+def _account(run: Runner) -> str:
+    return str(json.loads(run("keyring", "status", "--json").out)["AccountId"])
+
+
+def _granted(run: Runner, tmp: Path) -> str:
+    key = _key(run, tmp)
+    user = f"arn:aws:iam::{_account(run)}:user/x"
+    args = ["--grantee", user, "--operations", "Encrypt", "--retiring", user, "--name", "g"]
+    assert run("policy", "grant", "create", key, *args, "--context-subset", "a=b").status == 0
+    return key
+
+
 CASES: dict[tuple[str, ...], tuple[str, Setup]] = {
     ("key", "create"): ("CreateKey", lambda r, t: ["--description", "d", "--tag", "a=b"]),
     ("key", "describe"): ("DescribeKey", lambda r, t: [_key(r, t)]),
@@ -99,6 +111,21 @@ CASES: dict[tuple[str, ...], tuple[str, Setup]] = {
     ("random",): ("GenerateRandom", lambda r, t: ["--bytes", "16"]),
     ("encrypt",): ("Encrypt", lambda r, t: ["--direct", "-k", _key(r, t), "-"]),
     ("decrypt",): ("Decrypt", lambda r, t: ["-c", "a=b", _blob(r, t), "-o", "-"]),
+    ("policy", "grant", "create"): (
+        "CreateGrant",
+        lambda r, t: [
+            _key(r, t),
+            "--grantee",
+            "arn:aws:iam::123456789012:user/x",
+            "--operations",
+            "Encrypt",
+        ],
+    ),
+    ("policy", "grant", "list"): ("ListGrants", lambda r, t: [_granted(r, t)]),
+    ("policy", "grant", "list-retirable"): (
+        "ListRetirableGrants",
+        lambda r, t: [*_no_args(_granted(r, t)), f"arn:aws:iam::{_account(r)}:user/x"],
+    ),
 }
 EXTRA_CASES: list[tuple[tuple[str, ...], str, Setup]] = [
     (
@@ -116,6 +143,12 @@ OWN_DOCUMENTS = {
     ("keyring", "backup"),
     ("keyring", "restore"),
     ("inspect",),
+    ("policy", "validate"),
+    ("policy", "simulate"),
+    ("audit",),
+    # IAM's GetUserPolicy/ListUserPolicies shapes, not KMS's.
+    ("policy", "identity", "get"),
+    ("policy", "identity", "list"),
 }
 # Commands that print nothing on success, as the AWS CLI for the same operations.
 SILENT = {
@@ -126,6 +159,10 @@ SILENT = {
     ("alias", "update"),
     ("alias", "delete"),
     ("policy", "put"),
+    ("policy", "identity", "put"),
+    ("policy", "identity", "delete"),
+    ("policy", "grant", "retire"),
+    ("policy", "grant", "revoke"),
 }
 CASES.update(LIFECYCLE_CASES)  # rotation, deletion, tags, multi-Region, import, reencrypt
 SILENT |= LIFECYCLE_SILENT

@@ -208,10 +208,6 @@ def reencrypt_stream(
     (a new data key, message ID and, if signed, signing key), streaming through a pipe so no
     plaintext touches a disk. `allowed_keys` and `required_context` work as in decrypt.
     """
-    from kmscli.message.encoder import DEFAULT_FRAME_LENGTH, FRAME_LENGTH_MULTIPLE
-    from kmscli.message.rewrap import rewrap_header
-    from kmscli.message.suites import DEFAULT_SUITE, ENCRYPT_SUITES, SIGNED_SUITE
-
     if not keys:
         raise UsageError("no key to re-encrypt under")
     decryptor = read_header(
@@ -221,6 +217,8 @@ def reencrypt_stream(
     _check_required_context(header.encryption_context, required_context or {})
     data_key = _unwrap_data_key(header, provider, allowed_keys)
     if not header.suite.signed and not full:
+        from kmscli.message.rewrap import rewrap_header
+
         context = header.encryption_context
         wrapped = [provider.encrypt_data_key(key, data_key.plaintext, context) for key in keys]
         edks = [
@@ -235,6 +233,9 @@ def reencrypt_stream(
             header,
             rewrapped=True,
         )
+    from kmscli.message.encoder import DEFAULT_FRAME_LENGTH, FRAME_LENGTH_MULTIPLE
+    from kmscli.message.suites import DEFAULT_SUITE, ENCRYPT_SUITES, SIGNED_SUITE
+
     suite = header.suite
     if suite not in ENCRYPT_SUITES:
         suite = SIGNED_SUITE if suite.signed else DEFAULT_SUITE

@@ -25,15 +25,16 @@ import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kmscli.errors import KmsError
 from kmscli.policy import KMS_ACTIONS, Principal
 from kmscli.store import AuditReport, Keyring, audit_log
 
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from kmscli.kms.service import KmsService
 
 KMS_SOURCE = "kms.amazonaws.com"
@@ -95,21 +96,27 @@ _IDENTITY_TYPES = {
 }
 
 
-class AuditSubject(Protocol):
-    """What an audited operation's first argument (the service) offers."""
+if TYPE_CHECKING:
 
-    keyring: Keyring
-    region: str
-    account: str
-    principal: Principal
+    class AuditSubject(Protocol):
+        """What an audited operation's first argument (the service) offers."""
 
-    def clock(self) -> datetime: ...
+        keyring: Keyring
+        region: str
+        account: str
+        principal: Principal
+
+        def clock(self) -> datetime: ...
 
 
-@dataclass
 class _Call:
-    actions: list[str] = field(default_factory=list)
-    resources: list[tuple[str, str]] = field(default_factory=list)
+    """What authorization noted during one operation: actions, and keys as (ARN, account)."""
+
+    __slots__ = ("actions", "resources")
+
+    def __init__(self) -> None:
+        self.actions: list[str] = []
+        self.resources: list[tuple[str, str]] = []
 
 
 _current: ContextVar[_Call | None] = ContextVar("kmscli_audit_call", default=None)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kmscli.errors import AccessDeniedException
-from kmscli.kms import audit, grants
+from kmscli.kms import audit
 from kmscli.kms.model import KeyRecord
 from kmscli.policy import (
     Decision,
@@ -36,6 +36,17 @@ from kmscli.policy.conditions import ConditionValue
 from kmscli.store import RecordView
 
 IDENTITY_POLICIES = "identity-policies"
+GRANTS = "grants"
+
+
+def _grant_views(view: RecordView, key: KeyRecord) -> list[GrantView]:
+    """The key's grants; kmscli.kms.grants is imported only for a key that has some, so the
+    common case costs one directory listing."""
+    if not view.list(GRANTS, prefix=f"{key.region}/{key.key_id}/"):
+        return []
+    from kmscli.kms import grants
+
+    return grants.grant_views(view, key)
 
 
 def identity_policy_record(principal_arn: str, policy_name: str) -> str:
@@ -136,7 +147,10 @@ class Authorizer:
         `facts.extra_grants`). `aliases` is called only when the caller has identity policies,
         the only place kms:ResourceAliases counts, so the common case reads no alias records.
         """
-        grants.check_grant_tokens(view, facts.grant_tokens)
+        if facts.grant_tokens:
+            from kmscli.kms import grants
+
+            grants.check_grant_tokens(view, facts.grant_tokens)
         identity = self.identity_policies(view)
         request = Request(
             principal=self.caller,
@@ -150,7 +164,7 @@ class Authorizer:
             request,
             key_policy=parse_key_policy(key.policy),
             identity_policies=identity,
-            grants=[*grants.grant_views(view, key), *facts.extra_grants],
+            grants=[*_grant_views(view, key), *facts.extra_grants],
         )
         return request, decision
 

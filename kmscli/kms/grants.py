@@ -300,6 +300,8 @@ def check_operations(operations: Sequence[str], key: KeyRecord) -> list[str]:
     supported = _COMMON_OPERATIONS | _OPERATIONS_BY_USAGE.get(key.key_usage, frozenset())
     if key.key_spec == "SYMMETRIC_DEFAULT":
         supported |= _SYMMETRIC_ONLY
+    elif key.key_usage == "ENCRYPT_DECRYPT":
+        supported |= {"GetPublicKey"}  # an asymmetric encryption key has a public half
     invalid = [op for op in operations if op not in supported]
     if invalid:
         raise ValidationException(

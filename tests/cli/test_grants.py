@@ -451,3 +451,43 @@ def test_grants_in_the_audit_trail_keep_no_token(world: World, key_id: str) -> N
     assert created["responseElements"] == {"grantId": document["GrantId"]}
     log = (world.tmp / "keyring" / "audit" / "log").read_text()
     assert document["GrantToken"] not in log
+
+
+@pytest.mark.parametrize(
+    ("key_spec", "key_usage", "operations", "valid"),
+    [
+        ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT", ["GenerateDataKeyPair", "ReEncryptTo"], True),
+        ("RSA_2048", "ENCRYPT_DECRYPT", ["Encrypt", "Decrypt", "GetPublicKey"], True),
+        ("RSA_2048", "ENCRYPT_DECRYPT", ["GenerateDataKey"], False),
+        ("RSA_2048", "SIGN_VERIFY", ["Sign", "Verify", "DescribeKey", "RetireGrant"], True),
+        ("RSA_2048", "SIGN_VERIFY", ["Encrypt"], False),
+        ("HMAC_256", "GENERATE_VERIFY_MAC", ["GenerateMac", "VerifyMac", "CreateGrant"], True),
+        ("HMAC_256", "GENERATE_VERIFY_MAC", ["Sign"], False),
+        ("ECC_NIST_P256", "KEY_AGREEMENT", ["DeriveSharedSecret", "GetPublicKey"], True),
+        ("ECC_NIST_P256", "KEY_AGREEMENT", ["Decrypt"], False),
+    ],
+)
+def test_grant_operations_must_suit_the_key(
+    key_spec: str, key_usage: str, operations: list[str], valid: bool
+) -> None:
+    """The rule for key types the CLI cannot create yet, on key records directly."""
+    from kmscli.errors import ValidationException
+    from kmscli.kms.grants import check_constraints, check_operations
+    from kmscli.kms.model import KeyRecord
+
+    key = KeyRecord(
+        key_id="1234abcd-12ab-34cd-56ef-1234567890ab",
+        region="us-west-2",
+        account=A,
+        creation_date="2027-01-01T00:00:00+00:00",
+        key_spec=key_spec,
+        key_usage=key_usage,
+    )
+    if valid:
+        assert check_operations(operations, key) == operations
+    else:
+        with pytest.raises(ValidationException, match="not valid for"):
+            check_operations(operations, key)
+    if key_spec != "SYMMETRIC_DEFAULT":
+        with pytest.raises(ValidationException, match="only to symmetric"):
+            check_constraints(key, {"a": "b"}, None)

@@ -9,8 +9,8 @@ need no permission at all are listed, with the reason, in NO_PERMISSION.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 
 import click
@@ -61,20 +61,46 @@ def _command(path: tuple[str, ...]) -> click.Command:
 
 
 class Fixtures:
-    """What the commands are pointed at, made by the account root before the denied calls."""
+    """What the commands are pointed at, made by the account root before the denied call.
+
+    Each is made when a command's arguments first ask for it, so every test builds only what
+    its command needs."""
 
     def __init__(self, world: World) -> None:
-        tmp = world.tmp
+        self.world = world
+        self.tmp = world.tmp
         self.key = world.create_key("--alias", "alias/existing")
         self.arn = world.arn(self.key)
-        self.external = world.create_key("--origin", "EXTERNAL")
-        self.multi = world.create_key("--multi-region")
-        world.ok("key", "replicate", self.multi, "--replica-region", "eu-west-1")
-        (tmp / "plain.txt").write_text("plaintext")
-        world.ok("encrypt", "-k", self.key, "plain.txt")
-        self.message = str(tmp / "plain.txt.kms")
-        self.blob = world.blob(self.key)
-        self.key_policy = world.file(
+
+    @cached_property
+    def external(self) -> str:
+        return self.world.create_key("--origin", "EXTERNAL")
+
+    @cached_property
+    def multi(self) -> str:
+        key = self.world.create_key("--multi-region")
+        self.world.ok("key", "replicate", key, "--replica-region", "eu-west-1")
+        return key
+
+    @cached_property
+    def message(self) -> str:
+        (self.tmp / "plain.txt").write_text("plaintext")
+        self.world.ok("encrypt", "-k", self.key, "plain.txt")
+        return str(self.tmp / "plain.txt.kms")
+
+    @cached_property
+    def plaintext(self) -> str:
+        path = self.tmp / "plain.txt"
+        path.write_text("plaintext")
+        return str(path)
+
+    @cached_property
+    def blob(self) -> str:
+        return self.world.blob(self.key)
+
+    @cached_property
+    def key_policy(self) -> str:
+        return self.world.file(
             {
                 "Version": "2012-10-17",
                 "Statement": [
@@ -82,13 +108,19 @@ class Fixtures:
                 ],
             }
         )
-        self.policy = world.file(
+
+    @cached_property
+    def policy(self) -> str:
+        return self.world.file(
             {
                 "Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}],
             }
         )
-        created = world.ok(
+
+    @cached_property
+    def grant_id(self) -> str:
+        created = self.world.ok(
             "policy",
             "grant",
             "create",
@@ -99,16 +131,20 @@ class Fixtures:
             "Encrypt",
             "--retiring",
             ALICE,
-            "--json",
         )
-        grant = json.loads(created.out)
-        self.grant_id = grant["GrantId"]
-        self.token = grant["GrantToken"]
-        world.ok("policy", "identity", "put", ALICE, "existing", self.policy)
-        (tmp / "import").mkdir()
-        world.ok("key", "import-parameters", self.external, "--out-dir", str(tmp / "import"))
-        self.import_dir = tmp / "import"
-        self.tmp = tmp
+        return created.out.strip()
+
+    @cached_property
+    def identity_policy(self) -> str:
+        self.world.ok("policy", "identity", "put", ALICE, "existing", self.policy)
+        return "existing"
+
+    @cached_property
+    def import_dir(self) -> Path:
+        directory = self.tmp / "import"
+        directory.mkdir()
+        self.world.ok("key", "import-parameters", self.external, "--out-dir", str(directory))
+        return directory
 
 
 # Arguments by command, for those the generic rules below cannot guess.
@@ -122,7 +158,7 @@ ARGUMENTS: dict[tuple[str, ...], Callable[[Fixtures], list[str]]] = {
         f.arn,
         "-o",
         str(f.tmp / "denied.kms"),
-        str(f.tmp / "plain.txt"),
+        f.plaintext,
     ],
     ("decrypt",): lambda f: ["-o", str(f.tmp / "denied.txt"), f.message],
     ("reencrypt",): lambda f: ["-k", f.arn, "-o", str(f.tmp / "denied.re"), f.message],
@@ -146,8 +182,8 @@ ARGUMENTS: dict[tuple[str, ...], Callable[[Fixtures], list[str]]] = {
     ("key", "delete-material"): lambda f: [f.external],
     ("policy", "put"): lambda f: [f.key, f.key_policy],
     ("policy", "identity", "put"): lambda f: [ALICE, "new", f.policy],
-    ("policy", "identity", "get"): lambda f: [ALICE, "existing"],
-    ("policy", "identity", "delete"): lambda f: [ALICE, "existing"],
+    ("policy", "identity", "get"): lambda f: [ALICE, f.identity_policy],
+    ("policy", "identity", "delete"): lambda f: [ALICE, f.identity_policy],
     ("policy", "grant", "create"): lambda f: [f.key, "--grantee", BOB, "--operations", "Encrypt"],
     ("policy", "grant", "retire"): lambda f: [f.arn, f.grant_id],
     ("policy", "grant", "revoke"): lambda f: [f.key, f.grant_id],

@@ -35,6 +35,7 @@ from kmscli.errors import (
     ValidationException,
 )
 from kmscli.kms import audit, validation
+from kmscli.kms.authorization import RequestFacts
 from kmscli.kms.ids import parse_key_reference
 from kmscli.kms.model import KeyRecord
 from kmscli.kms.states import check_state
@@ -375,6 +376,10 @@ def _page(grants: Sequence[GrantRecord], limit: int | None, marker: str | None) 
 # -- the operations --------------------------------------------------------------------------------
 
 
+# No AWS service calls through kmscli on a caller's behalf for its grants.
+_NOT_FOR_AWS_RESOURCE = RequestFacts(extra={"kms:GrantIsForAWSResource": False})
+
+
 @audit.operation("CreateGrant")
 def create_grant(
     service: KmsService,
@@ -388,8 +393,6 @@ def create_grant(
     name: str | None = None,
     grant_tokens: Sequence[str] = (),
 ) -> dict[str, Any]:
-    from kmscli.kms.authorization import RequestFacts
-
     check_principal(grantee_principal, "granteePrincipal")
     if retiring_principal is not None:
         check_principal(retiring_principal, "retiringPrincipal")
@@ -466,7 +469,7 @@ def list_grants(
         check_principal(grantee_principal, "granteePrincipal")
     with service.keyring.read() as view:
         record = service._resolve(view, key, aliases=False)
-        service._authorize(view, "ListGrants", record)
+        service._authorize(view, "ListGrants", record, _NOT_FOR_AWS_RESOURCE)
         check_state("ListGrants", record)
         grants = key_grants(view, record)
     grants = [
@@ -537,8 +540,6 @@ def retire_grant(
     grant_id: str | None = None,
 ) -> dict[str, Any]:
     """RetireGrant by token alone, or by key ARN and grant ID."""
-    from kmscli.kms.authorization import RequestFacts
-
     if grant_token is None and (key is None or grant_id is None):
         raise ValidationException(
             "Identify the grant to retire with a grant token, or with a key ARN and a grant ID."
@@ -580,7 +581,7 @@ def revoke_grant(service: KmsService, key: str, grant_id: str) -> dict[str, Any]
     check_grant_id(grant_id)
     with service.keyring.write() as tx:
         record = service._resolve(tx, key, aliases=False)
-        service._authorize(tx, "RevokeGrant", record)
+        service._authorize(tx, "RevokeGrant", record, _NOT_FOR_AWS_RESOURCE)
         check_state("RevokeGrant", record)
         if _load(tx, record.region, record.key_id, grant_id) is None:
             raise NotFoundException(f"Grant ID {grant_id} not found for key {record.arn}")

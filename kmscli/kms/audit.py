@@ -202,6 +202,8 @@ def _wrap(function: F, event_name: str, source: str) -> F:
     def audited_call(subject: Any, *args: Any, **kwargs: Any) -> Any:
         if _current.get() is not None:
             return function(subject, *args, **kwargs)
+        # A trail that cannot take the event refuses the operation before it acts.
+        audit_log(subject.keyring).check()
         call = _Call()
         token = _current.set(call)
         try:

@@ -210,6 +210,30 @@ class AuditLog:
         finally:
             os.close(fd)
 
+    def check(self) -> None:
+        """Raise KeyringCorruptError now if the next append would refuse (a forged or removed
+        head), so that an operation is refused before it acts rather than after."""
+        try:
+            fd = os.open(self._dir / HEAD, os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            head: _Head | None = _EMPTY
+        except OSError:
+            return  # unreadable: append reports it (or skips a read-only keyring)
+        else:
+            try:
+                head = self._read_head(fd)
+            finally:
+                os.close(fd)
+        if head is None:
+            raise self._corrupt_head()
+        if head.seq == 0:
+            try:
+                data = (self._dir / LOG).read_bytes()
+            except OSError:
+                return
+            if data.count(b"\n") > 1:
+                raise self._corrupt_head()
+
     def append(self, event: bytes) -> int | None:
         """Append one event (a one-line JSON value); its sequence number.
 

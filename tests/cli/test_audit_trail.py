@@ -260,3 +260,18 @@ def test_many_processes_at_once_keep_the_chain_valid(
     assert verified.status == 0, verified.err
     report = json.loads(verified.out)
     assert report["Records"] == 9 and report["HeadSeq"] == 9
+
+
+def test_a_forged_head_refuses_operations_before_they_act(world: World) -> None:
+    key_id = world.create_key()
+    head = world.tmp / "keyring" / "audit" / "head"
+    head.write_bytes(b"\x00" * 100 + b"forged" + b"\x00" * 150)
+    refused = world.kmscli("key", "disable", key_id)
+    assert refused.status == 9 and "audit log head" in refused.err
+    verify = world.kmscli("audit", "--verify")
+    assert verify.status == 7
+    head.unlink()
+    (world.tmp / "keyring" / "audit" / "log").unlink()  # the owner starts a new trail
+    world.ok("key", "describe", key_id)
+    state = json.loads(world.ok("key", "describe", key_id, "--json").out)["KeyMetadata"]
+    assert state["KeyState"] == "Enabled", "the refused disable acted anyway"

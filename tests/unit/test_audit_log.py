@@ -257,3 +257,18 @@ def test_many_processes_appending_at_once_keep_one_valid_chain(
     assert report.ok, report.problems
     assert report.records == report.head_seq == 150
     assert len({e.event for e in audit_log(keyring).entries()}) == 150
+
+
+def test_check_refuses_before_an_operation_what_append_would_refuse(keyring: Keyring) -> None:
+    log = audit_log(keyring)
+    log.check()  # no trail yet
+    _filled(keyring, 3)
+    log.check()
+    head = log.path.parent / "head"
+    saved = head.read_bytes()
+    head.write_bytes(b"\x01" * len(saved))
+    with pytest.raises(KeyringCorruptError):
+        log.check()
+    head.unlink()
+    with pytest.raises(KeyringCorruptError):
+        log.check()

@@ -3,8 +3,8 @@
 Owns the command: which output each input goes to (by default the input itself, replaced
 atomically; `-o` for another file or directory; stdin to stdout), telling blobs from messages,
 and reporting per file. A blob goes through the service's ReEncrypt; a message through the
-envelope layer, which re-wraps its data key (unsigned suites: the header is rewritten and the
-body copied unchanged) or decrypts and encrypts it again (signed suites, or --full).
+envelope layer, which decrypts and encrypts it again under a new data key, or, for an unsigned
+message and only with --header-only, rewrites its header and copies the body unchanged.
 """
 
 from __future__ import annotations
@@ -119,9 +119,9 @@ def _first_byte(src: BinaryIO) -> tuple[BinaryIO, bytes]:
 @click.option("-o", "--output", metavar="OUT", help="Output file or directory; - for stdout.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite an existing -o output.")
 @click.option(
-    "--full",
+    "--header-only",
     is_flag=True,
-    help="Messages: decrypt and encrypt again (new data key and message ID) even when unsigned.",
+    help="Unsigned messages: rewrite only the header and copy the body (fast; see the caveat).",
 )
 @click.option(
     "--commitment-policy",
@@ -151,7 +151,7 @@ def reencrypt(
     source_keys: tuple[str, ...],
     output: str | None,
     force: bool,
-    full: bool,
+    header_only: bool,
     commitment_policy: str,
     max_encrypted_data_keys: int,
 ) -> None:
@@ -160,14 +160,16 @@ def reencrypt(
     Each FILE is replaced by its re-encrypted form, atomically (a failure leaves it as it
     was); -o writes elsewhere, and with no FILE, or -, stdin goes to stdout. A blob is
     re-encrypted by KMS ReEncrypt: the plaintext never leaves the keyring, and NEWKEY may be
-    the ARN of a related multi-Region key in another region. A message's data key is
-    unwrapped and wrapped under every NEWKEY: for unsigned suites only the header is
-    rewritten and the body is copied byte for byte, so a large file takes the time of a copy;
-    signed suites (whose signature covers the header) are decrypted and encrypted again.
+    the ARN of a related multi-Region key in another region. A message is decrypted and
+    encrypted again under a new data key wrapped by every NEWKEY, streaming, never on disk.
 
-    A re-wrapped version 2 message reuses its header's key and IV: someone holding both the
-    old and the new copy could alter its body undetected. Use --full, which encrypts again
-    under a new data key, when old copies may be kept.
+    With --header-only an unsigned message keeps its data key: only the header is rewritten
+    (new encrypted data keys, new header tag) and the body is copied byte for byte, so a large
+    file takes the time of a copy. The price: a re-wrapped version 2 header is authenticated
+    again under the same key and IV, so anyone holding both the old and the new copy can
+    recover the message's GCM authentication key and alter its body undetected. Use it only
+    when no old copy survives (no backups, no snapshots). Signed messages are always encrypted
+    again.
 
     \b
     Example:
@@ -212,7 +214,7 @@ def reencrypt(
                     max_encrypted_data_keys=max_encrypted_data_keys,
                     allowed_keys=source_keys,
                     required_context=pairs,
-                    full=full,
+                    full=not header_only,
                     progress=progress,
                 )
                 commit()

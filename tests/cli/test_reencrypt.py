@@ -137,7 +137,7 @@ def test_unsigned_message_rewrap_copies_the_body(
     os.chmod(tmp_path / "p", 0o640)
     _ok(run_inproc("encrypt", "-k", old, "-c", "purpose=test", "--frame-size", "4096", "p"))
     old_header, old_body = _split(tmp_path / "p.kms")
-    response = _json(run_inproc("reencrypt", "-k", "alias/new", "p.kms", "--json"))
+    response = _json(run_inproc("reencrypt", "--header-only", "-k", "alias/new", "p.kms", "--json"))
     assert response["Files"][0]["BodyCopied"] is True
     assert response["Files"][0]["KeyIds"] == [_arn(run_inproc, new)]
     new_header, new_body = _split(tmp_path / "p.kms")
@@ -181,8 +181,8 @@ def test_signed_messages_are_decrypted_and_encrypted_again(
     (tmp_path / "p").write_bytes(plaintext)
     _ok(run_inproc("encrypt", "-k", old, "--algorithm", SIGNED, "-c", "a=b", "p", "-o", "s.kms"))
     old_header, _ = _split(tmp_path / "s.kms")
-    response = _json(run_inproc("reencrypt", "-k", new, "s.kms", "--json"))
-    assert response["Files"][0]["BodyCopied"] is False
+    response = _json(run_inproc("reencrypt", "--header-only", "-k", new, "s.kms", "--json"))
+    assert response["Files"][0]["BodyCopied"] is False, "signed messages are always re-encrypted"
     new_header, _ = _split(tmp_path / "s.kms")
     assert new_header.suite.id == 0x0578 and new_header.message_id != old_header.message_id
     assert new_header.encryption_context["a"] == "b"
@@ -191,14 +191,15 @@ def test_signed_messages_are_decrypted_and_encrypted_again(
     assert (tmp_path / "out").read_bytes() == plaintext
 
 
-def test_full_reencrypts_unsigned_messages_too(
+def test_unsigned_messages_are_encrypted_again_by_default(
     run_inproc: Runner, keys: tuple[str, str], tmp_path: Path
 ) -> None:
     old, new = keys
     (tmp_path / "p").write_bytes(os.urandom(10_000))
     _ok(run_inproc("encrypt", "-k", old, "p"))
     old_header, old_body = _split(tmp_path / "p.kms")
-    _ok(run_inproc("reencrypt", "--full", "-k", new, "p.kms"))
+    response = _json(run_inproc("reencrypt", "-k", new, "p.kms", "--json"))
+    assert response["Files"][0]["BodyCopied"] is False
     new_header, new_body = _split(tmp_path / "p.kms")
     assert new_header.message_id != old_header.message_id and new_body != old_body
     _ok(run_inproc("decrypt", "-k", new, "-o", "out", "p.kms"))
@@ -283,6 +284,7 @@ def test_the_esdk_decrypts_rewrapped_messages(
     _ok(
         run_inproc(
             "reencrypt",
+            "--header-only",
             "-k",
             new,
             "v1.kms",

@@ -209,7 +209,7 @@ def keyring_backup(file: str, force: bool) -> None:
       kmscli keyring backup "keyring-$(date +%F).kmsbak"
       kmscli keyring backup - | ssh vault 'cat > kmscli.kmsbak'
     """
-    from kmscli.store import create_backup
+    from kmscli.store.backup import create_backup
 
     env = environment()
     to_stdout = file == "-"
@@ -282,7 +282,7 @@ def keyring_restore(file: str, force: bool) -> None:
       kmscli --home ~/restored keyring restore keyring-2026-12-01.kmsbak
       kmscli keyring restore -f nightly.kmsbak
     """
-    from kmscli.store import restore_backup
+    from kmscli.store.backup import restore_backup
 
     env = environment()
     if file == "-":

@@ -3,12 +3,12 @@
 The KMS layer uses only what is re-exported here; the submodules are internal:
 `layout` (paths, names), `atomic` (durable writes), `lock` (flock), `rootkey` (key file,
 passphrase), `subkeys` (HKDF schedule), `header`, `records`, `journal` (transactions, recovery),
-`auditlog` (the MAC-chained audit trail), `backup` (archives of a whole keyring) and `keyring`
+`auditlog` (the MAC-chained audit trail), `backup` (archives of a whole keyring; imported from
+`kmscli.store.backup` directly, so no other command pays for it at start-up) and `keyring`
 (the API below).
 """
 
 from kmscli.store.auditlog import AuditEntry, AuditLog, AuditReport, audit_log
-from kmscli.store.backup import BackupInfo, create_backup, restore_backup
 from kmscli.store.keyring import (
     Keyring,
     KeyringInfo,
@@ -23,15 +23,12 @@ __all__ = [
     "AuditEntry",
     "AuditLog",
     "AuditReport",
-    "BackupInfo",
     "Keyring",
     "KeyringInfo",
     "RecordView",
     "Transaction",
     "audit_log",
-    "create_backup",
     "init_keyring",
     "keyring_exists",
     "open_keyring",
-    "restore_backup",
 ]

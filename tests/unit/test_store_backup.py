@@ -21,14 +21,13 @@ from kmscli.errors import (
 from kmscli.store import (
     Keyring,
     audit_log,
-    create_backup,
     init_keyring,
     layout,
     open_keyring,
-    restore_backup,
     rootkey,
 )
 from kmscli.store import backup as backup_mod
+from kmscli.store.backup import create_backup, restore_backup
 
 PASSPHRASE = b"correct horse battery staple"
 LONG_NAME = "alias/" + "Q" * 300  # stored under a hashed file name

@@ -241,6 +241,10 @@ def import_key_material(
                 "The key material could not be unwrapped: it was not wrapped with this import's "
                 f"public key and {parameters['algorithm']}."
             ) from None
+        if record.key_spec != SYMMETRIC_DEFAULT:
+            from kmscli.kms import asymmetric_ops
+
+            material = asymmetric_ops.imported_material(record, material)
         material_id = _check_material(tx, record, material)
         existing = record.material(material_id)
         sealed = service._seal_material(record.arn, material_id, material)

@@ -215,7 +215,7 @@ class KeyRecord:
             "KeyManager": self.key_manager,
             "CustomerMasterKeySpec": self.key_spec,
             "KeySpec": self.key_spec,
-            "EncryptionAlgorithms": [SYMMETRIC_DEFAULT],
+            **self.algorithms(),
             "MultiRegion": self.multi_region,
         }
         if self.multi_region:
@@ -230,6 +230,17 @@ class KeyRecord:
             if expiry[1] is not None:
                 meta["ValidTo"] = expiry[1]
         current = self.current_material
-        if current is not None and current.present:
+        if current is not None and current.present and self.key_spec == SYMMETRIC_DEFAULT:
+            # Only symmetric encryption keys show their material's ID (§5, §7).
             meta["CurrentKeyMaterialId"] = current.material_id
         return meta
+
+    def algorithms(self) -> dict[str, list[str]]:
+        """EncryptionAlgorithms, SigningAlgorithms, MacAlgorithms or KeyAgreementAlgorithms:
+        the one member that fits the key's usage, with its spec's algorithms (§8)."""
+        if self.key_spec == SYMMETRIC_DEFAULT:
+            return {"EncryptionAlgorithms": [SYMMETRIC_DEFAULT]}
+        from kmscli.crypto.keyspecs import KEY_SPECS
+
+        spec = KEY_SPECS.get(self.key_spec)
+        return {} if spec is None else spec.algorithms(self.key_usage)

@@ -94,6 +94,10 @@ def re_encrypt(
         service._authorize(view, "ReEncryptTo", destination, destination_facts)
     check_state("ReEncrypt", source)
     check_state("ReEncrypt", destination)
+    if destination.key_spec != SYMMETRIC_DEFAULT:
+        from kmscli.kms import asymmetric_ops
+
+        asymmetric_ops.require_symmetric_encryption(destination, "ReEncrypt")
     material = source.material(header.material_id)
     if material is None or not material.present:
         raise InvalidCiphertextException(

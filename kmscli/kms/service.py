@@ -333,20 +333,10 @@ class KmsService:
         if key_usage is not None:
             _check_enum(key_usage, KNOWN_KEY_USAGES, "keyUsage")
         _check_enum(origin, KNOWN_ORIGINS, "origin")
-        if key_spec != SYMMETRIC_DEFAULT:
-            if key_usage is None:
-                raise ValidationException(
-                    "You must specify a KeyUsage value for all KMS keys except for symmetric "
-                    "encryption keys."
-                )
-            raise UnsupportedOperationException(
-                f"kmscli does not support key spec {key_spec} yet; only SYMMETRIC_DEFAULT keys "
-                "can be created"
-            )
-        if key_usage not in (None, ENCRYPT_DECRYPT):
-            raise ValidationException(
-                f"KeyUsage {key_usage} is not compatible with KeySpec {key_spec}"
-            )
+        if key_spec != SYMMETRIC_DEFAULT or key_usage not in (None, ENCRYPT_DECRYPT):
+            from kmscli.kms import asymmetric_ops
+
+            key_usage = asymmetric_ops.check_spec_and_usage(key_spec, key_usage)
         if origin not in (ORIGIN_AWS_KMS, ORIGIN_EXTERNAL):
             raise UnsupportedOperationException(
                 f"kmscli does not support origin {origin}; keys are created with AWS_KMS or "
@@ -369,6 +359,11 @@ class KmsService:
             record.origin = ORIGIN_EXTERNAL
             record.state = PENDING_IMPORT
             record.materials.clear()
+        if key_spec != SYMMETRIC_DEFAULT:
+            from kmscli.kms import asymmetric_ops
+
+            assert key_usage is not None
+            asymmetric_ops.shape_new_key(self, record, key_spec, key_usage)
         if multi_region:
             record.multi_region_type = PRIMARY
             record.primary_region = self.region
@@ -631,6 +626,10 @@ class KmsService:
         record = self._resolve(view, key)
         self._authorize(view, action, record, facts)
         check_state(action, record)
+        if record.key_spec != SYMMETRIC_DEFAULT:
+            from kmscli.kms import asymmetric_ops
+
+            asymmetric_ops.require_symmetric_encryption(record, action)
         return record
 
     def _crypto_facts(
@@ -668,7 +667,15 @@ class KmsService:
         *,
         via_service: bool = False,
         grant_tokens: Sequence[str] = (),
+        encryption_algorithm: str | None = None,
     ) -> dict[str, Any]:
+        if encryption_algorithm not in (None, SYMMETRIC_DEFAULT):
+            from kmscli.kms import asymmetric_ops
+
+            assert encryption_algorithm is not None
+            return asymmetric_ops.encrypt(
+                self, key, plaintext, encryption_algorithm, encryption_context, grant_tokens
+            )
         validation.check_plaintext(plaintext)
         context = dict(encryption_context or {})
         validation.check_encryption_context(context)
@@ -717,12 +724,20 @@ class KmsService:
         encryption_context: Mapping[str, str] | None = None,
         via_service: bool = False,
         grant_tokens: Sequence[str] = (),
+        encryption_algorithm: str | None = None,
     ) -> dict[str, Any]:
         if not 1 <= len(ciphertext_blob) <= blob_format.MAX_BLOB_BYTES:
             raise validation.constraint_error(
                 "<ciphertext>",
                 "ciphertextBlob",
                 f"Member must have length between 1 and {blob_format.MAX_BLOB_BYTES}",
+            )
+        if encryption_algorithm not in (None, SYMMETRIC_DEFAULT):
+            from kmscli.kms import asymmetric_ops
+
+            assert encryption_algorithm is not None
+            return asymmetric_ops.decrypt(
+                self, ciphertext_blob, key, encryption_algorithm, encryption_context, grant_tokens
             )
         context = dict(encryption_context or {})
         validation.check_encryption_context(context)
@@ -784,6 +799,168 @@ class KmsService:
             if view.get(KEYS, self._key_name(ref.key_id)) is None:
                 return None
         return f"arn:aws:kms:{self.region}:{self.account}:key/{ref.key_id}"
+
+    # -- asymmetric and HMAC keys: kmscli.kms.asymmetric_ops, imported when first used ----------
+
+    def get_public_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> dict[str, Any]:
+        from kmscli.kms import asymmetric_ops
+
+        return asymmetric_ops.get_public_key(self, key, grant_tokens=grant_tokens)
+
+    def sign(
+        self,
+        key: str,
+        message: bytes,
+        *,
+        signing_algorithm: str | None = None,
+        message_type: str = "RAW",
+        grant_tokens: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Sign; without `signing_algorithm`, the key spec's first one (a kmscli default)."""
+        from kmscli.kms import asymmetric_ops
+
+        return asymmetric_ops.sign(
+            self,
+            key,
+            message,
+            signing_algorithm=signing_algorithm,
+            message_type=message_type,
+            grant_tokens=grant_tokens,
+        )
+
+    def verify(
+        self,
+        key: str,
+        message: bytes,
+        signature: bytes,
+        *,
+        signing_algorithm: str | None = None,
+        message_type: str = "RAW",
+        grant_tokens: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        from kmscli.kms import asymmetric_ops
+
+        return asymmetric_ops.verify(
+            self,
+            key,
+            message,
+            signature,
+            signing_algorithm=signing_algorithm,
+            message_type=message_type,
+            grant_tokens=grant_tokens,
+        )
+
+    def sign_stream(
+        self,
+        key: str,
+        stream: Any,
+        *,
+        signing_algorithm: str | None = None,
+        message_type: str | None = None,
+        grant_tokens: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Sign a stream of any size: over 4096 bytes it is hashed here and signed as a DIGEST
+        (ML-DSA: as EXTERNAL_MU), as AWS recommends; one Sign operation."""
+        from kmscli.kms import asymmetric_ops
+
+        message, algorithm, kind = asymmetric_ops.stream_message(
+            self, key, stream, signing_algorithm, message_type
+        )
+        return self.sign(
+            key, message, signing_algorithm=algorithm, message_type=kind, grant_tokens=grant_tokens
+        )
+
+    def verify_stream(
+        self,
+        key: str,
+        stream: Any,
+        signature: bytes,
+        *,
+        signing_algorithm: str | None = None,
+        message_type: str | None = None,
+        grant_tokens: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Verify a signature of a stream of any size, as `sign_stream` made it."""
+        from kmscli.kms import asymmetric_ops
+
+        message, algorithm, kind = asymmetric_ops.stream_message(
+            self, key, stream, signing_algorithm, message_type
+        )
+        return self.verify(
+            key,
+            message,
+            signature,
+            signing_algorithm=algorithm,
+            message_type=kind,
+            grant_tokens=grant_tokens,
+        )
+
+    def generate_mac(
+        self,
+        key: str,
+        message: bytes,
+        *,
+        mac_algorithm: str | None = None,
+        grant_tokens: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        from kmscli.kms import asymmetric_ops
+
+        return asymmetric_ops.generate_mac(
+            self, key, message, mac_algorithm=mac_algorithm, grant_tokens=grant_tokens
+        )
+
+    def verify_mac(
+        self,
+        key: str,
+        message: bytes,
+        mac: bytes,
+        *,
+        mac_algorithm: str | None = None,
+        grant_tokens: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        from kmscli.kms import asymmetric_ops
+
+        return asymmetric_ops.verify_mac(
+            self, key, message, mac, mac_algorithm=mac_algorithm, grant_tokens=grant_tokens
+        )
+
+    def derive_shared_secret(
+        self,
+        key: str,
+        public_key: bytes,
+        *,
+        key_agreement_algorithm: str = "ECDH",
+        grant_tokens: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        from kmscli.kms import asymmetric_ops
+
+        return asymmetric_ops.derive_shared_secret(
+            self,
+            key,
+            public_key,
+            key_agreement_algorithm=key_agreement_algorithm,
+            grant_tokens=grant_tokens,
+        )
+
+    def generate_data_key_pair(
+        self,
+        key: str,
+        key_pair_spec: str,
+        *,
+        encryption_context: Mapping[str, str] | None = None,
+        with_plaintext: bool = True,
+        grant_tokens: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        from kmscli.kms import asymmetric_ops
+
+        return asymmetric_ops.generate_data_key_pair(
+            self,
+            key,
+            key_pair_spec,
+            encryption_context=encryption_context,
+            with_plaintext=with_plaintext,
+            grant_tokens=grant_tokens,
+        )
 
     def generate_random(self, number_of_bytes: int | None) -> dict[str, Any]:
         count = validation.check_random_size(number_of_bytes)

@@ -5,6 +5,8 @@
 
 _kmscli_datakey_generate_key_spec='AES_256 AES_128'
 _kmscli_decrypt_commitment_policy='require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt'
+_kmscli_decrypt_encryption_algorithm='SYMMETRIC_DEFAULT RSAES_OAEP_SHA_1 RSAES_OAEP_SHA_256'
+_kmscli_encrypt_encryption_algorithm='SYMMETRIC_DEFAULT RSAES_OAEP_SHA_1 RSAES_OAEP_SHA_256'
 _kmscli_key_create_origin='AWS_KMS EXTERNAL'
 _kmscli_key_import_parameters_wrapping_algorithm='RSAES_OAEP_SHA_256 RSAES_OAEP_SHA_1 RSA_AES_KEY_WRAP_SHA_256 RSA_AES_KEY_WRAP_SHA_1'
 _kmscli_key_import_parameters_wrapping_key_spec='RSA_2048 RSA_3072 RSA_4096'
@@ -13,7 +15,9 @@ _kmscli_key_specs='ECC_NIST_EDWARDS25519 ECC_NIST_P256 ECC_NIST_P384 ECC_NIST_P5
 _kmscli_key_usages='ENCRYPT_DECRYPT GENERATE_VERIFY_MAC KEY_AGREEMENT SIGN_VERIFY'
 _kmscli_reencrypt_commitment_policy='require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt'
 _kmscli_regions='us-east-1 us-east-2 us-west-1 us-west-2 af-south-1 ap-east-1 ap-east-2 ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-south-1 ap-south-2 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5 ap-southeast-7 ca-central-1 ca-west-1 eu-central-1 eu-central-2 eu-north-1 eu-south-1 eu-south-2 eu-west-1 eu-west-2 eu-west-3 il-central-1 me-central-1 me-south-1 mx-central-1 sa-east-1'
+_kmscli_sign_message_type='RAW DIGEST EXTERNAL_MU'
 _kmscli_suites='AES_256_GCM_HKDF_SHA512_COMMIT_KEY AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384'
+_kmscli_verify_message_type='RAW DIGEST EXTERNAL_MU'
 _kmscli_global_options='--home --region --as --profile --json -q --quiet -v --verbose --no-progress -h --help'
 _kmscli_global_valued='--home=dir --region=regions --as=none --profile=none'
 
@@ -23,7 +27,7 @@ _kmscli_spec() {
     _kmscli_commands= _kmscli_options= _kmscli_valued= _kmscli_arguments=
     case $1 in
     '')
-        _kmscli_commands='alias audit datakey decrypt encrypt inspect key keyring policy random reencrypt'
+        _kmscli_commands='alias audit datakey decrypt encrypt inspect key keyring mac policy random reencrypt sign verify'
         _kmscli_options='--version'
         ;;
     'alias')
@@ -47,7 +51,7 @@ _kmscli_spec() {
         _kmscli_valued='--key=key --since=none'
         ;;
     'datakey')
-        _kmscli_commands='decrypt generate'
+        _kmscli_commands='decrypt generate pair'
         ;;
     'datakey decrypt')
         _kmscli_options='-c --context -k --key -o --output -f --force --show-plaintext --grant-token'
@@ -58,21 +62,25 @@ _kmscli_spec() {
         _kmscli_options='-k --key --key-spec --bytes -c --context --no-plaintext --ciphertext-out --plaintext-out -f --force --show-plaintext --grant-token'
         _kmscli_valued='-k=key --key=key --key-spec=datakey_generate_key_spec --bytes=none -c=none --context=none --ciphertext-out=file --plaintext-out=file --grant-token=none'
         ;;
+    'datakey pair')
+        _kmscli_options='-k --key --key-pair-spec -c --context --no-plaintext --ciphertext-out --private-key-out --public-key-out -f --force --show-plaintext --grant-token'
+        _kmscli_valued='-k=key --key=key --key-pair-spec=none -c=none --context=none --ciphertext-out=file --private-key-out=file --public-key-out=file --grant-token=none'
+        ;;
     'decrypt')
-        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --commitment-policy --max-encrypted-data-keys --grant-token'
-        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --commitment-policy=decrypt_commitment_policy --max-encrypted-data-keys=none --grant-token=none'
+        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --commitment-policy --max-encrypted-data-keys --encryption-algorithm --grant-token'
+        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --commitment-policy=decrypt_commitment_policy --max-encrypted-data-keys=none --encryption-algorithm=decrypt_encryption_algorithm --grant-token=none'
         _kmscli_arguments='file...'
         ;;
     'encrypt')
-        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --frame-size --algorithm --direct --grant-token'
-        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --frame-size=none --algorithm=suites --grant-token=none'
+        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --frame-size --algorithm --direct --encryption-algorithm --grant-token'
+        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --frame-size=none --algorithm=suites --encryption-algorithm=encrypt_encryption_algorithm --grant-token=none'
         _kmscli_arguments='file...'
         ;;
     'inspect')
         _kmscli_arguments='file'
         ;;
     'key')
-        _kmscli_commands='cancel-deletion create delete-material describe disable enable import-material import-parameters list replicate rotate rotation schedule-deletion tag tags untag update-description update-primary-region'
+        _kmscli_commands='cancel-deletion create delete-material derive-shared-secret describe disable enable import-material import-parameters list public-key replicate rotate rotation schedule-deletion tag tags untag update-description update-primary-region'
         ;;
     'key cancel-deletion')
         _kmscli_arguments='key'
@@ -84,6 +92,11 @@ _kmscli_spec() {
     'key delete-material')
         _kmscli_options='--key-material-id'
         _kmscli_valued='--key-material-id=none'
+        _kmscli_arguments='key'
+        ;;
+    'key derive-shared-secret')
+        _kmscli_options='--public-key --algorithm -o --output -f --force --show-plaintext --grant-token'
+        _kmscli_valued='--public-key=file --algorithm=none -o=file --output=file --grant-token=none'
         _kmscli_arguments='key'
         ;;
     'key describe')
@@ -108,6 +121,11 @@ _kmscli_spec() {
         _kmscli_arguments='key'
         ;;
     'key list')
+        ;;
+    'key public-key')
+        _kmscli_options='-o --output --pem -f --force --grant-token'
+        _kmscli_valued='-o=file --output=file --grant-token=none'
+        _kmscli_arguments='key'
         ;;
     'key replicate')
         _kmscli_options='--replica-region --description --policy --tag --bypass-policy-lockout-safety-check'
@@ -176,6 +194,19 @@ _kmscli_spec() {
     'keyring status')
         ;;
     'keyring verify')
+        ;;
+    'mac')
+        _kmscli_commands='generate verify'
+        ;;
+    'mac generate')
+        _kmscli_options='-k --key --algorithm -o --output -f --force --grant-token'
+        _kmscli_valued='-k=key --key=key --algorithm=none -o=file --output=file --grant-token=none'
+        _kmscli_arguments='file'
+        ;;
+    'mac verify')
+        _kmscli_options='-k --key --mac --algorithm --grant-token'
+        _kmscli_valued='-k=key --key=key --mac=file --algorithm=none --grant-token=none'
+        _kmscli_arguments='file'
         ;;
     'policy')
         _kmscli_commands='get grant identity list put simulate validate'
@@ -250,6 +281,16 @@ _kmscli_spec() {
         _kmscli_options='-k --key -c --context --new-context --source-key -o --output -f --force --header-only --commitment-policy --max-encrypted-data-keys'
         _kmscli_valued='-k=key --key=key -c=none --context=none --new-context=none --source-key=key -o=file --output=file --commitment-policy=reencrypt_commitment_policy --max-encrypted-data-keys=none'
         _kmscli_arguments='file...'
+        ;;
+    'sign')
+        _kmscli_options='-k --key --algorithm --message-type -o --output -f --force --grant-token'
+        _kmscli_valued='-k=key --key=key --algorithm=none --message-type=sign_message_type -o=file --output=file --grant-token=none'
+        _kmscli_arguments='file'
+        ;;
+    'verify')
+        _kmscli_options='-k --key --signature --algorithm --message-type --grant-token'
+        _kmscli_valued='-k=key --key=key --signature=file --algorithm=none --message-type=verify_message_type --grant-token=none'
+        _kmscli_arguments='file'
         ;;
     *) return 1 ;;
     esac

@@ -13,7 +13,7 @@ function __kmscli_spec
     set -g __kmscli_arguments
     switch "$argv"
         case ''
-            set -g __kmscli_commands alias audit datakey decrypt encrypt inspect key keyring policy random reencrypt
+            set -g __kmscli_commands alias audit datakey decrypt encrypt inspect key keyring mac policy random reencrypt sign verify
         case 'alias'
             set -g __kmscli_commands create delete list update
         case 'alias create'
@@ -27,28 +27,33 @@ function __kmscli_spec
         case 'audit'
             set -g __kmscli_valued --key --since
         case 'datakey'
-            set -g __kmscli_commands decrypt generate
+            set -g __kmscli_commands decrypt generate pair
         case 'datakey decrypt'
             set -g __kmscli_valued -c --context -k --key -o --output --grant-token
             set -g __kmscli_arguments file
         case 'datakey generate'
             set -g __kmscli_valued -k --key --key-spec --bytes -c --context --ciphertext-out --plaintext-out --grant-token
+        case 'datakey pair'
+            set -g __kmscli_valued -k --key --key-pair-spec -c --context --ciphertext-out --private-key-out --public-key-out --grant-token
         case 'decrypt'
-            set -g __kmscli_valued -k --key -o --output -c --context --suffix --commitment-policy --max-encrypted-data-keys --grant-token
+            set -g __kmscli_valued -k --key -o --output -c --context --suffix --commitment-policy --max-encrypted-data-keys --encryption-algorithm --grant-token
             set -g __kmscli_arguments file...
         case 'encrypt'
-            set -g __kmscli_valued -k --key -o --output -c --context --suffix --frame-size --algorithm --grant-token
+            set -g __kmscli_valued -k --key -o --output -c --context --suffix --frame-size --algorithm --encryption-algorithm --grant-token
             set -g __kmscli_arguments file...
         case 'inspect'
             set -g __kmscli_arguments file
         case 'key'
-            set -g __kmscli_commands cancel-deletion create delete-material describe disable enable import-material import-parameters list replicate rotate rotation schedule-deletion tag tags untag update-description update-primary-region
+            set -g __kmscli_commands cancel-deletion create delete-material derive-shared-secret describe disable enable import-material import-parameters list public-key replicate rotate rotation schedule-deletion tag tags untag update-description update-primary-region
         case 'key cancel-deletion'
             set -g __kmscli_arguments key
         case 'key create'
             set -g __kmscli_valued --description --key-spec --key-usage --origin --policy --tag --alias
         case 'key delete-material'
             set -g __kmscli_valued --key-material-id
+            set -g __kmscli_arguments key
+        case 'key derive-shared-secret'
+            set -g __kmscli_valued --public-key --algorithm -o --output --grant-token
             set -g __kmscli_arguments key
         case 'key describe'
             set -g __kmscli_valued --grant-token
@@ -64,6 +69,9 @@ function __kmscli_spec
             set -g __kmscli_valued --wrapping-algorithm --wrapping-key-spec --out-dir
             set -g __kmscli_arguments key
         case 'key list'
+        case 'key public-key'
+            set -g __kmscli_valued -o --output --grant-token
+            set -g __kmscli_arguments key
         case 'key replicate'
             set -g __kmscli_valued --replica-region --description --policy --tag
             set -g __kmscli_arguments key
@@ -105,6 +113,14 @@ function __kmscli_spec
             set -g __kmscli_arguments file
         case 'keyring status'
         case 'keyring verify'
+        case 'mac'
+            set -g __kmscli_commands generate verify
+        case 'mac generate'
+            set -g __kmscli_valued -k --key --algorithm -o --output --grant-token
+            set -g __kmscli_arguments file
+        case 'mac verify'
+            set -g __kmscli_valued -k --key --mac --algorithm --grant-token
+            set -g __kmscli_arguments file
         case 'policy'
             set -g __kmscli_commands get grant identity list put simulate validate
         case 'policy get'
@@ -150,6 +166,12 @@ function __kmscli_spec
         case 'reencrypt'
             set -g __kmscli_valued -k --key -c --context --new-context --source-key -o --output --commitment-policy --max-encrypted-data-keys
             set -g __kmscli_arguments file...
+        case 'sign'
+            set -g __kmscli_valued -k --key --algorithm --message-type -o --output --grant-token
+            set -g __kmscli_arguments file
+        case 'verify'
+            set -g __kmscli_valued -k --key --signature --algorithm --message-type --grant-token
+            set -g __kmscli_arguments file
     end
 end
 
@@ -276,9 +298,12 @@ complete -c kmscli -n '__kmscli_at ""' -a encrypt -d 'Encrypt files (or stdin) i
 complete -c kmscli -n '__kmscli_at ""' -a inspect -d 'Show a message\'s header (or a blob\'s key): no keyring needed.'
 complete -c kmscli -n '__kmscli_at ""' -a key -d 'Create, describe and manage KMS keys.'
 complete -c kmscli -n '__kmscli_at ""' -a keyring -d 'Create and inspect the keyring.'
+complete -c kmscli -n '__kmscli_at ""' -a mac -d 'Generate and verify HMACs with HMAC KMS keys (GenerateMac, VerifyMac).'
 complete -c kmscli -n '__kmscli_at ""' -a policy -d 'Key policies, identity policies and grants: who may do what with a key.'
 complete -c kmscli -n '__kmscli_at ""' -a random -d 'Random bytes from the CSPRNG (GenerateRandom), in Base64 or raw to a file.'
 complete -c kmscli -n '__kmscli_at ""' -a reencrypt -d 'Put encrypted files (messages or ciphertext blobs) under another key (ReEncrypt).'
+complete -c kmscli -n '__kmscli_at ""' -a sign -d 'Sign a file or stdin with an asymmetric SIGN_VERIFY key (Sign).'
+complete -c kmscli -n '__kmscli_at ""' -a verify -d 'Verify a signature of a file or stdin with an asymmetric key (Verify).'
 complete -c kmscli -n '__kmscli_at ""' -l version -d 'Show the version and exit.'
 
 # kmscli alias
@@ -304,6 +329,7 @@ complete -c kmscli -n '__kmscli_at "audit"' -l verify -d 'Check the MAC chain in
 # kmscli datakey
 complete -c kmscli -n '__kmscli_at "datakey"' -a decrypt -d 'Decrypt a wrapped data key (Decrypt) and print it in Base64, or write it raw with -o.'
 complete -c kmscli -n '__kmscli_at "datakey"' -a generate -d 'Generate a data key under a KMS key (GenerateDataKey).'
+complete -c kmscli -n '__kmscli_at "datakey"' -a pair -d 'Generate a data key pair under a symmetric KMS key (GenerateDataKeyPair).'
 
 # kmscli datakey decrypt
 complete -c kmscli -n '__kmscli_at "datakey decrypt"' -s c -l context -r -f -d 'Encryption context pair (repeatable).'
@@ -325,6 +351,18 @@ complete -c kmscli -n '__kmscli_at "datakey generate"' -s f -l force -d 'Overwri
 complete -c kmscli -n '__kmscli_at "datakey generate"' -l show-plaintext -d 'Allow a plaintext key on a terminal.'
 complete -c kmscli -n '__kmscli_at "datakey generate"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
+# kmscli datakey pair
+complete -c kmscli -n '__kmscli_at "datakey pair"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key: key ID, key ARN, alias or alias ARN.'
+complete -c kmscli -n '__kmscli_at "datakey pair"' -l key-pair-spec -r -f -d 'Key pair spec: RSA_2048, RSA_3072, RSA_4096, ECC_NIST_P256, ECC_NIST_P384, ECC_NIST_P521, ECC_SECG_P256K1 or ECC_NIST_EDWARDS25519.'
+complete -c kmscli -n '__kmscli_at "datakey pair"' -s c -l context -r -f -d 'Encryption context pair (repeatable).'
+complete -c kmscli -n '__kmscli_at "datakey pair"' -l no-plaintext -d 'GenerateDataKeyPairWithoutPlaintext.'
+complete -c kmscli -n '__kmscli_at "datakey pair"' -l ciphertext-out -r -F -d 'Write the raw PrivateKeyCiphertextBlob to FILE.'
+complete -c kmscli -n '__kmscli_at "datakey pair"' -l private-key-out -r -F -d 'Write the DER PKCS#8 private key to FILE (0600).'
+complete -c kmscli -n '__kmscli_at "datakey pair"' -l public-key-out -r -F -d 'Write the DER public key to FILE.'
+complete -c kmscli -n '__kmscli_at "datakey pair"' -s f -l force -d 'Overwrite existing outputs.'
+complete -c kmscli -n '__kmscli_at "datakey pair"' -l show-plaintext -d 'Allow a plaintext key on a terminal.'
+complete -c kmscli -n '__kmscli_at "datakey pair"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
+
 # kmscli decrypt
 complete -c kmscli -n '__kmscli_at "decrypt"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key (ID, ARN, alias or alias ARN); repeatable.'
 complete -c kmscli -n '__kmscli_at "decrypt"' -s o -l output -r -F -d 'Output file, directory (several FILEs), or - for stdout.'
@@ -333,6 +371,7 @@ complete -c kmscli -n '__kmscli_at "decrypt"' -l suffix -r -f -d 'Suffix of encr
 complete -c kmscli -n '__kmscli_at "decrypt"' -s f -l force -d 'Overwrite existing outputs.'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l commitment-policy -r -f -a 'require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt' -d 'Which algorithm suites may be decrypted (the ESDK\'s policies).'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l max-encrypted-data-keys -r -f -d 'Refuse messages with more data keys than this.'
+complete -c kmscli -n '__kmscli_at "decrypt"' -l encryption-algorithm -r -f -a 'SYMMETRIC_DEFAULT RSAES_OAEP_SHA_1 RSAES_OAEP_SHA_256' -d 'With an RSA ENCRYPT_DECRYPT key: RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 (--direct only on encrypt; raw RSA ciphertext on decrypt).'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
 # kmscli encrypt
@@ -344,6 +383,7 @@ complete -c kmscli -n '__kmscli_at "encrypt"' -s f -l force -d 'Overwrite existi
 complete -c kmscli -n '__kmscli_at "encrypt"' -l frame-size -r -f -d 'Frame length in bytes, a multiple of 128 (default 262144).'
 complete -c kmscli -n '__kmscli_at "encrypt"' -l algorithm -r -f -a 'AES_256_GCM_HKDF_SHA512_COMMIT_KEY AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384' -d 'AES_256_GCM_HKDF_SHA512_COMMIT_KEY (0x0478, default) or AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 (0x0578).'
 complete -c kmscli -n '__kmscli_at "encrypt"' -l direct -d 'KMS Encrypt of at most 4096 bytes: a ciphertext blob.'
+complete -c kmscli -n '__kmscli_at "encrypt"' -l encryption-algorithm -r -f -a 'SYMMETRIC_DEFAULT RSAES_OAEP_SHA_1 RSAES_OAEP_SHA_256' -d 'With an RSA ENCRYPT_DECRYPT key: RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 (--direct only on encrypt; raw RSA ciphertext on decrypt).'
 complete -c kmscli -n '__kmscli_at "encrypt"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
 # kmscli inspect
@@ -352,12 +392,14 @@ complete -c kmscli -n '__kmscli_at "encrypt"' -l grant-token -r -f -d 'A grant t
 complete -c kmscli -n '__kmscli_at "key"' -a cancel-deletion -d 'Cancel a pending deletion (CancelKeyDeletion); the key comes back disabled.'
 complete -c kmscli -n '__kmscli_at "key"' -a create -d 'Create a KMS key and print its key ID (CreateKey).'
 complete -c kmscli -n '__kmscli_at "key"' -a delete-material -d 'Delete imported key material (DeleteImportedKeyMaterial); the key returns to PendingImport.'
+complete -c kmscli -n '__kmscli_at "key"' -a derive-shared-secret -d 'Agree a shared secret with a KEY_AGREEMENT key and a peer\'s public key (DeriveSharedSecret).'
 complete -c kmscli -n '__kmscli_at "key"' -a describe -d 'Show a key\'s metadata (DescribeKey).'
 complete -c kmscli -n '__kmscli_at "key"' -a disable -d 'Disable a key (DisableKey): it can no longer encrypt or decrypt until enabled.'
 complete -c kmscli -n '__kmscli_at "key"' -a enable -d 'Enable a key (EnableKey).'
 complete -c kmscli -n '__kmscli_at "key"' -a import-material -d 'Import wrapped key material into an EXTERNAL key (ImportKeyMaterial).'
 complete -c kmscli -n '__kmscli_at "key"' -a import-parameters -d 'Get a wrapping key and import token for importing key material (GetParametersForImport).'
 complete -c kmscli -n '__kmscli_at "key"' -a list -d 'List the keys of the current region (ListKeys).'
+complete -c kmscli -n '__kmscli_at "key"' -a public-key -d 'Get the public key of an asymmetric key (GetPublicKey).'
 complete -c kmscli -n '__kmscli_at "key"' -a replicate -d 'Replicate a multi-Region primary key into another region (ReplicateKey).'
 complete -c kmscli -n '__kmscli_at "key"' -a rotate -d 'Rotate a key now, whatever its schedule (RotateKeyOnDemand).'
 complete -c kmscli -n '__kmscli_at "key"' -a rotation -d 'Automatic rotation of a key: turn it on or off, see when and what it rotated.'
@@ -384,6 +426,14 @@ complete -c kmscli -n '__kmscli_at "key create"' -l bypass-policy-lockout-safety
 # kmscli key delete-material
 complete -c kmscli -n '__kmscli_at "key delete-material"' -l key-material-id -r -f -d 'Which material (default: the current one).'
 
+# kmscli key derive-shared-secret
+complete -c kmscli -n '__kmscli_at "key derive-shared-secret"' -l public-key -r -F -d 'The other party\'s public key: DER or PEM SubjectPublicKeyInfo on the key\'s curve.'
+complete -c kmscli -n '__kmscli_at "key derive-shared-secret"' -l algorithm -r -f -d 'Key agreement algorithm.'
+complete -c kmscli -n '__kmscli_at "key derive-shared-secret"' -s o -l output -r -F -d 'Write the raw shared secret to FILE (0600).'
+complete -c kmscli -n '__kmscli_at "key derive-shared-secret"' -s f -l force -d 'Overwrite FILE.'
+complete -c kmscli -n '__kmscli_at "key derive-shared-secret"' -l show-plaintext -d 'Allow the secret on a terminal.'
+complete -c kmscli -n '__kmscli_at "key derive-shared-secret"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
+
 # kmscli key describe
 complete -c kmscli -n '__kmscli_at "key describe"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
@@ -404,6 +454,12 @@ complete -c kmscli -n '__kmscli_at "key import-parameters"' -l out-dir -r -f -a 
 complete -c kmscli -n '__kmscli_at "key import-parameters"' -s f -l force -d 'Overwrite existing files.'
 
 # kmscli key list
+
+# kmscli key public-key
+complete -c kmscli -n '__kmscli_at "key public-key"' -s o -l output -r -F -d 'Write the public key to FILE.'
+complete -c kmscli -n '__kmscli_at "key public-key"' -l pem -d 'PEM instead of DER.'
+complete -c kmscli -n '__kmscli_at "key public-key"' -s f -l force -d 'Overwrite FILE.'
+complete -c kmscli -n '__kmscli_at "key public-key"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
 # kmscli key replicate
 complete -c kmscli -n '__kmscli_at "key replicate"' -l replica-region -r -f -a 'us-east-1 us-east-2 us-west-1 us-west-2 af-south-1 ap-east-1 ap-east-2 ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-south-1 ap-south-2 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5 ap-southeast-7 ca-central-1 ca-west-1 eu-central-1 eu-central-2 eu-north-1 eu-south-1 eu-south-2 eu-west-1 eu-west-2 eu-west-3 il-central-1 me-central-1 me-south-1 mx-central-1 sa-east-1' -d 'Region of the new replica.'
@@ -469,6 +525,23 @@ complete -c kmscli -n '__kmscli_at "keyring restore"' -s f -l force -d 'Replace 
 # kmscli keyring status
 
 # kmscli keyring verify
+
+# kmscli mac
+complete -c kmscli -n '__kmscli_at "mac"' -a generate -d 'Compute the HMAC of a message with an HMAC KMS key (GenerateMac).'
+complete -c kmscli -n '__kmscli_at "mac"' -a verify -d 'Check the HMAC of a message with an HMAC KMS key (VerifyMac).'
+
+# kmscli mac generate
+complete -c kmscli -n '__kmscli_at "mac generate"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key: key ID, key ARN, alias or alias ARN.'
+complete -c kmscli -n '__kmscli_at "mac generate"' -l algorithm -r -f -d 'HMAC_SHA_224|256|384|512: the key spec\'s one (default).'
+complete -c kmscli -n '__kmscli_at "mac generate"' -s o -l output -r -F -d 'Write the raw MAC to MACFILE.'
+complete -c kmscli -n '__kmscli_at "mac generate"' -s f -l force -d 'Overwrite existing outputs.'
+complete -c kmscli -n '__kmscli_at "mac generate"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
+
+# kmscli mac verify
+complete -c kmscli -n '__kmscli_at "mac verify"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key: key ID, key ARN, alias or alias ARN.'
+complete -c kmscli -n '__kmscli_at "mac verify"' -l mac -r -F -d 'The MAC: raw bytes, or the Base64 text \'mac generate\' prints.'
+complete -c kmscli -n '__kmscli_at "mac verify"' -l algorithm -r -f -d 'HMAC_SHA_224|256|384|512: the key spec\'s one (default).'
+complete -c kmscli -n '__kmscli_at "mac verify"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
 # kmscli policy
 complete -c kmscli -n '__kmscli_at "policy"' -a get -d 'Print a key\'s policy document (GetKeyPolicy).'
@@ -558,6 +631,21 @@ complete -c kmscli -n '__kmscli_at "reencrypt"' -s f -l force -d 'Overwrite an e
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l header-only -d 'Unsigned messages: rewrite only the header and copy the body (fast; see the caveat).'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l commitment-policy -r -f -a 'require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt' -d 'Which algorithm suites may be read (the ESDK\'s policies).'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l max-encrypted-data-keys -r -f -d 'Refuse messages with more data keys than this.'
+
+# kmscli sign
+complete -c kmscli -n '__kmscli_at "sign"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key: key ID, key ARN, alias or alias ARN.'
+complete -c kmscli -n '__kmscli_at "sign"' -l algorithm -r -f -d 'Signing algorithm (default: the key\'s first, e.g. RSASSA_PKCS1_V1_5_SHA_256, ECDSA_SHA_256, ED25519_SHA_512, ML_DSA_SHAKE_256).'
+complete -c kmscli -n '__kmscli_at "sign"' -l message-type -r -f -a 'RAW DIGEST EXTERNAL_MU' -d 'What FILE holds: the message (RAW, default), its digest (DIGEST) or an ML-DSA μ (EXTERNAL_MU). RAW messages over 4096 bytes are hashed locally and sent as DIGEST.'
+complete -c kmscli -n '__kmscli_at "sign"' -s o -l output -r -F -d 'Write the raw signature to SIGFILE (- for stdout).'
+complete -c kmscli -n '__kmscli_at "sign"' -s f -l force -d 'Overwrite existing outputs.'
+complete -c kmscli -n '__kmscli_at "sign"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
+
+# kmscli verify
+complete -c kmscli -n '__kmscli_at "verify"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key: key ID, key ARN, alias or alias ARN.'
+complete -c kmscli -n '__kmscli_at "verify"' -l signature -r -F -d 'The signature: raw bytes, or the Base64 text \'kmscli sign\' prints.'
+complete -c kmscli -n '__kmscli_at "verify"' -l algorithm -r -f -d 'Signing algorithm (default: the key\'s first, e.g. RSASSA_PKCS1_V1_5_SHA_256, ECDSA_SHA_256, ED25519_SHA_512, ML_DSA_SHAKE_256).'
+complete -c kmscli -n '__kmscli_at "verify"' -l message-type -r -f -a 'RAW DIGEST EXTERNAL_MU' -d 'What FILE holds: the message (RAW, default), its digest (DIGEST) or an ML-DSA μ (EXTERNAL_MU). RAW messages over 4096 bytes are hashed locally and sent as DIGEST.'
+complete -c kmscli -n '__kmscli_at "verify"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
 # Positional arguments, by kind.
 complete -c kmscli -n '__kmscli_arg alias' -f -a '(__kmscli_keys alias)'

@@ -47,6 +47,14 @@ output_option = click.option(
 suffix_option = click.option(
     "--suffix", default=DEFAULT_SUFFIX, show_default=True, help="Suffix of encrypted files."
 )
+RSA_ALGORITHMS = ("RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256")
+RSA_CIPHERTEXT_LIMIT = 512  # an RSA_4096 ciphertext
+encryption_algorithm_option = click.option(
+    "--encryption-algorithm",
+    type=click.Choice(["SYMMETRIC_DEFAULT", *RSA_ALGORITHMS]),
+    help="With an RSA ENCRYPT_DECRYPT key: RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 "
+    "(--direct only on encrypt; raw RSA ciphertext on decrypt).",
+)
 
 
 def _run_jobs(jobs: Sequence[Job], env: Environment, one: Callable[[Job], dict[str, Any]]) -> None:
@@ -114,6 +122,7 @@ def _encryption_keys(env: Environment, keys: Sequence[str]) -> list[str]:
 @click.option(
     "--direct", is_flag=True, help="KMS Encrypt of at most 4096 bytes: a ciphertext blob."
 )
+@encryption_algorithm_option
 @grant_token_option
 def encrypt(
     files: tuple[str, ...],
@@ -125,6 +134,7 @@ def encrypt(
     frame_size: int | None,
     algorithm: str | None,
     direct: bool,
+    encryption_algorithm: str | None,
     grant_tokens: tuple[str, ...],
 ) -> None:
     """Encrypt files (or stdin) into AWS Encryption SDK messages.
@@ -139,6 +149,7 @@ def encrypt(
       kmscli encrypt big.tar                    # writes big.tar.kms
       kmscli encrypt -k alias/backups -c project=apollo -o out/ *.log
       tar c dir | kmscli encrypt -k alias/backups > dir.tar.kms
+      kmscli encrypt --direct -k "$RSA_KEY" --encryption-algorithm RSAES_OAEP_SHA_256 secret.txt
     """
     from kmscli.message.encoder import DEFAULT_FRAME_LENGTH
     from kmscli.message.suites import DEFAULT_SUITE, suite_by_name
@@ -150,12 +161,21 @@ def encrypt(
     key_list = _encryption_keys(env, keys)
     jobs = plan(files, output, suffix=suffix, decrypting=False)
     refuse_binary_to_terminal(jobs, output if not (direct and env.json) else "-")
+    if encryption_algorithm not in (None, "SYMMETRIC_DEFAULT") and not direct:
+        raise UsageError(
+            f"--encryption-algorithm {encryption_algorithm} encrypts with KMS Encrypt itself",
+            hints=["add --direct (RSA keys encrypt at most a few hundred bytes)"],
+        )
     if direct:
         if frame_size is not None or algorithm is not None:
             raise UsageError("--frame-size and --algorithm do not apply to --direct")
         if len(key_list) > 1:
             raise UsageError("--direct encrypts under one key; give a single -k")
-        _run_jobs(jobs, env, lambda job: _encrypt_direct(env, job, key_list[0], pairs, force))
+        _run_jobs(
+            jobs,
+            env,
+            lambda job: _encrypt_direct(env, job, key_list[0], pairs, force, encryption_algorithm),
+        )
         return
     if env.json and any(job.target is None for job in jobs):
         raise UsageError("--json reports on output files; name one with -o FILE")
@@ -202,12 +222,21 @@ def encrypt(
 
 
 def _encrypt_direct(
-    env: Environment, job: Job, key: str, pairs: dict[str, str], force: bool
+    env: Environment,
+    job: Job,
+    key: str,
+    pairs: dict[str, str],
+    force: bool,
+    encryption_algorithm: str | None = None,
 ) -> dict[str, Any]:
     with _io_errors(job), open_source(job) as (src, _size, mode):
         plaintext = src.read(DIRECT_LIMIT + 1)
         response = env.service.encrypt(
-            key, plaintext, pairs, grant_tokens=env.provider.grant_tokens
+            key,
+            plaintext,
+            pairs,
+            grant_tokens=env.provider.grant_tokens,
+            encryption_algorithm=encryption_algorithm,
         )
         if env.json and job.target is None:
             emit_json(response)
@@ -246,6 +275,7 @@ def _encrypt_direct(
     show_default=True,
     help="Refuse messages with more data keys than this.",
 )
+@encryption_algorithm_option
 @grant_token_option
 def decrypt(
     files: tuple[str, ...],
@@ -256,6 +286,7 @@ def decrypt(
     force: bool,
     commitment_policy: str,
     max_encrypted_data_keys: int,
+    encryption_algorithm: str | None,
     grant_tokens: tuple[str, ...],
 ) -> None:
     """Decrypt messages (or ciphertext blobs) from files or stdin.
@@ -271,6 +302,7 @@ def decrypt(
     Example:
       kmscli decrypt big.tar.kms                # writes big.tar
       kmscli decrypt -k alias/backups -c project=apollo -o - notes.kms | less
+      kmscli decrypt -k "$RSA_KEY" --encryption-algorithm RSAES_OAEP_SHA_256 secret.txt.kms
     """
     from kmscli.message.suites import CommitmentPolicy
 
@@ -288,6 +320,9 @@ def decrypt(
         from kmscli.kms.blob import looks_like_blob
 
         with _io_errors(job), open_source(job) as (src, size, mode):
+            if encryption_algorithm in RSA_ALGORITHMS:
+                ciphertext = src.read(RSA_CIPHERTEXT_LIMIT + 1)
+                return _decrypt_rsa(env, job, ciphertext, keys, encryption_algorithm, mode, force)
             stream, first = _first_byte(src)
             if first == BLOB_MAGIC[:1]:
                 blob = stream.read(BLOB_LIMIT + 1)
@@ -364,6 +399,36 @@ def _decrypt_blob(
         "KeyId": response["KeyId"],
         "KeyMaterialId": response["KeyMaterialId"],
     }
+
+
+def _decrypt_rsa(
+    env: Environment,
+    job: Job,
+    ciphertext: bytes,
+    keys: Sequence[str],
+    algorithm: str,
+    mode: int,
+    force: bool,
+) -> dict[str, Any]:
+    """Raw RSA-OAEP ciphertext (from `encrypt --direct` or any RSA tool) with the key -k."""
+    if len(keys) != 1:
+        raise UsageError(
+            f"--encryption-algorithm {algorithm} decrypts raw RSA ciphertext: give its key with -k"
+        )
+    response = env.service.decrypt(
+        ciphertext,
+        key=keys[0],
+        grant_tokens=env.provider.grant_tokens,
+        encryption_algorithm=algorithm,
+    )
+    if env.json and job.target is None:
+        emit_json(response)
+        return response
+    with _sink(job, mode, force) as (dst, commit):
+        dst.write(response["Plaintext"])
+        commit()
+    verbose(env, f"decrypted {job.source_label} -> {job.target_label} with {response['KeyId']}")
+    return {"Input": job.source_label, "Output": job.target_label, "KeyId": response["KeyId"]}
 
 
 def _first_byte(src: BinaryIO) -> tuple[BinaryIO, bytes]:

@@ -3,13 +3,15 @@
 Owns the `key` commands: create, list, describe, enable, disable, update-description; rotation
 (`key rotate`, `key rotation enable|disable|status|list`); deletion (`schedule-deletion`,
 `cancel-deletion`); tags; multi-Region keys (`replicate`, `update-primary-region`); imported
-material (`import-parameters`, `import-material`, `delete-material`). Each command parses its
+material (`import-parameters`, `import-material`, `delete-material`); asymmetric keys
+(`public-key`, `derive-shared-secret`). Each command parses its
 arguments, calls one KmsService operation and prints the result (text or --json); the rules
 are the service's.
 """
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -654,3 +656,107 @@ def key_delete_material(key: str, key_material_id: str | None) -> None:
     response: dict[str, Any] = env.service.delete_imported_key_material(key, key_material_id)
     if env.json:
         emit_json(response)
+
+
+# -- asymmetric keys -----------------------------------------------------------------------------
+
+
+@command(key_group, "public-key")
+@click.argument("key")
+@click.option("-o", "--output", metavar="FILE", help="Write the public key to FILE.")
+@click.option("--pem", "as_pem", is_flag=True, help="PEM instead of DER.")
+@click.option("-f", "--force", is_flag=True, help="Overwrite FILE.")
+@grant_token_option
+def key_public_key(
+    key: str, output: str | None, as_pem: bool, force: bool, grant_tokens: tuple[str, ...]
+) -> None:
+    """Get the public key of an asymmetric key (GetPublicKey).
+
+    The key is a DER X.509 SubjectPublicKeyInfo (or PEM with --pem), usable by openssl and
+    any other tool to verify signatures, encrypt for the key or agree a secret with it. Without
+    -o, PEM is printed (DER only to a pipe); --json prints AWS's GetPublicKey response with
+    the key's spec, usage and algorithms. Works on disabled keys, as in AWS.
+
+    \b
+    Example:
+      kmscli key public-key alias/release --pem -o release.pub.pem
+      openssl dgst -sha256 -verify release.pub.pem -signature f.sig f
+    """
+    from kmscli.cli.sign_cmds import pem, write_output
+
+    env = environment()
+    response = env.service.get_public_key(key, grant_tokens=grant_tokens)
+    der: bytes = response["PublicKey"]
+    data = pem(der) if as_pem else der
+    if output is not None:
+        write_output(output, data, force=force)
+        verbose(env, f"public key of {response['KeyId']} -> {output}")
+    if env.json:
+        emit_json(response)
+        return
+    if output is None:
+        if not as_pem and sys.stdout.isatty():
+            data = pem(der)
+        write_output("-", data, force=False)
+
+
+@command(key_group, "derive-shared-secret")
+@click.argument("key")
+@click.option(
+    "--public-key",
+    "public_key_file",
+    required=True,
+    metavar="FILE",
+    help="The other party's public key: DER or PEM SubjectPublicKeyInfo on the key's curve.",
+)
+@click.option(
+    "--algorithm",
+    "key_agreement_algorithm",
+    default="ECDH",
+    show_default=True,
+    metavar="ECDH",
+    help="Key agreement algorithm.",
+)
+@click.option("-o", "--output", metavar="FILE", help="Write the raw shared secret to FILE (0600).")
+@click.option("-f", "--force", is_flag=True, help="Overwrite FILE.")
+@click.option("--show-plaintext", is_flag=True, help="Allow the secret on a terminal.")
+@grant_token_option
+def key_derive_shared_secret(
+    key: str,
+    public_key_file: str,
+    key_agreement_algorithm: str,
+    output: str | None,
+    force: bool,
+    show_plaintext: bool,
+    grant_tokens: tuple[str, ...],
+) -> None:
+    """Agree a shared secret with a KEY_AGREEMENT key and a peer's public key (DeriveSharedSecret).
+
+    KEY is an ECC_NIST_P256/P384/P521 key with key usage KEY_AGREEMENT; the secret is the raw
+    ECDH (cofactor) shared secret, the same the peer derives from its private key and this
+    key's public key (`key public-key`). Derive keys from it with a KDF before use. Written raw
+    with -o (mode 0600), else printed in Base64 (not to a terminal without --show-plaintext).
+
+    \b
+    Example:
+      kmscli key derive-shared-secret alias/agree --public-key peer.pub.pem -o secret.bin
+      openssl pkeyutl -derive -inkey peer.pem -peerkey agree.pub.pem -out peer-secret.bin
+    """
+    import base64
+
+    from kmscli.cli.datakey_cmds import refuse_plaintext_to_terminal, write_private_file
+    from kmscli.cli.sign_cmds import read_public_key
+
+    env = environment()
+    peer = read_public_key(public_key_file)
+    if output is None and not env.json:
+        refuse_plaintext_to_terminal(show_plaintext)
+    response = env.service.derive_shared_secret(
+        key, peer, key_agreement_algorithm=key_agreement_algorithm, grant_tokens=grant_tokens
+    )
+    if output is not None:
+        write_private_file(output, response["SharedSecret"], force=force)
+    if env.json:
+        emit_json(response)
+    elif output is None:
+        emit_line(base64.b64encode(response["SharedSecret"]).decode())

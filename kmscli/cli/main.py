@@ -21,8 +21,10 @@ from kmscli.cli import (  # noqa: F401  (registers the commands)
     datakey_cmds,
     key_cmds,
     keyring_cmds,
+    mac_cmds,
     policy_cmds,
     reencrypt_cmds,
+    sign_cmds,
 )
 from kmscli.cli.context import Environment
 from kmscli.cli.output import report_error

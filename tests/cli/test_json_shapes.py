@@ -99,7 +99,54 @@ def _granted(run: Runner, tmp: Path) -> str:
     return key
 
 
+def _asym(run: Runner, spec: str, usage: str) -> str:
+    return run("key", "create", "--key-spec", spec, "--key-usage", usage).out.strip()
+
+
+def _file(tmp: Path, data: bytes) -> str:
+    path = tmp / "input.bin"
+    path.write_bytes(data)
+    return str(path)
+
+
+def _signed(run: Runner, tmp: Path) -> list[str]:
+    key = _asym(run, "ECC_NIST_P256", "SIGN_VERIFY")
+    (tmp / "m").write_bytes(b"plaintext")
+    assert run("sign", str(tmp / "m"), "-k", key, "-o", str(tmp / "m.sig")).status == 0
+    return [str(tmp / "m"), "-k", key, "--signature", str(tmp / "m.sig")]
+
+
+def _maced(run: Runner, tmp: Path) -> list[str]:
+    key = _asym(run, "HMAC_256", "GENERATE_VERIFY_MAC")
+    (tmp / "m").write_bytes(b"plaintext")
+    assert run("mac", "generate", str(tmp / "m"), "-k", key, "-o", str(tmp / "m.mac")).status == 0
+    return [str(tmp / "m"), "-k", key, "--mac", str(tmp / "m.mac")]
+
+
+def _peer(run: Runner, tmp: Path) -> list[str]:
+    key = _asym(run, "ECC_NIST_P256", "KEY_AGREEMENT")
+    other = _asym(run, "ECC_NIST_P256", "KEY_AGREEMENT")
+    assert run("key", "public-key", other, "-o", str(tmp / "peer.der")).status == 0
+    return [key, "--public-key", str(tmp / "peer.der")]
+
+
 CASES: dict[tuple[str, ...], tuple[str, Setup]] = {
+    ("sign",): ("Sign", lambda r, t: ["-", "-k", _asym(r, "ECC_NIST_P256", "SIGN_VERIFY")]),
+    ("verify",): ("Verify", _signed),
+    ("key", "public-key"): (
+        "GetPublicKey",
+        lambda r, t: [_asym(r, "RSA_2048", "ENCRYPT_DECRYPT")],
+    ),
+    ("mac", "generate"): (
+        "GenerateMac",
+        lambda r, t: ["-", "-k", _asym(r, "HMAC_256", "GENERATE_VERIFY_MAC")],
+    ),
+    ("mac", "verify"): ("VerifyMac", _maced),
+    ("datakey", "pair"): (
+        "GenerateDataKeyPair",
+        lambda r, t: ["-k", _key(r, t), "--key-pair-spec", "ECC_NIST_P256", "-c", "a=b"],
+    ),
+    ("key", "derive-shared-secret"): ("DeriveSharedSecret", _peer),
     ("key", "create"): ("CreateKey", lambda r, t: ["--description", "d", "--tag", "a=b"]),
     ("key", "describe"): ("DescribeKey", lambda r, t: [_key(r, t)]),
     ("key", "list"): ("ListKeys", lambda r, t: _no_args(_key(r, t))),
@@ -134,6 +181,35 @@ EXTRA_CASES: list[tuple[tuple[str, ...], str, Setup]] = [
         lambda r, t: ["-k", _key(r, t), "--no-plaintext"],
     ),
     (("alias", "list"), "ListAliases", lambda r, t: ["--key", _key(r, t)]),
+    (
+        ("datakey", "pair"),
+        "GenerateDataKeyPairWithoutPlaintext",
+        lambda r, t: ["-k", _key(r, t), "--key-pair-spec", "RSA_2048", "--no-plaintext"],
+    ),
+    (
+        ("key", "describe"),
+        "DescribeKey",
+        lambda r, t: [_asym(r, "ECC_NIST_P384", "KEY_AGREEMENT")],
+    ),
+    (
+        ("key", "describe"),
+        "DescribeKey",
+        lambda r, t: [_asym(r, "HMAC_512", "GENERATE_VERIFY_MAC")],
+    ),
+    (
+        ("encrypt",),
+        "Encrypt",
+        lambda r, t: [
+            "--direct",
+            "-k",
+            _asym(r, "RSA_2048", "ENCRYPT_DECRYPT"),
+            "--encryption-algorithm",
+            "RSAES_OAEP_SHA_256",
+            "-o",
+            "-",
+            _file(t, b"secret"),
+        ],
+    ),
 ]
 # Commands whose --json document is kmscli's own (no AWS operation matches them).
 OWN_DOCUMENTS = {

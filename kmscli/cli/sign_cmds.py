@@ -1,0 +1,216 @@
+"""`kmscli sign` and `kmscli verify`: digital signatures with asymmetric KMS keys (Sign, Verify).
+
+Owns reading the message (a file of any size, or stdin: the service hashes what is over 4096
+bytes and signs the digest), writing the signature raw to a file or in Base64 to stdout, and
+reading a signature back (raw, or the Base64 line `sign` prints). Also the small binary-file
+helpers the other asymmetric commands share (Base64 detection, PEM armour).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import click
+
+from kmscli.cli.options import command, environment
+from kmscli.cli.output import emit_json, emit_line, verbose
+from kmscli.cli.params import force_option, grant_token_option, read_input
+from kmscli.cli.root import cli
+from kmscli.errors import InputOutputError, UsageError
+from kmscli.outputs import AtomicOutput
+
+_BASE64_TEXT = re.compile(rb"\s*[A-Za-z0-9+/]+={0,2}\s*")
+_PEM = re.compile(rb"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", re.DOTALL)
+
+key_option = click.option(
+    "-k",
+    "--key",
+    "key",
+    required=True,
+    metavar="KEY",
+    help="KMS key: key ID, key ARN, alias or alias ARN.",
+)
+
+
+def read_binary(source: str, *, what: str) -> bytes:
+    """A binary value from FILE or `-`: raw bytes, or the Base64 text kmscli prints."""
+    data = read_input(source, what=what)
+    if _BASE64_TEXT.fullmatch(data):
+        try:
+            return base64.b64decode(b"".join(data.split()), validate=True)
+        except (binascii.Error, ValueError):
+            pass
+    return data
+
+
+def read_public_key(source: str) -> bytes:
+    """A DER SubjectPublicKeyInfo from FILE or `-`, given as DER, PEM or Base64 DER."""
+    data = read_input(source, what="public key")
+    found = _PEM.search(data)
+    if found is not None:
+        try:
+            return base64.b64decode(b"".join(found.group(2).split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise UsageError(f"public key '{source}' is not valid PEM") from None
+    return read_binary(source, what="public key") if _BASE64_TEXT.fullmatch(data) else data
+
+
+def pem(der: bytes, label: str = "PUBLIC KEY") -> bytes:
+    """DER in PEM armour (RFC 7468): Base64 in 64-character lines."""
+    text = base64.b64encode(der).decode()
+    lines = [text[i : i + 64] for i in range(0, len(text), 64)]
+    body = "\n".join(lines)
+    return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n".encode()
+
+
+def write_output(path: str, data: bytes, *, force: bool, mode: int = 0o644) -> None:
+    """Raw bytes to FILE atomically, or to stdout for `-`."""
+    if path == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        output = AtomicOutput(Path(path), mode=mode, overwrite=force)
+        with output as handle:
+            handle.write(data)
+            output.commit()
+    except IsADirectoryError:
+        raise InputOutputError(f"cannot write '{path}': it is a directory") from None
+
+
+@contextmanager
+def open_message(source: str) -> Iterator[BinaryIO]:
+    """The message stream of FILE or stdin (`-`); a file is closed afterwards, stdin is not."""
+    if source == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        handle = Path(source).open("rb")  # noqa: SIM115 - closed by the with below
+    except IsADirectoryError:
+        raise InputOutputError(f"cannot read message '{source}': it is a directory") from None
+    except OSError as error:
+        raise InputOutputError(f"cannot read message '{source}': {error.strerror}") from None
+    with handle:
+        yield handle
+
+
+algorithm_option = click.option(
+    "--algorithm",
+    "signing_algorithm",
+    metavar="ALG",
+    help="Signing algorithm (default: the key's first, e.g. RSASSA_PKCS1_V1_5_SHA_256, "
+    "ECDSA_SHA_256, ED25519_SHA_512, ML_DSA_SHAKE_256).",
+)
+message_type_option = click.option(
+    "--message-type",
+    type=click.Choice(["RAW", "DIGEST", "EXTERNAL_MU"]),
+    help="What FILE holds: the message (RAW, default), its digest (DIGEST) or an ML-DSA μ "
+    "(EXTERNAL_MU). RAW messages over 4096 bytes are hashed locally and sent as DIGEST.",
+)
+
+
+@command(cli, "sign")
+@click.argument("source", metavar="FILE|-")
+@key_option
+@algorithm_option
+@message_type_option
+@click.option(
+    "-o", "--output", metavar="SIGFILE", help="Write the raw signature to SIGFILE (- for stdout)."
+)
+@force_option
+@grant_token_option
+def sign(
+    source: str,
+    key: str,
+    signing_algorithm: str | None,
+    message_type: str | None,
+    output: str | None,
+    force: bool,
+    grant_tokens: tuple[str, ...],
+) -> None:
+    """Sign a file or stdin with an asymmetric SIGN_VERIFY key (Sign).
+
+    A file of any size can be signed: up to 4096 bytes it is sent as the message; anything
+    longer is hashed here as a stream with the algorithm's hash and signed as a DIGEST (ML-DSA:
+    as its EXTERNAL_MU μ), which verifies with any tool that checks a signature of the whole
+    file. Signatures are in the standard encodings: PKCS #1 for RSA, DER for ECDSA, raw for
+    Ed25519 and ML-DSA. Without -o the signature is printed in Base64.
+
+    \b
+    Example:
+      kmscli sign release.tar -k alias/release -o release.tar.sig
+      kmscli sign release.tar -k alias/release --algorithm RSASSA_PSS_SHA_256 --json
+    """
+    env = environment()
+    with open_message(source) as stream:
+        response = env.service.sign_stream(
+            key,
+            stream,
+            signing_algorithm=signing_algorithm,
+            message_type=message_type,
+            grant_tokens=grant_tokens,
+        )
+    if output is not None:
+        write_output(output, response["Signature"], force=force)
+        verbose(env, f"signed {source} with {response['KeyId']} ({response['SigningAlgorithm']})")
+    if env.json:
+        emit_json(response)
+    elif output is None:
+        emit_line(base64.b64encode(response["Signature"]).decode())
+
+
+@command(cli, "verify")
+@click.argument("source", metavar="FILE|-")
+@key_option
+@click.option(
+    "--signature",
+    "signature_file",
+    required=True,
+    metavar="SIGFILE",
+    help="The signature: raw bytes, or the Base64 text 'kmscli sign' prints.",
+)
+@algorithm_option
+@message_type_option
+@grant_token_option
+def verify(
+    source: str,
+    key: str,
+    signature_file: str,
+    signing_algorithm: str | None,
+    message_type: str | None,
+    grant_tokens: tuple[str, ...],
+) -> None:
+    """Verify a signature of a file or stdin with an asymmetric key (Verify).
+
+    The message is read as `kmscli sign` reads it (a file over 4096 bytes is hashed here and
+    verified as a DIGEST), so signatures made by kmscli or by any other tool with the key's
+    public key verify. A signature that does not verify is KMSInvalidSignatureException
+    (exit 7); a valid one exits 0 silently (--json prints AWS's Verify response).
+
+    \b
+    Example:
+      kmscli verify release.tar -k alias/release --signature release.tar.sig
+      openssl dgst -sha256 -sign priv.pem -out f.sig f
+      kmscli verify f -k "$KEY" --signature f.sig     # a key imported from priv.pem
+    """
+    env = environment()
+    signature = read_binary(signature_file, what="signature")
+    with open_message(source) as stream:
+        response: dict[str, Any] = env.service.verify_stream(
+            key,
+            stream,
+            signature,
+            signing_algorithm=signing_algorithm,
+            message_type=message_type,
+            grant_tokens=grant_tokens,
+        )
+    verbose(env, f"signature verified with {response['KeyId']} ({response['SigningAlgorithm']})")
+    if env.json:
+        emit_json(response)

@@ -38,6 +38,7 @@ from kmscli.crypto.keyspecs import (
 )
 from kmscli.errors import (
     InvalidKeyUsageException,
+    KmsError,
     UnsupportedOperationException,
     ValidationException,
 )
@@ -351,12 +352,16 @@ def stream_message(
     Sign/Verify that follows is the authorized operation.
     """
     head = stream.read(MAX_MESSAGE + 1)
-    if message_type is not None or len(head) <= MAX_MESSAGE:
-        return head, signing_algorithm, message_type or RAW
-    _check_signing_request(signing_algorithm, RAW)
-    with service.keyring.read() as view:
-        record = service._resolve(view, key)
+    try:
+        with service.keyring.read() as view:
+            record = service._resolve(view, key)
+    except KmsError:
+        return head, signing_algorithm, message_type or RAW  # Sign/Verify says why, audited
+    # The request names its algorithm, as AWS's always does (and its audit event shows it).
     algorithm = signing_algorithm or default_signing_algorithm(record.key_spec)
+    if message_type is not None or len(head) <= MAX_MESSAGE:
+        return head, algorithm, message_type or RAW
+    _check_signing_request(signing_algorithm, RAW)
     if record.key_usage != SIGN_VERIFY or algorithm is None:
         return head, algorithm, RAW  # the operation refuses it in AWS's words
     from kmscli.crypto import asymmetric

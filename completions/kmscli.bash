@@ -27,7 +27,7 @@ _kmscli_spec() {
     _kmscli_commands= _kmscli_options= _kmscli_valued= _kmscli_arguments=
     case $1 in
     '')
-        _kmscli_commands='alias audit datakey decrypt encrypt inspect key keyring mac policy random reencrypt sign verify'
+        _kmscli_commands='alias audit datakey decrypt encrypt inspect key keyring mac policy principal random reencrypt serve sign verify'
         _kmscli_options='--version'
         ;;
     'alias')
@@ -273,6 +273,22 @@ _kmscli_spec() {
         _kmscli_options='--identity'
         _kmscli_arguments='file'
         ;;
+    'principal')
+        _kmscli_commands='access-key'
+        ;;
+    'principal access-key')
+        _kmscli_commands='create delete list'
+        ;;
+    'principal access-key create')
+        _kmscli_arguments='none'
+        ;;
+    'principal access-key delete')
+        _kmscli_arguments='none'
+        ;;
+    'principal access-key list')
+        _kmscli_options='--principal'
+        _kmscli_valued='--principal=none'
+        ;;
     'random')
         _kmscli_options='--bytes -o --output -f --force'
         _kmscli_valued='--bytes=none -o=file --output=file'
@@ -281,6 +297,10 @@ _kmscli_spec() {
         _kmscli_options='-k --key -c --context --new-context --source-key -o --output -f --force --header-only --commitment-policy --max-encrypted-data-keys'
         _kmscli_valued='-k=key --key=key -c=none --context=none --new-context=none --source-key=key -o=file --output=file --commitment-policy=reencrypt_commitment_policy --max-encrypted-data-keys=none'
         _kmscli_arguments='file...'
+        ;;
+    'serve')
+        _kmscli_options='--host --port'
+        _kmscli_valued='--host=none --port=none'
         ;;
     'sign')
         _kmscli_options='-k --key --algorithm --message-type -o --output -f --force --grant-token'

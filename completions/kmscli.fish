@@ -13,7 +13,7 @@ function __kmscli_spec
     set -g __kmscli_arguments
     switch "$argv"
         case ''
-            set -g __kmscli_commands alias audit datakey decrypt encrypt inspect key keyring mac policy random reencrypt sign verify
+            set -g __kmscli_commands alias audit datakey decrypt encrypt inspect key keyring mac policy principal random reencrypt serve sign verify
         case 'alias'
             set -g __kmscli_commands create delete list update
         case 'alias create'
@@ -161,11 +161,23 @@ function __kmscli_spec
             set -g __kmscli_valued --key --action -c --context --via-service --condition
         case 'policy validate'
             set -g __kmscli_arguments file
+        case 'principal'
+            set -g __kmscli_commands access-key
+        case 'principal access-key'
+            set -g __kmscli_commands create delete list
+        case 'principal access-key create'
+            set -g __kmscli_arguments none
+        case 'principal access-key delete'
+            set -g __kmscli_arguments none
+        case 'principal access-key list'
+            set -g __kmscli_valued --principal
         case 'random'
             set -g __kmscli_valued --bytes -o --output
         case 'reencrypt'
             set -g __kmscli_valued -k --key -c --context --new-context --source-key -o --output --commitment-policy --max-encrypted-data-keys
             set -g __kmscli_arguments file...
+        case 'serve'
+            set -g __kmscli_valued --host --port
         case 'sign'
             set -g __kmscli_valued -k --key --algorithm --message-type -o --output --grant-token
             set -g __kmscli_arguments file
@@ -300,8 +312,10 @@ complete -c kmscli -n '__kmscli_at ""' -a key -d 'Create, describe and manage KM
 complete -c kmscli -n '__kmscli_at ""' -a keyring -d 'Create and inspect the keyring.'
 complete -c kmscli -n '__kmscli_at ""' -a mac -d 'Generate and verify HMACs with HMAC KMS keys (GenerateMac, VerifyMac).'
 complete -c kmscli -n '__kmscli_at ""' -a policy -d 'Key policies, identity policies and grants: who may do what with a key.'
+complete -c kmscli -n '__kmscli_at ""' -a principal -d 'Credentials of the principals that call the keyring through kmscli serve.'
 complete -c kmscli -n '__kmscli_at ""' -a random -d 'Random bytes from the CSPRNG (GenerateRandom), in Base64 or raw to a file.'
 complete -c kmscli -n '__kmscli_at ""' -a reencrypt -d 'Put encrypted files (messages or ciphertext blobs) under another key (ReEncrypt).'
+complete -c kmscli -n '__kmscli_at ""' -a serve -d 'Serve the keyring as an AWS KMS endpoint (JSON 1.1 protocol, SigV4).'
 complete -c kmscli -n '__kmscli_at ""' -a sign -d 'Sign a file or stdin with an asymmetric SIGN_VERIFY key (Sign).'
 complete -c kmscli -n '__kmscli_at ""' -a verify -d 'Verify a signature of a file or stdin with an asymmetric key (Verify).'
 complete -c kmscli -n '__kmscli_at ""' -l version -d 'Show the version and exit.'
@@ -616,6 +630,21 @@ complete -c kmscli -n '__kmscli_at "policy simulate"' -l condition -r -f -d 'Any
 # kmscli policy validate
 complete -c kmscli -n '__kmscli_at "policy validate"' -l identity -d 'Check an identity (IAM) policy instead of a key policy.'
 
+# kmscli principal
+complete -c kmscli -n '__kmscli_at "principal"' -a access-key -d 'Create, list and delete the access keys kmscli serve accepts.'
+
+# kmscli principal access-key
+complete -c kmscli -n '__kmscli_at "principal access-key"' -a create -d 'Create an access key that signs requests as PRINCIPAL (like IAM CreateAccessKey).'
+complete -c kmscli -n '__kmscli_at "principal access-key"' -a delete -d 'Delete an access key: requests signed with it are refused from now on.'
+complete -c kmscli -n '__kmscli_at "principal access-key"' -a list -d 'List access keys and the principals they sign for; never their secrets.'
+
+# kmscli principal access-key create
+
+# kmscli principal access-key delete
+
+# kmscli principal access-key list
+complete -c kmscli -n '__kmscli_at "principal access-key list"' -l principal -r -f -d 'Only this principal\'s.'
+
 # kmscli random
 complete -c kmscli -n '__kmscli_at "random"' -l bytes -r -f -d 'How many random bytes (required).'
 complete -c kmscli -n '__kmscli_at "random"' -s o -l output -r -F -d 'Write the raw bytes to FILE (0600).'
@@ -631,6 +660,10 @@ complete -c kmscli -n '__kmscli_at "reencrypt"' -s f -l force -d 'Overwrite an e
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l header-only -d 'Unsigned messages: rewrite only the header and copy the body (fast; see the caveat).'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l commitment-policy -r -f -a 'require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt' -d 'Which algorithm suites may be read (the ESDK\'s policies).'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l max-encrypted-data-keys -r -f -d 'Refuse messages with more data keys than this.'
+
+# kmscli serve
+complete -c kmscli -n '__kmscli_at "serve"' -l host -r -f -d 'Address to listen on; anything but loopback is warned about.'
+complete -c kmscli -n '__kmscli_at "serve"' -l port -r -f -d 'Port to listen on; 0 picks a free one (the URL printed says which).'
 
 # kmscli sign
 complete -c kmscli -n '__kmscli_at "sign"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key: key ID, key ARN, alias or alias ARN.'

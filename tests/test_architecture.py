@@ -54,6 +54,13 @@ ALLOWED: dict[str, set[str]] = {
         "kmscli.message",
         "kmscli.keyprovider",
     },
+    "kmscli.server": {
+        "kmscli.errors",
+        "kmscli.crypto",
+        "kmscli.kms",
+        "kmscli.store",
+        "kmscli.policy",
+    },
 }
 
 

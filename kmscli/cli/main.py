@@ -23,7 +23,9 @@ from kmscli.cli import (  # noqa: F401  (registers the commands)
     keyring_cmds,
     mac_cmds,
     policy_cmds,
+    principal_cmds,
     reencrypt_cmds,
+    serve_cmds,
     sign_cmds,
 )
 from kmscli.cli.context import Environment

@@ -29,6 +29,10 @@ NO_PERMISSION = {
     ("policy", "validate"): "offline check of a document",
     ("policy", "simulate"): "answers for --as without performing anything",
     ("audit",): "reads the keyring's own trail",
+    ("principal", "access-key", "create"): "the keyring owner's credentials for kmscli serve",
+    ("principal", "access-key", "list"): "the keyring owner's credentials for kmscli serve",
+    ("principal", "access-key", "delete"): "the keyring owner's credentials for kmscli serve",
+    ("serve",): "serves requests; each is authorized for the principal that signed it",
 }
 
 GLOBAL = {"home", "region", "principal", "profile", "json", "quiet", "verbose", "no_progress"}

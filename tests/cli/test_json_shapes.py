@@ -225,6 +225,10 @@ OWN_DOCUMENTS = {
     # IAM's GetUserPolicy/ListUserPolicies shapes, not KMS's.
     ("policy", "identity", "get"),
     ("policy", "identity", "list"),
+    # IAM's CreateAccessKey/ListAccessKeys shapes (plus PrincipalArn); serve prints its URL.
+    ("principal", "access-key", "create"),
+    ("principal", "access-key", "list"),
+    ("serve",),
 }
 # Commands that print nothing on success, as the AWS CLI for the same operations.
 SILENT = {
@@ -239,6 +243,7 @@ SILENT = {
     ("policy", "identity", "delete"),
     ("policy", "grant", "retire"),
     ("policy", "grant", "revoke"),
+    ("principal", "access-key", "delete"),
 }
 CASES.update(LIFECYCLE_CASES)  # rotation, deletion, tags, multi-Region, import, reencrypt
 SILENT |= LIFECYCLE_SILENT

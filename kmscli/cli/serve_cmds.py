@@ -1,0 +1,115 @@
+"""`kmscli serve`: the keyring as a local AWS KMS endpoint for boto3, the AWS CLI and the SDKs.
+
+Owns the command's options, the start-up and shutdown messages, and the signals: SIGINT and
+SIGTERM stop the server cleanly (requests in flight finish) and the command exits 0. The
+server itself is `kmscli.server.app`, imported only here so that no other command pays for it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kmscli.cli.options import command, environment
+from kmscli.cli.output import notice, warning
+from kmscli.cli.root import cli
+
+DEFAULT_PORT = 8750
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _stderr(line: str) -> None:
+    sys.stderr.write(f"kmscli: {line}\n")
+    sys.stderr.flush()
+
+
+@command(cli, "serve")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    metavar="ADDRESS",
+    help="Address to listen on; anything but loopback is warned about.",
+)
+@click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on; 0 picks a free one (the URL printed says which).",
+)
+def serve(host: str, port: int) -> None:
+    """Serve the keyring as an AWS KMS endpoint (JSON 1.1 protocol, SigV4).
+
+    Any KMS client (boto3, the AWS CLI, the AWS Encryption SDK, other SDKs) can use the
+    keyring through --endpoint-url: requests must be signed with an access key made by
+    kmscli principal access-key create, and run as that key's principal, with the key
+    policies, IAM policies and grants enforced and every call in the audit trail. The region
+    is the one the request is signed for. Prints the endpoint URL on stdout; SIGINT or
+    SIGTERM stop it after the requests in flight have finished. -v logs every request.
+
+    \b
+    Example:
+      kmscli principal access-key create arn:aws:iam::111122223333:user/alice
+      kmscli serve --port 8750 &
+      aws kms list-keys --endpoint-url http://127.0.0.1:8750
+    """
+    import signal
+    import threading
+
+    from kmscli.server.access_keys import list_access_keys
+    from kmscli.server.app import Application, KeyringPool, keyring_opener, make_server
+
+    env = environment()
+    first = env.open_keyring()
+    opener = keyring_opener(
+        env.home,
+        root_key_file=env.root_key_file,
+        root_key_dir=env.root_key_dir,
+        passphrase=env.passphrase,
+    )
+    application = Application(
+        pool=KeyringPool(opener, first),
+        clock=env.now,
+        log=_stderr,
+        access_log=_stderr if env.verbose else None,
+    )
+    if not _is_loopback(host):
+        warning(env, f"listening on {host}: kmscli serve is reachable from other machines")
+    no_keys = not list_access_keys(first)["AccessKeyMetadata"]
+    server = make_server(host, port, application)
+    stop = threading.Event()
+    previous = {
+        signum: signal.signal(signum, lambda *_: stop.set())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    runner = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="kmscli-serve"
+    )
+    runner.start()
+    try:
+        sys.stdout.write(server.url + "\n")
+        sys.stdout.flush()
+        notice(env, f"serving {env.home} as AWS KMS on {server.url} (Ctrl-C to stop)")
+        if no_keys:
+            notice(env, "hint: no access keys yet: kmscli principal access-key create ARN")
+        while not stop.wait(0.5):
+            pass
+        notice(env, "stopping: finishing the requests in flight")
+    finally:
+        server.stop()
+        runner.join()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    notice(env, "stopped")

@@ -1,0 +1,17 @@
+"""`kmscli serve`: the keyring as a local AWS KMS endpoint (JSON 1.1 protocol, SigV4).
+
+The package is imported only by the serve and principal commands, never on kmscli's start-up
+path. Its rooms, each with one job:
+
+- `protocol`: JSON 1.1 bodies in and out (Base64 blobs, epoch-second timestamps, AWS error
+  bodies and HTTP statuses). Knows nothing of HTTP or of the service.
+- `operations`: the one table from `TrentService.<Operation>` to the KmsService call.
+- `sigv4`: verifying an AWS Signature Version 4 request. Pure: given the request and a way to
+  find a secret, it returns who signed or raises.
+- `access_keys`: access key records in the keyring (secrets sealed), each mapped to a principal.
+- `app`: the HTTP server (standard library `ThreadingHTTPServer`), a pool of opened keyrings, one
+  KmsService per request, clean shutdown.
+
+Nothing here prints, reads the environment or exits: the CLI hands in the keyring opener, the
+clocks and the address, and does the printing.
+"""

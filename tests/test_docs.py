@@ -20,7 +20,7 @@ import click
 import pytest
 
 from kmscli.cli import docgen
-from kmscli.cli.main import cli
+from kmscli.cli.commands import cli
 from tests.conftest import Runner
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -179,7 +179,7 @@ def _all_values(command: Command, global_options: Sequence[Option]) -> Iterator[
 
 def load_cli() -> click.Group:
     """The root group with every command registered, exactly as `kmscli` runs it."""
-    from kmscli.cli import main  # noqa: F401  (registers every command module)
+    from kmscli.cli import commands  # noqa: F401  (registers every command module)
     from kmscli.cli.root import cli
 
     return cli

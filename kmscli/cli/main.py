@@ -3,7 +3,8 @@
 Owns running the click tree without click's own error handling, so that every failure is
 printed as `kmscli: error: <Code>: <message>` (plus hints, plus a JSON object with `--json`) and
 exits with the documented status; interrupts exit 130; anything unexpected is a bug (exit 1,
-traceback only with KMSCLI_DEBUG=1).
+traceback only with KMSCLI_DEBUG=1). The command modules are imported lazily by the root group
+(see `kmscli.cli.root.COMMAND_MODULES`, where a new command module is registered).
 """
 
 from __future__ import annotations
@@ -14,20 +15,6 @@ from typing import NoReturn
 
 import click
 
-from kmscli.cli import (  # noqa: F401  (registers the commands)
-    alias_cmds,
-    audit_cmds,
-    crypto_cmds,
-    datakey_cmds,
-    key_cmds,
-    keyring_cmds,
-    mac_cmds,
-    policy_cmds,
-    principal_cmds,
-    reencrypt_cmds,
-    serve_cmds,
-    sign_cmds,
-)
 from kmscli.cli.context import Environment
 from kmscli.cli.output import report_error
 from kmscli.cli.root import cli

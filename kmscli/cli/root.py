@@ -1,14 +1,65 @@
-"""The root `kmscli` group and its command groups; command modules register on these."""
+"""The root `kmscli` group and its command groups; command modules register on these.
+
+Owns which module registers which top-level command (`COMMAND_MODULES`), so that one run of
+kmscli imports only the module of the command it runs: start-up stays close to Python's own.
+Help, completion and docs generation load every module (`load_all_commands`).
+"""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from kmscli import __version__
 from kmscli.cli.options import CONTEXT_SETTINGS, global_options, subgroup
 
+# Top-level command (or group) name → the modules that register it or its subcommands.
+# tests/cli/test_command_modules.py checks this table against the loaded tree.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "alias": ("alias_cmds",),
+    "audit": ("audit_cmds",),
+    "datakey": ("datakey_cmds",),
+    "decrypt": ("crypto_cmds",),
+    "encrypt": ("crypto_cmds",),
+    "inspect": ("crypto_cmds",),
+    "key": ("key_cmds",),
+    "keyring": ("keyring_cmds",),
+    "mac": ("mac_cmds",),
+    "policy": ("policy_cmds",),
+    "principal": ("principal_cmds",),
+    "random": ("datakey_cmds",),
+    "reencrypt": ("reencrypt_cmds",),
+    "serve": ("serve_cmds",),
+    "sign": ("sign_cmds",),
+    "verify": ("sign_cmds",),
+}
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+
+def _load(modules: tuple[str, ...]) -> None:
+    for module in modules:
+        importlib.import_module(f"kmscli.cli.{module}")
+
+
+def load_all_commands() -> None:
+    """Import every command module, so the whole tree is registered (help, docs, completion)."""
+    for modules in COMMAND_MODULES.values():
+        _load(modules)
+
+
+class LazyGroup(click.Group):
+    """The root group: a command's module is imported only when that command is looked up."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        _load(COMMAND_MODULES.get(cmd_name, ()))
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        load_all_commands()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="kmscli", message="%(prog)s %(version)s")
 @global_options
 def cli() -> None:

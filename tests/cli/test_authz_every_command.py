@@ -39,7 +39,7 @@ GLOBAL = {"home", "region", "principal", "profile", "json", "quiet", "verbose", 
 
 
 def _commands() -> list[tuple[str, ...]]:
-    from kmscli.cli.main import cli
+    from kmscli.cli.commands import cli
 
     found: list[tuple[str, ...]] = []
 
@@ -55,7 +55,7 @@ def _commands() -> list[tuple[str, ...]]:
 
 
 def _command(path: tuple[str, ...]) -> click.Command:
-    from kmscli.cli.main import cli
+    from kmscli.cli.commands import cli
 
     command: click.Command = cli
     for name in path:

@@ -252,7 +252,7 @@ SILENT |= LIFECYCLE_SILENT
 def _commands() -> list[tuple[str, ...]]:
     import click
 
-    from kmscli.cli.main import cli
+    from kmscli.cli.commands import cli
 
     found: list[tuple[str, ...]] = []
 

@@ -8,30 +8,33 @@ failure, and every failure is reported.
 
 from __future__ import annotations
 
-import io
-import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any
 
 import click
 
 from kmscli.cli.context import Environment
 from kmscli.cli.files import Job, open_source, plan, refuse_binary_to_terminal
+from kmscli.cli.jobs import (
+    BLOB_LIMIT,
+    MESSAGE_VERSIONS,
+    first_byte,
+    io_errors,
+    not_encrypted,
+    run_jobs,
+    sink,
+)
 from kmscli.cli.options import command, environment
-from kmscli.cli.output import emit_json, emit_record, report_error, verbose
+from kmscli.cli.output import emit_json, emit_record, verbose
 from kmscli.cli.params import context_option, force_option, grant_token_option, parse_context
 from kmscli.cli.progress import progress_for
 from kmscli.cli.root import cli
-from kmscli.errors import FormatError, InputOutputError, KmsError, UsageError
-from kmscli.outputs import AtomicOutput, describe_os_error
+from kmscli.errors import UsageError
 
 DEFAULT_SUFFIX = ".kms"
 AWS_MANAGED_KEY = "alias/aws/kmscli"
-BLOB_LIMIT = 6144
 DIRECT_LIMIT = 4096
-MESSAGE_VERSIONS = (b"\x01", b"\x02")  # the first byte of an ESDK message: its format version
 
 key_option = click.option(
     "-k",
@@ -55,43 +58,6 @@ encryption_algorithm_option = click.option(
     help="With an RSA ENCRYPT_DECRYPT key: RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 "
     "(--direct only on encrypt; raw RSA ciphertext on decrypt).",
 )
-
-
-def _run_jobs(jobs: Sequence[Job], env: Environment, one: Callable[[Job], dict[str, Any]]) -> None:
-    results: list[dict[str, Any]] = []
-    first_failure: KmsError | None = None
-    for job in jobs:
-        try:
-            results.append(one(job))
-        except KmsError as error:
-            if len(jobs) == 1:
-                raise
-            report_error(error, as_json=env.json)
-            first_failure = first_failure or error
-    if env.json and results and all(job.target is not None for job in jobs):
-        emit_json({"Files": results})
-    if first_failure is not None:
-        raise click.exceptions.Exit(first_failure.exit_status)
-
-
-@contextmanager
-def _sink(job: Job, mode: int, force: bool) -> Iterator[tuple[BinaryIO, Callable[[], None]]]:
-    """Where the output goes, and the commit that makes it appear (a no-op for stdout)."""
-    if job.target is None:
-        yield sys.stdout.buffer, sys.stdout.buffer.flush
-        return
-    output = AtomicOutput(job.target, mode=mode, overwrite=force)
-    with output as handle:
-        yield handle, output.commit
-
-
-@contextmanager
-def _io_errors(job: Job) -> Iterator[None]:
-    try:
-        yield
-    except OSError as error:
-        where = job.target_label if error.filename is None else error.filename
-        raise InputOutputError(describe_os_error(error, where)) from None
 
 
 def _encryption_keys(env: Environment, keys: Sequence[str]) -> list[str]:
@@ -171,7 +137,7 @@ def encrypt(
             raise UsageError("--frame-size and --algorithm do not apply to --direct")
         if len(key_list) > 1:
             raise UsageError("--direct encrypts under one key; give a single -k")
-        _run_jobs(
+        run_jobs(
             jobs,
             env,
             lambda job: _encrypt_direct(env, job, key_list[0], pairs, force, encryption_algorithm),
@@ -186,9 +152,9 @@ def encrypt(
         from kmscli.envelope import encrypt_stream
 
         with (
-            _io_errors(job),
+            io_errors(job),
             open_source(job) as (src, size, mode),
-            _sink(job, mode, force) as (
+            sink(job, mode, overwrite=force) as (
                 dst,
                 commit,
             ),
@@ -218,7 +184,7 @@ def encrypt(
             "PlaintextBytes": result.plaintext_bytes,
         }
 
-    _run_jobs(jobs, env, one)
+    run_jobs(jobs, env, one)
 
 
 def _encrypt_direct(
@@ -229,7 +195,7 @@ def _encrypt_direct(
     force: bool,
     encryption_algorithm: str | None = None,
 ) -> dict[str, Any]:
-    with _io_errors(job), open_source(job) as (src, _size, mode):
+    with io_errors(job), open_source(job) as (src, _size, mode):
         plaintext = src.read(DIRECT_LIMIT + 1)
         response = env.service.encrypt(
             key,
@@ -241,7 +207,7 @@ def _encrypt_direct(
         if env.json and job.target is None:
             emit_json(response)
             return response
-        with _sink(job, mode, force) as (dst, commit):
+        with sink(job, mode, overwrite=force) as (dst, commit):
             dst.write(response["CiphertextBlob"])
             commit()
     verbose(env, f"encrypted {job.source_label} -> {job.target_label} under {response['KeyId']}")
@@ -319,23 +285,23 @@ def decrypt(
         from kmscli.kms.blob import MAGIC as BLOB_MAGIC
         from kmscli.kms.blob import looks_like_blob
 
-        with _io_errors(job), open_source(job) as (src, size, mode):
+        with io_errors(job), open_source(job) as (src, size, mode):
             if encryption_algorithm in RSA_ALGORITHMS:
                 ciphertext = src.read(RSA_CIPHERTEXT_LIMIT + 1)
                 return _decrypt_rsa(env, job, ciphertext, keys, encryption_algorithm, mode, force)
-            stream, first = _first_byte(src)
+            stream, first = first_byte(src)
             if first == BLOB_MAGIC[:1]:
                 blob = stream.read(BLOB_LIMIT + 1)
                 if not looks_like_blob(blob):
-                    raise _not_a_message(job.source_label)
+                    raise not_encrypted(job.source_label)
                 return _decrypt_blob(env, job, blob, keys, pairs, mode, force)
             if first not in MESSAGE_VERSIONS:
-                raise _not_a_message(job.source_label)
+                raise not_encrypted(job.source_label)
             decryptor = read_header(
                 stream, commitment_policy=policy, max_encrypted_data_keys=max_encrypted_data_keys
             )
             with (
-                _sink(job, mode, force) as (dst, commit),
+                sink(job, mode, overwrite=force) as (dst, commit),
                 progress_for(env, size, job.source_label) as progress,
             ):
                 result = decrypt_stream(
@@ -362,7 +328,7 @@ def decrypt(
             "PlaintextBytes": result.plaintext_bytes,
         }
 
-    _run_jobs(jobs, env, one)
+    run_jobs(jobs, env, one)
 
 
 def _decrypt_blob(
@@ -385,7 +351,7 @@ def _decrypt_blob(
     if env.json and job.target is None:
         emit_json(response)
         return response
-    with _sink(job, mode, force) as (dst, commit):
+    with sink(job, mode, overwrite=force) as (dst, commit):
         dst.write(response["Plaintext"])
         commit()
     verbose(
@@ -424,25 +390,11 @@ def _decrypt_rsa(
     if env.json and job.target is None:
         emit_json(response)
         return response
-    with _sink(job, mode, force) as (dst, commit):
+    with sink(job, mode, overwrite=force) as (dst, commit):
         dst.write(response["Plaintext"])
         commit()
     verbose(env, f"decrypted {job.source_label} -> {job.target_label} with {response['KeyId']}")
     return {"Input": job.source_label, "Output": job.target_label, "KeyId": response["KeyId"]}
-
-
-def _first_byte(src: BinaryIO) -> tuple[BinaryIO, bytes]:
-    """The stream (buffered, so nothing is consumed) and its first byte, for format detection."""
-    if isinstance(src, io.BufferedReader):
-        return src, src.peek(1)[:1]
-    buffered = io.BufferedReader(cast(io.RawIOBase, src))
-    return cast(BinaryIO, buffered), buffered.peek(1)[:1]
-
-
-def _not_a_message(label: str) -> FormatError:
-    return FormatError(
-        f"'{label}' is not an AWS Encryption SDK message or a kmscli ciphertext blob"
-    )
 
 
 @command(cli, "inspect")
@@ -464,8 +416,8 @@ def inspect(source: str) -> None:
 
     env = environment()
     job = Job(None if source == "-" else Path(source), None)
-    with _io_errors(job), open_source(job) as (src, _size, _mode):
-        stream, first = _first_byte(src)
+    with io_errors(job), open_source(job) as (src, _size, _mode):
+        stream, first = first_byte(src)
         if first == BLOB_MAGIC[:1]:
             blob = parse_blob(stream.read(BLOB_LIMIT + 1))
             document: dict[str, Any] = {
@@ -475,7 +427,7 @@ def inspect(source: str) -> None:
             }
         else:
             if first not in MESSAGE_VERSIONS:
-                raise _not_a_message(job.source_label)
+                raise not_encrypted(job.source_label)
             document = describe(parse_header(stream))
     if env.json:
         emit_json(document)

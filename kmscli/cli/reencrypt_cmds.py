@@ -9,27 +9,29 @@ message and only with --header-only, rewrites its header and copies the body unc
 
 from __future__ import annotations
 
-import io
-import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any
 
 import click
 
 from kmscli.cli.context import Environment
 from kmscli.cli.files import Job, open_source, refuse_binary_to_terminal
+from kmscli.cli.jobs import (
+    BLOB_LIMIT,
+    MESSAGE_VERSIONS,
+    first_byte,
+    io_errors,
+    not_encrypted,
+    run_jobs,
+    sink,
+)
 from kmscli.cli.options import command, environment
-from kmscli.cli.output import emit_json, report_error, verbose
+from kmscli.cli.output import emit_json, verbose
 from kmscli.cli.params import parse_context
 from kmscli.cli.progress import progress_for
 from kmscli.cli.root import cli
-from kmscli.errors import FormatError, InputOutputError, KmsError, UsageError
-from kmscli.outputs import AtomicOutput, describe_os_error
-
-BLOB_LIMIT = 6144
-MESSAGE_VERSIONS = (b"\x01", b"\x02")
+from kmscli.errors import UsageError
 
 
 def _plan(files: Sequence[str], output: str | None) -> list[Job]:
@@ -55,33 +57,12 @@ def _plan(files: Sequence[str], output: str | None) -> list[Job]:
     return [Job(sources[0], target)]
 
 
-@contextmanager
-def _sink(job: Job, mode: int, force: bool) -> Iterator[tuple[BinaryIO, Callable[[], None]]]:
-    if job.target is None:
-        yield sys.stdout.buffer, sys.stdout.buffer.flush
-        return
-    in_place = job.source is not None and (
-        job.target == job.source or job.target.resolve() == job.source.resolve()
+def _in_place(job: Job) -> bool:
+    """Whether the output replaces the input itself (the default for reencrypt)."""
+    return job.source is not None and (
+        job.target == job.source
+        or (job.target is not None and job.target.resolve() == job.source.resolve())
     )
-    output = AtomicOutput(job.target, mode=mode, overwrite=force or in_place)
-    with output as handle:
-        yield handle, output.commit
-
-
-@contextmanager
-def _io_errors(job: Job) -> Iterator[None]:
-    try:
-        yield
-    except OSError as error:
-        where = job.target_label if error.filename is None else error.filename
-        raise InputOutputError(describe_os_error(error, where)) from None
-
-
-def _first_byte(src: BinaryIO) -> tuple[BinaryIO, bytes]:
-    if isinstance(src, io.BufferedReader):
-        return src, src.peek(1)[:1]
-    buffered = io.BufferedReader(cast(io.RawIOBase, src))
-    return cast(BinaryIO, buffered), buffered.peek(1)[:1]
 
 
 @command(cli, "reencrypt")
@@ -190,19 +171,19 @@ def reencrypt(
         from kmscli.kms.blob import MAGIC as BLOB_MAGIC
         from kmscli.kms.blob import looks_like_blob
 
-        with _io_errors(job), open_source(job) as (src, size, mode):
-            stream, first = _first_byte(src)
+        with io_errors(job), open_source(job) as (src, size, mode):
+            stream, first = first_byte(src)
             if first == BLOB_MAGIC[:1]:
                 blob = stream.read(BLOB_LIMIT + 1)
                 if not looks_like_blob(blob):
-                    raise _not_encrypted(job.source_label)
+                    raise not_encrypted(job.source_label)
                 return _reencrypt_blob(
                     env, job, blob, keys, source_keys, pairs, new_pairs, mode, force
                 )
             if first not in MESSAGE_VERSIONS:
-                raise _not_encrypted(job.source_label)
+                raise not_encrypted(job.source_label)
             with (
-                _sink(job, mode, force) as (dst, commit),
+                sink(job, mode, overwrite=force or _in_place(job)) as (dst, commit),
                 progress_for(env, size, job.source_label) as progress,
             ):
                 result = reencrypt_stream(
@@ -233,7 +214,7 @@ def reencrypt(
             "BodyCopied": result.rewrapped,
         }
 
-    _run_jobs(jobs, env, one)
+    run_jobs(jobs, env, one)
 
 
 def _reencrypt_blob(
@@ -259,7 +240,7 @@ def _reencrypt_blob(
     if env.json and job.target is None:
         emit_json(response)  # ReEncrypt's own response, the new blob in Base64
         return response
-    with _sink(job, mode, force) as (dst, commit):
+    with sink(job, mode, overwrite=force or _in_place(job)) as (dst, commit):
         dst.write(response["CiphertextBlob"])
         commit()
     verbose(
@@ -275,26 +256,3 @@ def _reencrypt_blob(
         "KeyId": response["KeyId"],
         "DestinationKeyMaterialId": response["DestinationKeyMaterialId"],
     }
-
-
-def _run_jobs(jobs: Sequence[Job], env: Environment, one: Callable[[Job], dict[str, Any]]) -> None:
-    results: list[dict[str, Any]] = []
-    first_failure: KmsError | None = None
-    for job in jobs:
-        try:
-            results.append(one(job))
-        except KmsError as error:
-            if len(jobs) == 1:
-                raise
-            report_error(error, as_json=env.json)
-            first_failure = first_failure or error
-    if env.json and results and all(job.target is not None for job in jobs):
-        emit_json({"Files": results})
-    if first_failure is not None:
-        raise click.exceptions.Exit(first_failure.exit_status)
-
-
-def _not_encrypted(label: str) -> FormatError:
-    return FormatError(
-        f"'{label}' is not an AWS Encryption SDK message or a kmscli ciphertext blob"
-    )

@@ -1,0 +1,78 @@
+"""Running encrypt, decrypt and reencrypt jobs: outputs, I/O errors, format sniffing, reports.
+
+Owns what the file commands share once `kmscli.cli.files` has planned the jobs: where an output
+goes (an atomic file, or stdout) and the commit that makes it appear, turning OSError into
+InputOutputError, telling a message from a blob by its first byte, and running several jobs
+so that every failure is reported and the first one sets the exit status.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, BinaryIO, cast
+
+import click
+
+from kmscli.cli.context import Environment
+from kmscli.cli.files import Job
+from kmscli.cli.output import emit_json, report_error
+from kmscli.errors import FormatError, InputOutputError, KmsError
+from kmscli.outputs import AtomicOutput, describe_os_error
+
+BLOB_LIMIT = 6144
+MESSAGE_VERSIONS = (b"\x01", b"\x02")  # the first byte of an ESDK message: its format version
+
+
+def run_jobs(jobs: Sequence[Job], env: Environment, one: Callable[[Job], dict[str, Any]]) -> None:
+    """Run each job; with several, report each failure, go on, exit with the first's status."""
+    results: list[dict[str, Any]] = []
+    first_failure: KmsError | None = None
+    for job in jobs:
+        try:
+            results.append(one(job))
+        except KmsError as error:
+            if len(jobs) == 1:
+                raise
+            report_error(error, as_json=env.json)
+            first_failure = first_failure or error
+    if env.json and results and all(job.target is not None for job in jobs):
+        emit_json({"Files": results})
+    if first_failure is not None:
+        raise click.exceptions.Exit(first_failure.exit_status)
+
+
+@contextmanager
+def sink(job: Job, mode: int, *, overwrite: bool) -> Iterator[tuple[BinaryIO, Callable[[], None]]]:
+    """Where the output goes, and the commit that makes it appear (a flush for stdout)."""
+    if job.target is None:
+        yield sys.stdout.buffer, sys.stdout.buffer.flush
+        return
+    output = AtomicOutput(job.target, mode=mode, overwrite=overwrite)
+    with output as handle:
+        yield handle, output.commit
+
+
+@contextmanager
+def io_errors(job: Job) -> Iterator[None]:
+    try:
+        yield
+    except OSError as error:
+        where = job.target_label if error.filename is None else error.filename
+        raise InputOutputError(describe_os_error(error, where)) from None
+
+
+def first_byte(src: BinaryIO) -> tuple[BinaryIO, bytes]:
+    """The stream (buffered, so nothing is consumed) and its first byte, for format detection."""
+    if isinstance(src, io.BufferedReader):
+        return src, src.peek(1)[:1]
+    buffered = io.BufferedReader(cast(io.RawIOBase, src))
+    return cast(BinaryIO, buffered), buffered.peek(1)[:1]
+
+
+def not_encrypted(label: str) -> FormatError:
+    return FormatError(
+        f"'{label}' is not an AWS Encryption SDK message or a kmscli ciphertext blob"
+    )

@@ -294,8 +294,8 @@ _kmscli_spec() {
         _kmscli_valued='--bytes=none -o=file --output=file'
         ;;
     'reencrypt')
-        _kmscli_options='-k --key -c --context --new-context --source-key -o --output -f --force --header-only --commitment-policy --max-encrypted-data-keys'
-        _kmscli_valued='-k=key --key=key -c=none --context=none --new-context=none --source-key=key -o=file --output=file --commitment-policy=reencrypt_commitment_policy --max-encrypted-data-keys=none'
+        _kmscli_options='-k --key -c --context --new-context --source-key -o --output -f --force --header-only --commitment-policy --max-encrypted-data-keys --grant-token'
+        _kmscli_valued='-k=key --key=key -c=none --context=none --new-context=none --source-key=key -o=file --output=file --commitment-policy=reencrypt_commitment_policy --max-encrypted-data-keys=none --grant-token=none'
         _kmscli_arguments='file...'
         ;;
     'serve')

@@ -174,7 +174,7 @@ function __kmscli_spec
         case 'random'
             set -g __kmscli_valued --bytes -o --output
         case 'reencrypt'
-            set -g __kmscli_valued -k --key -c --context --new-context --source-key -o --output --commitment-policy --max-encrypted-data-keys
+            set -g __kmscli_valued -k --key -c --context --new-context --source-key -o --output --commitment-policy --max-encrypted-data-keys --grant-token
             set -g __kmscli_arguments file...
         case 'serve'
             set -g __kmscli_valued --host --port
@@ -660,6 +660,7 @@ complete -c kmscli -n '__kmscli_at "reencrypt"' -s f -l force -d 'Overwrite an e
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l header-only -d 'Unsigned messages: rewrite only the header and copy the body (fast; see the caveat).'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l commitment-policy -r -f -a 'require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt' -d 'Which algorithm suites may be read (the ESDK\'s policies).'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l max-encrypted-data-keys -r -f -d 'Refuse messages with more data keys than this.'
+complete -c kmscli -n '__kmscli_at "reencrypt"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
 # kmscli serve
 complete -c kmscli -n '__kmscli_at "serve"' -l host -r -f -d 'Address to listen on; anything but loopback is warned about.'

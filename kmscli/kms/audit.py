@@ -385,6 +385,36 @@ def record(
     audit_log(subject.keyring).append(data)
 
 
+def service_event(subject: AuditSubject, event_name: str, key_arn: str, instant: datetime) -> None:
+    """Append an event KMS performed by itself (automatic rotation, key deletion, expiry).
+
+    Shaped as CloudTrail shows them: eventType AwsServiceEvent, the KMS service as the identity,
+    the event time the instant it fell due.
+    """
+    event: dict[str, object] = {
+        "eventVersion": EVENT_VERSION,
+        "userIdentity": {"accountId": subject.account, "invokedBy": "kms.amazonaws.com"},
+        "eventTime": format_event_time(instant),
+        "eventSource": KMS_SOURCE,
+        "eventName": event_name,
+        "awsRegion": key_arn.split(":")[3],
+        "sourceIPAddress": "kms.amazonaws.com",
+        "userAgent": "kms.amazonaws.com",
+        "requestParameters": None,
+        "responseElements": None,
+        "eventID": str(uuid.uuid4()),
+        "readOnly": False,
+        "resources": [{"accountId": subject.account, "type": "AWS::KMS::Key", "ARN": key_arn}],
+        "eventType": "AwsServiceEvent",
+        "managementEvent": True,
+        "recipientAccountId": subject.account,
+        "serviceEventDetails": {"keyId": key_arn.rsplit("/", 1)[1]},
+        "eventCategory": "Management",
+    }
+    data = json.dumps(event, separators=(",", ":"), ensure_ascii=True).encode()
+    audit_log(subject.keyring).append(data)
+
+
 # -- reading the trail -----------------------------------------------------------------------------
 
 

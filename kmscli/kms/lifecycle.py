@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from kmscli.kms import schedule
+from kmscli.kms import audit, schedule
 from kmscli.kms.model import ENABLED, PENDING_DELETION, KeyRecord, parse_timestamp
 from kmscli.store import Transaction
 
@@ -41,13 +41,20 @@ def catch_up(service: KmsService) -> int:
         first = schedule.earliest(index)
     if not missing and (first is None or first > now):
         return 0
+    events: list[tuple[str, str, datetime]] = []
     with service.keyring.write() as tx:
         if schedule.load(tx) is None:
             schedule.store(tx, schedule.rebuild(tx))
-        return _perform_due(service, tx, now)
+        performed = _perform_due(service, tx, now, events)
+    # Audited once committed, so the trail never tells of an event that was rolled back.
+    for event_name, arn, instant in events:
+        audit.service_event(service, event_name, arn, instant)
+    return performed
 
 
-def _perform_due(service: KmsService, tx: Transaction, now: datetime) -> int:
+def _perform_due(
+    service: KmsService, tx: Transaction, now: datetime, events: list[tuple[str, str, datetime]]
+) -> int:
     performed = 0
     while performed < MAX_EVENTS:
         index = schedule.load(tx) or {}
@@ -64,19 +71,21 @@ def _perform_due(service: KmsService, tx: Transaction, now: datetime) -> int:
             schedule.note(tx, name, None)
             continue
         key = KeyRecord.from_json(raw)
-        if not _advance(service, tx, key, instant):
+        event_name = _advance(service, tx, key, instant)
+        if event_name is None:
             # The index disagreed with the record: trust the record.
             actual = schedule.next_event(key)
             schedule.note(tx, name, actual)
             if actual is not None and actual <= instant:
                 break  # nothing here can make progress; never loop
             continue
+        events.append((event_name, key.arn, instant))
         performed += 1
     return performed
 
 
-def _advance(service: KmsService, tx: Transaction, key: KeyRecord, instant: datetime) -> bool:
-    """Perform `key`'s one event due at `instant`; False if it has none then."""
+def _advance(service: KmsService, tx: Transaction, key: KeyRecord, instant: datetime) -> str | None:
+    """Perform `key`'s one event due at `instant`; its audit event name, None if none was due."""
     from kmscli.kms import deletion, imports, rotation  # only when something is due
 
     if (
@@ -85,13 +94,13 @@ def _advance(service: KmsService, tx: Transaction, key: KeyRecord, instant: date
         and parse_timestamp(key.deletion_date) <= instant
     ):
         deletion.destroy(service, tx, key, instant)
-        return True
+        return "DeleteKey"
     if imports.expire_due_material(service, tx, key, instant):
         service._save_key(tx, key)
-        return True
+        return "DeleteExpiredKeyMaterial"
     due = schedule.next_rotation(key)
     if key.state == ENABLED and due is not None and due <= instant:
         rotation.rotate_automatically_at(service, tx, key, due)
         service._save_key(tx, key)
-        return True
-    return False
+        return "RotateKey"
+    return None

@@ -28,7 +28,7 @@ from kmscli.cli.jobs import (
 )
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, verbose
-from kmscli.cli.params import parse_context
+from kmscli.cli.params import grant_token_option, parse_context
 from kmscli.cli.progress import progress_for
 from kmscli.cli.root import cli
 from kmscli.errors import UsageError
@@ -124,6 +124,7 @@ def _in_place(job: Job) -> bool:
     show_default=True,
     help="Refuse messages with more data keys than this.",
 )
+@grant_token_option
 def reencrypt(
     files: tuple[str, ...],
     keys: tuple[str, ...],
@@ -135,6 +136,7 @@ def reencrypt(
     header_only: bool,
     commitment_policy: str,
     max_encrypted_data_keys: int,
+    grant_tokens: tuple[str, ...],
 ) -> None:
     """Put encrypted files (messages or ciphertext blobs) under another key (ReEncrypt).
 
@@ -160,6 +162,8 @@ def reencrypt(
     from kmscli.message.suites import CommitmentPolicy
 
     env = environment()
+    if grant_tokens:
+        env.provider.grant_tokens = grant_tokens
     pairs = parse_context(context)
     new_pairs = parse_context(new_context, option="--new-context") if new_context else pairs
     jobs = _plan(files, output)
@@ -236,6 +240,7 @@ def _reencrypt_blob(
         source_encryption_context=pairs,
         destination_encryption_context=new_pairs,
         source_key=source_keys[0] if source_keys else None,
+        grant_tokens=env.provider.grant_tokens,
     )
     if env.json and job.target is None:
         emit_json(response)  # ReEncrypt's own response, the new blob in Base64

@@ -10,7 +10,8 @@ Re-wrapping the data keys of messages is the envelope layer's (`kmscli.envelope`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from kmscli.errors import (
@@ -59,6 +60,7 @@ def re_encrypt(
     source_encryption_context: Mapping[str, str] | None = None,
     destination_encryption_context: Mapping[str, str] | None = None,
     source_key: str | None = None,
+    grant_tokens: Sequence[str] = (),
 ) -> dict[str, Any]:
     if not 1 <= len(ciphertext_blob) <= blob_format.MAX_BLOB_BYTES:
         raise validation.constraint_error(
@@ -88,8 +90,10 @@ def re_encrypt(
         destination = resolve_destination(service, view, destination_key)
         same = (destination.region, destination.key_id) == (source.region, source.key_id)
         extra = {"kms:ReEncryptOnSameKey": same}
-        source_facts = _facts(service, source_key, source_context, extra)
-        destination_facts = _facts(service, destination_key, destination_context, extra)
+        source_facts = _facts(service, source_key, source_context, extra, grant_tokens)
+        destination_facts = _facts(
+            service, destination_key, destination_context, extra, grant_tokens
+        )
         service._authorize(view, "ReEncryptFrom", source, source_facts)
         service._authorize(view, "ReEncryptTo", destination, destination_facts)
     check_state("ReEncrypt", source)
@@ -123,11 +127,7 @@ def _facts(
     key: str | None,
     context: Mapping[str, str],
     extra: Mapping[str, bool],
+    grant_tokens: Sequence[str],
 ) -> RequestFacts:
-    base = service._crypto_facts(key, context, via_service=False)
-    return RequestFacts(
-        encryption_context=base.encryption_context,
-        encryption_algorithm=base.encryption_algorithm,
-        request_alias=base.request_alias,
-        extra=dict(extra),
-    )
+    base = service._crypto_facts(key, context, via_service=False, grant_tokens=grant_tokens)
+    return replace(base, extra=dict(extra))

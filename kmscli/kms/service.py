@@ -1115,6 +1115,7 @@ class KmsService:
         source_encryption_context: Mapping[str, str] | None = None,
         destination_encryption_context: Mapping[str, str] | None = None,
         source_key: str | None = None,
+        grant_tokens: Sequence[str] = (),
     ) -> dict[str, Any]:
         from kmscli.kms import reencrypt
 
@@ -1125,6 +1126,7 @@ class KmsService:
             source_encryption_context=source_encryption_context,
             destination_encryption_context=destination_encryption_context,
             source_key=source_key,
+            grant_tokens=grant_tokens,
         )
 
 

@@ -383,7 +383,7 @@ complete -c kmscli -n '__kmscli_at "decrypt"' -s o -l output -r -F -d 'Output fi
 complete -c kmscli -n '__kmscli_at "decrypt"' -s c -l context -r -f -d 'Encryption context pair (repeatable).'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l suffix -r -f -d 'Suffix of encrypted files.'
 complete -c kmscli -n '__kmscli_at "decrypt"' -s f -l force -d 'Overwrite existing outputs.'
-complete -c kmscli -n '__kmscli_at "decrypt"' -l commitment-policy -r -f -a 'require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt' -d 'Which algorithm suites may be decrypted (the ESDK\'s policies).'
+complete -c kmscli -n '__kmscli_at "decrypt"' -l commitment-policy -r -f -a 'require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt' -d 'Which algorithm suites may be read (the ESDK\'s policies).'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l max-encrypted-data-keys -r -f -d 'Refuse messages with more data keys than this.'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l encryption-algorithm -r -f -a 'SYMMETRIC_DEFAULT RSAES_OAEP_SHA_1 RSAES_OAEP_SHA_256' -d 'With an RSA ENCRYPT_DECRYPT key: RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 (--direct only on encrypt; raw RSA ciphertext on decrypt).'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'

@@ -19,8 +19,10 @@ from kmscli.cli.files import Job, open_source, plan, refuse_binary_to_terminal
 from kmscli.cli.jobs import (
     BLOB_LIMIT,
     MESSAGE_VERSIONS,
+    commitment_policy_option,
     first_byte,
     io_errors,
+    max_encrypted_data_keys_option,
     not_encrypted,
     run_jobs,
     sink,
@@ -221,26 +223,8 @@ def _encrypt_direct(
 @context_option
 @suffix_option
 @force_option
-@click.option(
-    "--commitment-policy",
-    type=click.Choice(
-        [
-            "require-encrypt-require-decrypt",
-            "require-encrypt-allow-decrypt",
-            "forbid-encrypt-allow-decrypt",
-        ]
-    ),
-    default="require-encrypt-require-decrypt",
-    show_default=True,
-    help="Which algorithm suites may be decrypted (the ESDK's policies).",
-)
-@click.option(
-    "--max-encrypted-data-keys",
-    type=click.IntRange(1, 65535),
-    default=64,
-    show_default=True,
-    help="Refuse messages with more data keys than this.",
-)
+@commitment_policy_option
+@max_encrypted_data_keys_option
 @encryption_algorithm_option
 @grant_token_option
 def decrypt(

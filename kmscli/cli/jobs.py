@@ -1,5 +1,7 @@
 """Running encrypt, decrypt and reencrypt jobs: outputs, I/O errors, format sniffing, reports.
 
+Also the options that decrypt and reencrypt share for reading messages.
+
 Owns what the file commands share once `kmscli.cli.files` has planned the jobs: where an output
 goes (an atomic file, or stdout) and the commit that makes it appear, turning OSError into
 InputOutputError, telling a message from a blob by its first byte, and running several jobs
@@ -24,6 +26,27 @@ from kmscli.outputs import AtomicOutput, describe_os_error
 
 BLOB_LIMIT = 6144
 MESSAGE_VERSIONS = (b"\x01", b"\x02")  # the first byte of an ESDK message: its format version
+
+commitment_policy_option = click.option(
+    "--commitment-policy",
+    type=click.Choice(
+        [
+            "require-encrypt-require-decrypt",
+            "require-encrypt-allow-decrypt",
+            "forbid-encrypt-allow-decrypt",
+        ]
+    ),
+    default="require-encrypt-require-decrypt",
+    show_default=True,
+    help="Which algorithm suites may be read (the ESDK's policies).",
+)
+max_encrypted_data_keys_option = click.option(
+    "--max-encrypted-data-keys",
+    type=click.IntRange(1, 65535),
+    default=64,
+    show_default=True,
+    help="Refuse messages with more data keys than this.",
+)
 
 
 def run_jobs(jobs: Sequence[Job], env: Environment, one: Callable[[Job], dict[str, Any]]) -> None:

@@ -20,6 +20,7 @@ from kmscli.cli.jobs import (
     BLOB_LIMIT,
     MESSAGE_VERSIONS,
     commitment_policy_option,
+    deliver,
     first_byte,
     io_errors,
     max_encrypted_data_keys_option,
@@ -206,12 +207,8 @@ def _encrypt_direct(
             grant_tokens=env.provider.grant_tokens,
             encryption_algorithm=encryption_algorithm,
         )
-        if env.json and job.target is None:
-            emit_json(response)
+        if not deliver(env, job, response, "CiphertextBlob", mode, overwrite=force):
             return response
-        with sink(job, mode, overwrite=force) as (dst, commit):
-            dst.write(response["CiphertextBlob"])
-            commit()
     verbose(env, f"encrypted {job.source_label} -> {job.target_label} under {response['KeyId']}")
     return {"Input": job.source_label, "Output": job.target_label, "KeyId": response["KeyId"]}
 
@@ -332,12 +329,8 @@ def _decrypt_blob(
         encryption_context=pairs,
         grant_tokens=env.provider.grant_tokens,
     )
-    if env.json and job.target is None:
-        emit_json(response)
+    if not deliver(env, job, response, "Plaintext", mode, overwrite=force):
         return response
-    with sink(job, mode, overwrite=force) as (dst, commit):
-        dst.write(response["Plaintext"])
-        commit()
     verbose(
         env,
         f"decrypted {job.source_label} -> {job.target_label} with {response['KeyId']}"
@@ -371,12 +364,8 @@ def _decrypt_rsa(
         grant_tokens=env.provider.grant_tokens,
         encryption_algorithm=algorithm,
     )
-    if env.json and job.target is None:
-        emit_json(response)
+    if not deliver(env, job, response, "Plaintext", mode, overwrite=force):
         return response
-    with sink(job, mode, overwrite=force) as (dst, commit):
-        dst.write(response["Plaintext"])
-        commit()
     verbose(env, f"decrypted {job.source_label} -> {job.target_label} with {response['KeyId']}")
     return {"Input": job.source_label, "Output": job.target_label, "KeyId": response["KeyId"]}
 

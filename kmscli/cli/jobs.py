@@ -78,6 +78,26 @@ def sink(job: Job, mode: int, *, overwrite: bool) -> Iterator[tuple[BinaryIO, Ca
         yield handle, output.commit
 
 
+def deliver(
+    env: Environment,
+    job: Job,
+    response: dict[str, Any],
+    member: str,
+    mode: int,
+    *,
+    overwrite: bool,
+) -> bool:
+    """The result of a direct KMS call: with --json to stdout, AWS's response document (binary
+    members in Base64); otherwise the raw bytes of `member`, atomically. True if written raw."""
+    if env.json and job.target is None:
+        emit_json(response)
+        return False
+    with sink(job, mode, overwrite=overwrite) as (dst, commit):
+        dst.write(response[member])
+        commit()
+    return True
+
+
 @contextmanager
 def io_errors(job: Job) -> Iterator[None]:
     try:

@@ -21,6 +21,7 @@ from kmscli.cli.jobs import (
     BLOB_LIMIT,
     MESSAGE_VERSIONS,
     commitment_policy_option,
+    deliver,
     first_byte,
     io_errors,
     max_encrypted_data_keys_option,
@@ -29,7 +30,7 @@ from kmscli.cli.jobs import (
     sink,
 )
 from kmscli.cli.options import command, environment
-from kmscli.cli.output import emit_json, verbose
+from kmscli.cli.output import verbose
 from kmscli.cli.params import grant_token_option, parse_context
 from kmscli.cli.progress import progress_for
 from kmscli.cli.root import cli
@@ -226,12 +227,8 @@ def _reencrypt_blob(
         source_key=source_keys[0] if source_keys else None,
         grant_tokens=env.provider.grant_tokens,
     )
-    if env.json and job.target is None:
-        emit_json(response)  # ReEncrypt's own response, the new blob in Base64
+    if not deliver(env, job, response, "CiphertextBlob", mode, overwrite=force or _in_place(job)):
         return response
-    with sink(job, mode, overwrite=force or _in_place(job)) as (dst, commit):
-        dst.write(response["CiphertextBlob"])
-        commit()
     verbose(
         env,
         f"re-encrypted {job.source_label} -> {job.target_label}: {response['SourceKeyId']} -> "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import stat
 import subprocess
 import time
@@ -265,4 +264,3 @@ def test_keyring_files_never_hold_plaintext_secrets(
     plaintext = base64.b64decode(json.loads(result.out)["Plaintext"])
     blob = b"".join(p.read_bytes() for p in _home(kmscli_env).rglob("*") if p.is_file())
     assert plaintext not in blob
-    assert os.environ.get("KMSCLI_PASSPHRASE") is None

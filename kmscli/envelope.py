@@ -2,9 +2,11 @@
 
 Owns the envelope workflow: ask a `KeyProvider` for a data key (GenerateDataKey for the first
 key, Encrypt for each further key) under the message's full encryption context, drive the message
-encoder, and on decrypt pick the encrypted data keys this provider can unwrap. It depends on the
-`KeyProvider` protocol only, never on the local KMS, so another backend can plug in. It does not
-name files or decide where output goes: that is the CLI's job (with `kmscli.outputs`).
+encoder, and on decrypt pick the encrypted data keys this provider can unwrap. With a
+`DataKeyCache` (optional: none means every message asks the KMS) it asks the cache first and
+fills it from the provider. It depends on the `KeyProvider` protocol only, never on the local KMS,
+so another backend can plug in. It does not name files or decide where output goes: that is the
+CLI's job (with `kmscli.outputs`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from kmscli.message.suites import AlgorithmSuite, CommitmentPolicy
 # Encrypting needs no decoder and decrypting no encoder: each is imported where used, which
 # keeps the start-up of one `kmscli encrypt` or `decrypt` small.
 if TYPE_CHECKING:
+    from kmscli.datakeycache import DataKeyCache
     from kmscli.message.decoder import MessageDecryptor
 
 KMS_PROVIDER_ID = "aws-kms"
@@ -41,6 +44,7 @@ class EncryptResult:
     key_arns: tuple[str, ...]
     suite: AlgorithmSuite
     plaintext_bytes: int
+    data_key_cached: bool = False  # the data key came from the cache: no KMS call
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class DecryptResult:
     material_id: str | None
     header: MessageHeader
     plaintext_bytes: int
+    data_key_cached: bool = False  # the data key came from the cache: no KMS call
 
 
 def encrypt_stream(
@@ -61,22 +66,59 @@ def encrypt_stream(
     suite: AlgorithmSuite,
     frame_length: int,
     progress: Progress | None = None,
+    plaintext_length: int | None = None,
+    cache: DataKeyCache | None = None,
 ) -> EncryptResult:
-    """Encrypt `src` into one message on `dst`, with one encrypted data key per key."""
+    """Encrypt `src` into one message on `dst`, with one encrypted data key per key.
+
+    With `cache`, a data key cached for the same keys, suite and encryption context is reused
+    while the cache's limits allow, and a new one is cached; only when `plaintext_length` (the
+    bytes `src` holds) is known, as the ESDK's caching materials manager does. Not for signed
+    suites: each message's signing key is in its encryption context, so no two messages could
+    share an entry.
+    """
     if not keys:
         raise UsageError("no key to encrypt under")
+    if cache is not None and suite.signed:
+        raise UsageError(
+            f"data-key caching does not apply to the signed suite {suite.id_hex}: each message "
+            "has its own signing key in its encryption context"
+        )
     from kmscli.message.encoder import MessageEncryptor
 
     encryptor = MessageEncryptor(
         suite=suite, encryption_context=dict(encryption_context), frame_length=frame_length
     )
     context = encryptor.encryption_context
+    hit = None
+    if cache is not None:
+        hit = cache.get_encryption_materials(keys, suite.id, context, plaintext_length)
+    if hit is not None:
+        plaintext, wrapped = hit.plaintext, hit.wrapped
+    else:
+        plaintext, wrapped = _new_data_key(provider, keys, suite, context)
+        if cache is not None:
+            cache.put_encryption_materials(
+                keys, suite.id, context, plaintext_length, plaintext, wrapped
+            )
+    edks = [EncryptedDataKey(KMS_PROVIDER_ID, w.key_arn.encode(), w.ciphertext) for w in wrapped]
+    size = encryptor.write(src, dst, plaintext, edks, progress=progress)
+    if cache is not None and plaintext_length is not None and size > plaintext_length:
+        # The input grew while it was read: what the data key protected is what counts.
+        cache.charge_encryption(keys, suite.id, context, wrapped, size - plaintext_length)
+    return EncryptResult(
+        tuple(w.key_arn for w in wrapped), suite, size, data_key_cached=hit is not None
+    )
+
+
+def _new_data_key(
+    provider: KeyProvider, keys: Sequence[str], suite: AlgorithmSuite, context: Mapping[str, str]
+) -> tuple[bytes, tuple[WrappedDataKey, ...]]:
+    """GenerateDataKey under the first key, Encrypt of its plaintext under each further one."""
     generated = provider.generate_data_key(keys[0], suite.key_length, context)
     wrapped: list[WrappedDataKey] = [generated]
     wrapped.extend(provider.encrypt_data_key(key, generated.plaintext, context) for key in keys[1:])
-    edks = [EncryptedDataKey(KMS_PROVIDER_ID, w.key_arn.encode(), w.ciphertext) for w in wrapped]
-    size = encryptor.write(src, dst, generated.plaintext, edks, progress=progress)
-    return EncryptResult(tuple(w.key_arn for w in wrapped), suite, size)
+    return generated.plaintext, tuple(wrapped)
 
 
 def read_header(
@@ -101,18 +143,27 @@ def decrypt_stream(
     allowed_keys: Sequence[str] = (),
     required_context: Mapping[str, str] | None = None,
     progress: Progress | None = None,
+    message_length: int | None = None,
+    cache: DataKeyCache | None = None,
 ) -> DecryptResult:
     """Decrypt a message whose header `decryptor` has read, onto `dst`.
 
     Only data keys wrapped by keys this provider holds are tried, and only those of
     `allowed_keys` when given (strict mode). `required_context` pairs must all be in the
-    message's encryption context.
+    message's encryption context. With `cache`, an encrypted data key unwrapped before under the
+    same encryption context is not sent to the KMS again while the cache's limits allow, the
+    bytes limit counting `message_length` (the whole message's size; unknown: not cached).
+    Suites without a key derivation function are never cached, as in the ESDK.
     """
     header = decryptor.header
     _check_required_context(header.encryption_context, required_context or {})
-    data_key = _unwrap_data_key(header, provider, allowed_keys)
+    if header.suite.kdf == "identity":
+        cache = None
+    data_key, cached = _unwrap_data_key(header, provider, allowed_keys, cache, message_length)
     size = decryptor.decrypt(data_key.plaintext, dst, progress=progress)
-    return DecryptResult(data_key.key_arn, data_key.material_id, header, size)
+    return DecryptResult(
+        data_key.key_arn, data_key.material_id, header, size, data_key_cached=cached
+    )
 
 
 def _check_required_context(actual: Mapping[str, str], required: Mapping[str, str]) -> None:
@@ -125,8 +176,14 @@ def _check_required_context(actual: Mapping[str, str], required: Mapping[str, st
 
 
 def _unwrap_data_key(
-    header: MessageHeader, provider: KeyProvider, allowed_keys: Sequence[str]
-) -> UnwrappedDataKey:
+    header: MessageHeader,
+    provider: KeyProvider,
+    allowed_keys: Sequence[str],
+    cache: DataKeyCache | None = None,
+    message_length: int | None = None,
+) -> tuple[UnwrappedDataKey, bool]:
+    """The message's data key from the first usable encrypted data key, and whether it came
+    from `cache`. The cache is asked only about the data keys that pass the same checks."""
     kms_edks: list[tuple[str, bytes]] = []
     for edk in header.encrypted_data_keys:
         if edk.provider_id != KMS_PROVIDER_ID:
@@ -156,12 +213,22 @@ def _unwrap_data_key(
             hints=[f"it was encrypted under: {arn}" for arn, _ in kms_edks]
             or ["it has no AWS KMS data keys"],
         )
+    context = header.encryption_context
+    if cache is not None:
+        for arn, ciphertext in usable:
+            hit = cache.get_data_key(arn, ciphertext, context, message_length)
+            if hit is not None:
+                return hit, True
     first_error: KmsError | None = None
     for arn, ciphertext in usable:
         try:
-            return provider.decrypt_data_key(arn, ciphertext, header.encryption_context)
+            data_key = provider.decrypt_data_key(arn, ciphertext, context)
         except KmsError as error:
             first_error = first_error or error
+            continue
+        if cache is not None:
+            cache.put_data_key(arn, ciphertext, context, message_length, data_key)
+        return data_key, False
     assert first_error is not None
     raise first_error
 
@@ -215,7 +282,7 @@ def reencrypt_stream(
     )
     header = decryptor.header
     _check_required_context(header.encryption_context, required_context or {})
-    data_key = _unwrap_data_key(header, provider, allowed_keys)
+    data_key, _ = _unwrap_data_key(header, provider, allowed_keys)
     if not header.suite.signed and not full:
         from kmscli.message.rewrap import rewrap_header
 

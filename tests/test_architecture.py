@@ -45,7 +45,13 @@ ALLOWED: dict[str, set[str]] = {
     "kmscli.store": {"kmscli.errors", "kmscli.crypto"},
     "kmscli.keyprovider": set(),
     "kmscli.outputs": {"kmscli.errors"},
-    "kmscli.envelope": {"kmscli.errors", "kmscli.message", "kmscli.keyprovider"},
+    "kmscli.datakeycache": {"kmscli.errors", "kmscli.keyprovider"},
+    "kmscli.envelope": {
+        "kmscli.errors",
+        "kmscli.message",
+        "kmscli.keyprovider",
+        "kmscli.datakeycache",
+    },
     "kmscli.kms": {
         "kmscli.errors",
         "kmscli.crypto",

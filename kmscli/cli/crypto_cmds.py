@@ -3,14 +3,16 @@
 Owns running each input/output job of `kmscli.cli.files` through the envelope layer (messages)
 or the service (`--direct` ciphertext blobs), atomically into files or streaming to stdout, and
 reporting per file. Several FILEs are done in turn; the exit status is that of the first
-failure, and every failure is reported.
+failure, and every failure is reported. With `--cache-max-age`, one `DataKeyCache` serves all the
+jobs of the command (off by default), and is wiped when the command ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -34,6 +36,11 @@ from kmscli.cli.params import context_option, force_option, grant_token_option, 
 from kmscli.cli.progress import progress_for
 from kmscli.cli.root import cli
 from kmscli.errors import UsageError
+
+if TYPE_CHECKING:
+    from kmscli.datakeycache import DataKeyCache
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_SUFFIX = ".kms"
 AWS_MANAGED_KEY = "alias/aws/kmscli"
@@ -61,6 +68,75 @@ encryption_algorithm_option = click.option(
     help="With an RSA ENCRYPT_DECRYPT key: RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 "
     "(--direct only on encrypt; raw RSA ciphertext on decrypt).",
 )
+
+
+def _cache_options(counted: str) -> Callable[[F], F]:
+    """--cache-max-age, --cache-max-messages and --cache-max-bytes (`counted`: which bytes)."""
+    options = [
+        click.option(
+            "--cache-max-age",
+            type=float,
+            metavar="SECONDS",
+            help="Reuse data keys across the FILEs of this run for up to SECONDS (off by default).",
+        ),
+        click.option(
+            "--cache-max-messages",
+            type=click.IntRange(1, 2**32),
+            metavar="N",
+            help="With --cache-max-age: at most N messages per data key (default 2**32).",
+        ),
+        click.option(
+            "--cache-max-bytes",
+            type=click.IntRange(0, 2**63 - 1),
+            metavar="N",
+            help=f"With --cache-max-age: at most N {counted} per data key (default 2**63-1).",
+        ),
+    ]
+
+    def decorate(function: F) -> F:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+def _data_key_cache(
+    max_age: float | None, max_messages: int | None, max_bytes: int | None
+) -> DataKeyCache | None:
+    """The one cache of this command, or None: caching is off unless --cache-max-age is given."""
+    if max_age is None:
+        given = [
+            name
+            for name, value in (
+                ("--cache-max-messages", max_messages),
+                ("--cache-max-bytes", max_bytes),
+            )
+            if value is not None
+        ]
+        if given:
+            raise UsageError(
+                f"{' and '.join(given)} limit{'s' if len(given) == 1 else ''} data-key caching, "
+                "which only --cache-max-age turns on",
+                hints=["add --cache-max-age SECONDS"],
+            )
+        return None
+    if not math.isfinite(max_age) or max_age <= 0:
+        raise UsageError(f"--cache-max-age takes seconds greater than 0, got {max_age}")
+    from kmscli.datakeycache import DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES, CacheLimits
+    from kmscli.datakeycache import DataKeyCache as Cache
+
+    return Cache(
+        CacheLimits(
+            max_age=max_age,
+            max_messages=DEFAULT_MAX_MESSAGES if max_messages is None else max_messages,
+            max_bytes=DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
+        )
+    )
+
+
+def _cached(flag: bool) -> str:
+    return " (cached data key)" if flag else ""
 
 
 def _encryption_keys(env: Environment, keys: Sequence[str]) -> list[str]:
@@ -93,6 +169,7 @@ def _encryption_keys(env: Environment, keys: Sequence[str]) -> list[str]:
 )
 @encryption_algorithm_option
 @grant_token_option
+@_cache_options("plaintext bytes")
 def encrypt(
     files: tuple[str, ...],
     keys: tuple[str, ...],
@@ -105,6 +182,9 @@ def encrypt(
     direct: bool,
     encryption_algorithm: str | None,
     grant_tokens: tuple[str, ...],
+    cache_max_age: float | None,
+    cache_max_messages: int | None,
+    cache_max_bytes: int | None,
 ) -> None:
     """Encrypt files (or stdin) into AWS Encryption SDK messages.
 
@@ -113,10 +193,18 @@ def encrypt(
     without -k, KMSCLI_KEY or the AWS managed key alias/aws/kmscli is used. The output appears
     only once complete, and keeps the input's permission bits.
 
+    With --cache-max-age, as with the ESDK's caching materials manager, one data key (one
+    GenerateDataKey call) encrypts the FILEs of this run under the same keys and context until
+    it is SECONDS old or has encrypted --cache-max-messages files or --cache-max-bytes bytes;
+    stdin and the signed suite are never cached. The trade-off: whoever gets that one plaintext
+    data key reads all those files, a KMS key disabled or revoked meanwhile goes on being used
+    until the entry expires, and the audit trail shows one GenerateDataKey for many files.
+
     \b
     Example:
       kmscli encrypt big.tar                    # writes big.tar.kms
       kmscli encrypt -k alias/backups -c project=apollo -o out/ *.log
+      kmscli encrypt -k alias/backups --cache-max-age 300 --cache-max-messages 1000 -o out/ *.log
       tar c dir | kmscli encrypt -k alias/backups > dir.tar.kms
       kmscli encrypt --direct -k "$RSA_KEY" --encryption-algorithm RSAES_OAEP_SHA_256 secret.txt
     """
@@ -128,6 +216,7 @@ def encrypt(
         env.provider.grant_tokens = grant_tokens
     pairs = parse_context(context)
     key_list = _encryption_keys(env, keys)
+    cache = _data_key_cache(cache_max_age, cache_max_messages, cache_max_bytes)
     jobs = plan(files, output, suffix=suffix, decrypting=False)
     refuse_binary_to_terminal(jobs, output if not (direct and env.json) else "-")
     if encryption_algorithm not in (None, "SYMMETRIC_DEFAULT") and not direct:
@@ -138,6 +227,8 @@ def encrypt(
     if direct:
         if frame_size is not None or algorithm is not None:
             raise UsageError("--frame-size and --algorithm do not apply to --direct")
+        if cache is not None:
+            raise UsageError("data-key caching does not apply to --direct: it has no data key")
         if len(key_list) > 1:
             raise UsageError("--direct encrypts under one key; give a single -k")
         run_jobs(
@@ -150,6 +241,12 @@ def encrypt(
         raise UsageError("--json reports on output files; name one with -o FILE")
     suite = suite_by_name(algorithm) if algorithm is not None else DEFAULT_SUITE
     frame = frame_size if frame_size is not None else DEFAULT_FRAME_LENGTH
+    if cache is not None and suite.signed:
+        raise UsageError(
+            f"data-key caching does not apply to the signed suite {suite.id_hex}: each message "
+            "has its own signing key, in its encryption context",
+            hints=["drop --algorithm, or drop --cache-max-age"],
+        )
 
     def one(job: Job) -> dict[str, Any]:
         from kmscli.envelope import encrypt_stream
@@ -172,12 +269,15 @@ def encrypt(
                     suite=suite,
                     frame_length=frame,
                     progress=progress,
+                    plaintext_length=size,
+                    cache=cache,
                 )
             commit()
         verbose(
             env,
             f"encrypted {job.source_label} -> {job.target_label} under "
-            + ", ".join(result.key_arns),
+            + ", ".join(result.key_arns)
+            + _cached(result.data_key_cached),
         )
         return {
             "Input": job.source_label,
@@ -187,7 +287,11 @@ def encrypt(
             "PlaintextBytes": result.plaintext_bytes,
         }
 
-    run_jobs(jobs, env, one)
+    try:
+        run_jobs(jobs, env, one)
+    finally:
+        if cache is not None:
+            cache.clear()
 
 
 def _encrypt_direct(
@@ -224,6 +328,7 @@ def _encrypt_direct(
 @max_encrypted_data_keys_option
 @encryption_algorithm_option
 @grant_token_option
+@_cache_options("message bytes")
 def decrypt(
     files: tuple[str, ...],
     keys: tuple[str, ...],
@@ -235,6 +340,9 @@ def decrypt(
     max_encrypted_data_keys: int,
     encryption_algorithm: str | None,
     grant_tokens: tuple[str, ...],
+    cache_max_age: float | None,
+    cache_max_messages: int | None,
+    cache_max_bytes: int | None,
 ) -> None:
     """Decrypt messages (or ciphertext blobs) from files or stdin.
 
@@ -245,9 +353,16 @@ def decrypt(
     the last one only after the end verifies, so a damaged message exits 7 even if some
     plaintext was already written.
 
+    With --cache-max-age, a data key unwrapped once (one Decrypt call) decrypts the further
+    messages of this run with the same encrypted data key and context, within the same limits
+    (--cache-max-bytes counts the messages' sizes; stdin is never cached). The trade-off: a KMS
+    key disabled or revoked meanwhile goes on decrypting them until the entry expires, and the
+    audit trail shows one Decrypt for many files.
+
     \b
     Example:
       kmscli decrypt big.tar.kms                # writes big.tar
+      kmscli decrypt --cache-max-age 300 -o logs/ out/*.log.kms
       kmscli decrypt -k alias/backups -c project=apollo -o - notes.kms | less
       kmscli decrypt -k "$RSA_KEY" --encryption-algorithm RSAES_OAEP_SHA_256 secret.txt.kms
     """
@@ -260,6 +375,12 @@ def decrypt(
     policy = CommitmentPolicy(commitment_policy)
     if grant_tokens:
         env.provider.grant_tokens = grant_tokens
+    cache = _data_key_cache(cache_max_age, cache_max_messages, cache_max_bytes)
+    if cache is not None and encryption_algorithm in RSA_ALGORITHMS:
+        raise UsageError(
+            f"data-key caching does not apply to --encryption-algorithm {encryption_algorithm}: "
+            "raw RSA ciphertext has no data key"
+        )
 
     def one(job: Job) -> dict[str, Any]:
         from kmscli.envelope import decrypt_stream, read_header
@@ -292,12 +413,15 @@ def decrypt(
                     allowed_keys=keys,
                     required_context=pairs,
                     progress=progress,
+                    message_length=size,
+                    cache=cache,
                 )
                 commit()
         verbose(
             env,
             f"decrypted {job.source_label} -> {job.target_label} with {result.key_arn}"
-            + (f" (material {result.material_id})" if result.material_id else ""),
+            + (f" (material {result.material_id})" if result.material_id else "")
+            + _cached(result.data_key_cached),
         )
         return {
             "Input": job.source_label,
@@ -309,7 +433,11 @@ def decrypt(
             "PlaintextBytes": result.plaintext_bytes,
         }
 
-    run_jobs(jobs, env, one)
+    try:
+        run_jobs(jobs, env, one)
+    finally:
+        if cache is not None:
+            cache.clear()
 
 
 def _decrypt_blob(

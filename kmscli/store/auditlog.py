@@ -36,9 +36,8 @@ import os
 import re
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from kmscli.crypto.primitives import constant_time_equal, hmac_sha256
 from kmscli.errors import KeyringCorruptError, ValidationException
@@ -66,8 +65,7 @@ _LINE = re.compile(
 _READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
-@dataclass(frozen=True)
-class AuditEntry:
+class AuditEntry(NamedTuple):
     """One parsed line of the log (not verified)."""
 
     line: int
@@ -75,23 +73,21 @@ class AuditEntry:
     event: bytes
 
 
-@dataclass(frozen=True)
-class AuditReport:
+class AuditReport(NamedTuple):
     """The result of `AuditLog.verify`: problems mean tampering; notes are benign."""
 
     records: int
     head_seq: int | None
     head_mac: str | None
     problems: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-@dataclass(frozen=True)
-class _Head:
+class _Head(NamedTuple):
     seq: int
     size: int
     mac: bytes

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from kmscli.crypto.primitives import constant_time_equal, hmac_sha256, sha256
 from kmscli.errors import KeyringCorruptError, KeyringVersionError
@@ -37,8 +36,7 @@ _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _HEX = re.compile(r"(?:[0-9a-f]{2})+")
 
 
-@dataclass(frozen=True)
-class Header:
+class Header(NamedTuple):
     schema_version: int
     keyring_id: str
     account_id: str

@@ -25,8 +25,8 @@ import json
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from kmscli.crypto.primitives import AuthenticationError, aes_gcm_open, aes_gcm_seal, random_bytes
 from kmscli.errors import KeyringCorruptError, ValidationException
@@ -40,8 +40,7 @@ _AAD = b"kmscli journal v1"
 _TEMP_RE = re.compile(r"\.tmp-[0-9a-f]{16}-[0-9]+")
 
 
-@dataclass(frozen=True)
-class Op:
+class Op(NamedTuple):
     """Set record (kind, name) to `data`, or delete it when `data` is None."""
 
     kind: str
@@ -49,8 +48,7 @@ class Op:
     data: bytes | None
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """One journal line: the record, and the temporary that replaces it (None: delete)."""
 
     kind: str
@@ -103,8 +101,7 @@ def decode_journal(keys: Subkeys, blob: bytes) -> list[Entry]:
     return entries
 
 
-@dataclass(frozen=True)
-class Staged:
+class Staged(NamedTuple):
     entries: list[Entry]
     dirs: frozenset[Path]
 

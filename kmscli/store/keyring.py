@@ -13,9 +13,9 @@ import contextlib
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from kmscli.crypto.primitives import (
     AuthenticationError,
@@ -73,8 +73,7 @@ _KNOWN_HOME_ENTRIES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class KeyringInfo:
+class KeyringInfo(NamedTuple):
     """What `kmscli keyring status` shows. `root_key_file` is None in passphrase mode."""
 
     home: Path

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from kmscli.crypto.primitives import (
     AuthenticationError,
@@ -125,8 +125,7 @@ def create_key_file(path: Path, root_key: bytes) -> bytes:
     return root_key
 
 
-@dataclass(frozen=True)
-class Argon2Params:
+class Argon2Params(NamedTuple):
     memory_kib: int
     iterations: int
     lanes: int

@@ -7,15 +7,14 @@ here, and no subkey is ever used for two purposes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from kmscli.crypto.primitives import hkdf_sha256, hmac_sha256
 
 _LABEL = b"kmscli/keyring/v1/"
 
 
-@dataclass(frozen=True, repr=False)
-class Subkeys:
+class Subkeys(NamedTuple):
     key_check: bytes
     header_mac: bytes
     records: bytes

@@ -370,17 +370,17 @@ def decrypt(
 
     env = environment()
     pairs = parse_context(context)
-    jobs = plan(files, output, suffix=suffix, decrypting=True)
-    refuse_binary_to_terminal(jobs, output)
-    policy = CommitmentPolicy(commitment_policy)
-    if grant_tokens:
-        env.provider.grant_tokens = grant_tokens
     cache = _data_key_cache(cache_max_age, cache_max_messages, cache_max_bytes)
     if cache is not None and encryption_algorithm in RSA_ALGORITHMS:
         raise UsageError(
             f"data-key caching does not apply to --encryption-algorithm {encryption_algorithm}: "
             "raw RSA ciphertext has no data key"
         )
+    jobs = plan(files, output, suffix=suffix, decrypting=True)
+    refuse_binary_to_terminal(jobs, output)
+    policy = CommitmentPolicy(commitment_policy)
+    if grant_tokens:
+        env.provider.grant_tokens = grant_tokens
 
     def one(job: Job) -> dict[str, Any]:
         from kmscli.envelope import decrypt_stream, read_header

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kmscli.crypto import keyspecs
@@ -551,10 +550,9 @@ def generate_data_key_pair(
     context = dict(encryption_context or {})
     validation.check_encryption_context(context)
     action = "GenerateDataKeyPair" if with_plaintext else "GenerateDataKeyPairWithoutPlaintext"
-    facts = replace(
-        service._crypto_facts(key, context, via_service=False, grant_tokens=grant_tokens),
-        extra={"kms:DataKeyPairSpec": key_pair_spec},
-    )
+    facts = service._crypto_facts(
+        key, context, via_service=False, grant_tokens=grant_tokens
+    )._replace(extra={"kms:DataKeyPairSpec": key_pair_spec})
     with service._reading(key) as view:
         record = _usable(service, view, key, action, facts)
     require_symmetric_encryption(record, action)

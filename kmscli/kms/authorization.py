@@ -14,8 +14,9 @@ event (`kmscli.kms.audit`). `decide_key`/`decide_iam` answer without raising, fo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
+from typing import NamedTuple
 
 from kmscli.errors import AccessDeniedException
 from kmscli.kms import audit
@@ -64,19 +65,22 @@ def policy_owner(principal: Principal) -> str:
     return principal.arn
 
 
-@dataclass(frozen=True)
-class RequestFacts:
+class RequestFacts(NamedTuple):
     """What an operation knows about its request beyond the key: the condition-key inputs."""
 
     encryption_context: Mapping[str, str] | None = None
     encryption_algorithm: str | None = None
     request_alias: str | None = None
     via_service: str | None = None
-    extra: Mapping[str, ConditionValue] = field(default_factory=dict)
+    extra: Mapping[str, ConditionValue] = MappingProxyType({})
     grant_tokens: Sequence[str] = ()
     """The request's GrantTokens: each must be one kmscli issued for a grant that exists."""
     extra_grants: Sequence[GrantView] = ()
     """Grant-like allowances of the operation itself (who may retire a grant)."""
+
+
+NO_FACTS = RequestFacts()
+"""A request that brings no condition-key inputs of its own."""
 
 
 class Authorizer:
@@ -139,7 +143,7 @@ class Authorizer:
         key: KeyRecord,
         *,
         aliases: Callable[[], Sequence[str]] = tuple,
-        facts: RequestFacts = RequestFacts(),
+        facts: RequestFacts = NO_FACTS,
     ) -> tuple[Request, Decision]:
         """The request and decision for `kms:<action>` on `key`, without refusing.
 
@@ -175,7 +179,7 @@ class Authorizer:
         key: KeyRecord,
         *,
         aliases: Callable[[], Sequence[str]] = tuple,
-        facts: RequestFacts = RequestFacts(),
+        facts: RequestFacts = NO_FACTS,
     ) -> Decision:
         """Evaluate `kms:<action>` on `key`; AccessDeniedException unless allowed."""
         audit.note_key(action, key.arn, key.account)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from kmscli.crypto.primitives import (
     GCM_NONCE_BYTES,
@@ -38,8 +38,7 @@ MATERIAL_ID_BYTES = 32
 MAX_BLOB_BYTES = 6144
 
 
-@dataclass(frozen=True)
-class BlobHeader:
+class BlobHeader(NamedTuple):
     key_id: str
     material_id: str
     header_bytes: bytes

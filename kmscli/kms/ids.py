@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from kmscli.errors import NotFoundException, ValidationException
 
@@ -64,8 +63,7 @@ def account_root_arn(account: str) -> str:
     return f"arn:{PARTITION}:iam::{account}:root"
 
 
-@dataclass(frozen=True)
-class KeyReference:
+class KeyReference(NamedTuple):
     """A parsed KEY argument: what the caller named, before it is looked up."""
 
     kind: Literal["key-id", "key-arn", "alias-name", "alias-arn"]

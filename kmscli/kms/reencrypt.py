@@ -11,7 +11,6 @@ Re-wrapping the data keys of messages is the envelope layer's (`kmscli.envelope`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from kmscli.errors import (
@@ -130,4 +129,4 @@ def _facts(
     grant_tokens: Sequence[str],
 ) -> RequestFacts:
     base = service._crypto_facts(key, context, via_service=False, grant_tokens=grant_tokens)
-    return replace(base, extra=dict(extra))
+    return base._replace(extra=dict(extra))

@@ -12,9 +12,8 @@ import base64
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from kmscli.crypto.primitives import AES256_KEY_BYTES, random_bytes
 from kmscli.errors import (
@@ -100,15 +99,14 @@ def _material_aad(arn: str, material_id: str) -> bytes:
     return b"kmscli/key-material/v1\x00" + arn.encode() + b"\x00" + material_id.encode()
 
 
-@dataclass(frozen=True)
-class AliasRecord:
+class AliasRecord(NamedTuple):
     alias_name: str
     target_key_id: str
     creation_date: str
     last_updated_date: str
 
     def to_json(self) -> bytes:
-        return json.dumps(self.__dict__, sort_keys=True).encode()
+        return json.dumps(self._asdict(), sort_keys=True).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> AliasRecord:
@@ -403,7 +401,7 @@ class KmsService:
         return record.metadata()
 
     def describe_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> dict[str, Any]:
-        facts = replace(_alias_facts(key), grant_tokens=tuple(grant_tokens))
+        facts = _alias_facts(key)._replace(grant_tokens=tuple(grant_tokens))
         with self._reading(key) as view:
             record = self._resolve(view, key)
             self._authorize(view, "DescribeKey", record, facts)

@@ -18,9 +18,8 @@ import base64
 import binascii
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
 
 # decimal and ipaddress cost milliseconds to import and only numeric and IP operators need
 # them; every kmscli command evaluates a policy, so they are imported where used.
@@ -43,8 +42,7 @@ Qualifier = Literal["ForAllValues", "ForAnyValue"]
 Family = Literal["string", "numeric", "date", "bool", "binary", "ip", "arn", "null"]
 
 
-@dataclass(frozen=True)
-class _Operator:
+class _Operator(NamedTuple):
     family: Family
     negated: bool
     test: str
@@ -84,8 +82,7 @@ _BY_LOWER = {name.lower(): name for name in _OPERATORS}
 OPERATOR_NAMES = frozenset(_OPERATORS)
 
 
-@dataclass(frozen=True)
-class ConditionClause:
+class ConditionClause(NamedTuple):
     """One condition key under one operator, e.g. `ForAnyValue:StringLike {k: [v1, v2]}`."""
 
     operator: str
@@ -146,8 +143,7 @@ def validate_value(base: str, value: str) -> bool:
 # -- request context ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Entry:
+class _Entry(NamedTuple):
     values: tuple[Scalar, ...]
     multi: bool
 

@@ -24,8 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Literal, NoReturn
+from typing import Literal, NamedTuple, NoReturn
 
 from kmscli.errors import (
     LimitExceededException,
@@ -71,9 +70,9 @@ _PATTERN_MESSAGE = (
 )
 
 
-@dataclass(frozen=True)
-class Statement:
-    index: int
+class Statement(NamedTuple):
+    position: int
+    """Index in the document's Statement array, from 0."""
     sid: str | None
     effect: Effect
     principal: PrincipalSpec | None = None
@@ -87,7 +86,12 @@ class Statement:
     @property
     def label(self) -> str:
         """The Sid, or `Statement[<index>]` when it has none (for audit trails)."""
-        return self.sid if self.sid else f"Statement[{self.index}]"
+        return self.sid if self.sid else f"Statement[{self.position}]"
+
+    @property
+    def location(self) -> str:
+        """`Statement[<index>] (Sid "<sid>")`, as messages about the statement name it."""
+        return _location(self.position, self.sid)
 
     @property
     def ignored(self) -> bool:
@@ -97,8 +101,7 @@ class Statement:
         return no_action or no_resource
 
 
-@dataclass(frozen=True)
-class PolicyDocument:
+class PolicyDocument(NamedTuple):
     kind: PolicyKind
     version: str
     id: str | None
@@ -198,20 +201,14 @@ def _reject_constant(name: str) -> NoReturn:
     raise MalformedPolicyDocumentException(f"Policy is not valid JSON: {name} is not a number.")
 
 
-@dataclass(frozen=True)
-class _Loc:
+def _location(position: int, sid: str | None) -> str:
     """Where in the document a problem is: statement index and Sid."""
-
-    index: int
-    sid: str | None
-
-    def __str__(self) -> str:
-        if self.sid:
-            return f'Statement[{self.index}] (Sid "{self.sid}")'
-        return f"Statement[{self.index}]"
+    if sid:
+        return f'Statement[{position}] (Sid "{sid}")'
+    return f"Statement[{position}]"
 
 
-def _fail(loc: _Loc, element: str, problem: str) -> NoReturn:
+def _fail(loc: str, element: str, problem: str) -> NoReturn:
     raise MalformedPolicyDocumentException(f"{loc} {element}: {problem}")
 
 
@@ -262,7 +259,7 @@ class _Parser:
             for st in statements:
                 if st.sid:
                     if st.sid in seen:
-                        _fail(_Loc(st.index, st.sid), "Sid", f'"{st.sid}" is used twice.')
+                        _fail(st.location, "Sid", f'"{st.sid}" is used twice.')
                     seen.add(st.sid)
         return PolicyDocument(self.kind, str(version), policy_id, statements, text, name)
 
@@ -273,7 +270,7 @@ class _Parser:
             )
         sid_value = raw.get("Sid")
         sid = sid_value if isinstance(sid_value, str) else None
-        loc = _Loc(index, sid)
+        loc = _location(index, sid)
         for member in raw:
             if member not in _STATEMENT_MEMBERS:
                 _fail(loc, member, "is not a statement element.")
@@ -298,7 +295,7 @@ class _Parser:
                 _fail(loc, "Resource", "is required (Resource or NotResource).")
         conditions = self.conditions(loc, raw["Condition"]) if "Condition" in raw else ()
         return Statement(
-            index=index,
+            position=index,
             sid=sid,
             effect="Allow" if effect == "Allow" else "Deny",
             principal=principal,
@@ -311,7 +308,7 @@ class _Parser:
         )
 
     def principals(
-        self, loc: _Loc, raw: Mapping[str, object]
+        self, loc: str, raw: Mapping[str, object]
     ) -> tuple[PrincipalSpec | None, PrincipalSpec | None]:
         has = [name for name in ("Principal", "NotPrincipal") if name in raw]
         if self.kind == "identity":
@@ -333,7 +330,7 @@ class _Parser:
 
     def pair(
         self,
-        loc: _Loc,
+        loc: str,
         raw: Mapping[str, object],
         names: tuple[str, str],
         check: Callable[[str], str | None],
@@ -369,7 +366,7 @@ class _Parser:
             return f"{_show(item)} is not a KMS action; a key policy may only name kms: actions."
         return None
 
-    def conditions(self, loc: _Loc, raw: object) -> tuple[ConditionClause, ...]:
+    def conditions(self, loc: str, raw: object) -> tuple[ConditionClause, ...]:
         if not isinstance(raw, dict):
             _fail(loc, "Condition", "must be an object of operators.")
         clauses: list[ConditionClause] = []
@@ -386,7 +383,7 @@ class _Parser:
 
     def clause(
         self,
-        loc: _Loc,
+        loc: str,
         operator: tuple[str, Literal["ForAllValues", "ForAnyValue"] | None, bool, str],
         key: str,
         value: object,

@@ -20,9 +20,9 @@ Pure: no I/O, no clock (time arrives as `aws:CurrentTime` in the request), no pr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from types import MappingProxyType
+from typing import Literal, NamedTuple
 
 from kmscli.errors import KMSInternalException, MalformedPolicyDocumentException
 from kmscli.policy.actions import CROSS_ACCOUNT_ACTIONS
@@ -66,8 +66,7 @@ _IamCheck = Callable[[], "tuple[str, ...] | None"]
 """Lazily answers whether the caller's identity policies allow the request (labels) or not."""
 
 
-@dataclass(frozen=True)
-class GrantView:
+class GrantView(NamedTuple):
     """What the evaluator needs of a grant on the key being used."""
 
     grantee_principal: str
@@ -78,8 +77,7 @@ class GrantView:
     grant_id: str = ""
 
 
-@dataclass(frozen=True)
-class Request:
+class Request(NamedTuple):
     """One authorization question: may `principal` perform `action` on `resource_arn`?
 
     `condition_values` holds the request's condition keys (§4.5); keys that follow from the
@@ -94,14 +92,13 @@ class Request:
     """`kms:<Permission>`, e.g. "kms:Encrypt", "kms:ReEncryptFrom"."""
     resource_arn: str
     resource_account: str
-    condition_values: Mapping[str, ConditionValue] = field(default_factory=dict)
+    condition_values: Mapping[str, ConditionValue] = MappingProxyType({})
     encryption_context: Mapping[str, str] | None = None
     """The request's encryption context; for CreateGrant, the new grant's constraint pairs."""
     key_policy_applies: bool = True
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     allowed: bool
     reason: Reason
     matched: tuple[str, ...] = ()

@@ -21,8 +21,7 @@ def lint_policy(doc: PolicyDocument) -> list[str]:
     """One warning line per risky pattern, in statement order."""
     warnings: list[str] = []
     for st in doc.statements:
-        where = f'Statement[{st.index}] (Sid "{st.sid}")' if st.sid else f"Statement[{st.index}]"
-        warnings.extend(f"{where}: {w}" for w in _statement_warnings(doc, st))
+        warnings.extend(f"{st.location}: {w}" for w in _statement_warnings(doc, st))
     return warnings
 
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Final, Literal, NamedTuple
 
 from kmscli.errors import ValidationException
 
@@ -73,7 +72,6 @@ def _parse(arn: str) -> tuple[PrincipalType, str, str, str, str, str | None] | N
     return None
 
 
-@dataclass(frozen=True)
 class Principal:
     """The caller of a request, identified by its ARN (or a service principal name).
 
@@ -82,31 +80,51 @@ class Principal:
     or role), `session_name` and `role_arn` (for assumed-role sessions, the role's ARN without
     its path, which a session ARN does not carry). `user_id` is the `aws:userid` value if the
     caller knows it (AWS's unique ID); for the root user it defaults to the account ID.
+
+    Immutable (the attributes are Final) and compared by `arn` and `user_id`, from which the
+    rest follows. A plain class rather than a dataclass: every command imports it, and a
+    frozen dataclass costs most of a millisecond to create at import.
     """
 
-    arn: str
-    user_id: str | None = None
-    type: PrincipalType = field(init=False)
-    partition: str = field(init=False)
-    account: str = field(init=False)
-    name: str = field(init=False)
-    path: str = field(init=False)
-    session_name: str | None = field(init=False)
-    role_arn: str | None = field(init=False)
+    __slots__ = (
+        "account",
+        "arn",
+        "name",
+        "partition",
+        "path",
+        "role_arn",
+        "session_name",
+        "type",
+        "user_id",
+    )
 
-    def __post_init__(self) -> None:
-        parsed = _parse(self.arn) if isinstance(self.arn, str) else None
+    def __init__(self, arn: str, user_id: str | None = None) -> None:
+        parsed = _parse(arn) if isinstance(arn, str) else None
         if parsed is None:
-            raise ValidationException(f"Invalid principal '{self.arn}': not a principal ARN")
+            raise ValidationException(f"Invalid principal '{arn}': not a principal ARN")
         kind, partition, account, name, path, session = parsed
-        object.__setattr__(self, "type", kind)
-        object.__setattr__(self, "partition", partition)
-        object.__setattr__(self, "account", account)
-        object.__setattr__(self, "name", name)
-        object.__setattr__(self, "path", path)
-        object.__setattr__(self, "session_name", session)
-        role_arn = f"arn:{partition}:iam::{account}:role/{name}" if kind == "assumed-role" else None
-        object.__setattr__(self, "role_arn", role_arn)
+        self.arn: Final = arn
+        self.user_id: Final = user_id
+        self.type: Final[PrincipalType] = kind
+        self.partition: Final = partition
+        self.account: Final = account
+        self.name: Final = name
+        self.path: Final = path
+        self.session_name: Final = session
+        self.role_arn: Final = (
+            f"arn:{partition}:iam::{account}:role/{name}" if kind == "assumed-role" else None
+        )
+
+    def __repr__(self) -> str:
+        return f"Principal(arn={self.arn!r}, user_id={self.user_id!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Principal):
+            return NotImplemented
+        return (self.arn, self.user_id) == (other.arn, other.user_id)
+
+    def __hash__(self) -> int:
+        return hash((self.arn, self.user_id))
 
     @classmethod
     def parse(cls, arn: str, *, user_id: str | None = None) -> Principal:
@@ -159,8 +177,7 @@ class PrincipalMatch(enum.Enum):
     DIRECT = 2
 
 
-@dataclass(frozen=True)
-class PrincipalSpec:
+class PrincipalSpec(NamedTuple):
     """A parsed Principal or NotPrincipal element."""
 
     any: bool = False

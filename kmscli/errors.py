@@ -203,6 +203,10 @@ class KeyringVersionError(KeyringError):
     """The keyring was written by a newer kmscli (unknown schema version)."""
 
 
+class BackendCredentialsError(KeyringError):
+    """The aws backend has no credentials (or no such AWS profile): like a locked keyring."""
+
+
 # -- 10: I/O -------------------------------------------------------------------------------------
 
 
@@ -210,6 +214,10 @@ class InputOutputError(KmsError):
     """Missing file, permission denied, disk full on input or output."""
 
     exit_status = 10
+
+
+class BackendUnavailableError(InputOutputError):
+    """AWS KMS could not be reached, timed out, or kept throttling after the retries."""
 
 
 # -- 130: interrupted ----------------------------------------------------------------------------

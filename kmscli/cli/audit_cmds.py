@@ -44,7 +44,7 @@ def audit(key: str | None, since: str | None, verify: bool) -> None:
     from kmscli.kms import audit as trail
 
     env = environment()
-    service = env.service
+    service = env.local_service
     if verify:
         report = trail.verify_trail(service.keyring)
         document = {

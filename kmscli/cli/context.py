@@ -3,9 +3,10 @@
 Owns the precedence option > environment > profile > configuration defaults > built-in default
 for the global options and the default key, the configuration file (TOML in the platformdirs
 user config dir, or KMSCLI_CONFIG), where the keyring and its root key live by default, how a
-passphrase is obtained (environment, file, or a prompt only when stdin is a terminal), and
-`KMSCLI_NOW`. It is the only place that reads these environment variables and the only
-importer of platformdirs.
+passphrase is obtained (environment, file, or a prompt only when stdin is a terminal),
+`KMSCLI_NOW`, and which backend answers the KMS operations (the local keyring, or AWS KMS with
+its endpoint and how many calls may run at once). It is the only place that reads these
+environment variables and the only importer of platformdirs.
 """
 
 from __future__ import annotations
@@ -21,12 +22,25 @@ from typing import TYPE_CHECKING
 from kmscli.errors import UsageError
 
 if TYPE_CHECKING:
+    from kmscli.aws.provider import AwsKeyProvider
+    from kmscli.aws.service import AwsKmsService
     from kmscli.kms.provider import LocalKeyProvider
     from kmscli.kms.service import KmsService
     from kmscli.store import Keyring
 
 DEFAULT_REGION = "us-east-1"
-CONFIG_SETTINGS = ("home", "region", "principal", "key")
+BACKENDS = ("local", "aws")
+DEFAULT_MAX_CONCURRENCY = 10
+CONFIG_SETTINGS = (
+    "home",
+    "region",
+    "principal",
+    "key",
+    "backend",
+    "endpoint_url",
+    "aws_profile",
+    "max_concurrency",
+)
 
 
 @dataclass
@@ -37,6 +51,8 @@ class Settings:
     region: str | None = None
     principal: str | None = None
     profile: str | None = None
+    backend: str | None = None
+    endpoint_url: str | None = None
     json: bool = False
     quiet: bool = False
     verbose: bool = False
@@ -167,9 +183,38 @@ class Environment:
             return getpass.getpass("kmscli: keyring passphrase: ").encode()
         return None
 
+    @cached_property
+    def backend(self) -> str:
+        """Where keys live: `local` (the keyring) or `aws` (AWS KMS through boto3)."""
+        backend = self.settings.backend or _env("KMSCLI_BACKEND") or self.configured.get("backend")
+        backend = backend or "local"
+        if backend not in BACKENDS:
+            raise UsageError(
+                f"'{backend}' is not a backend", hints=["backends are: " + ", ".join(BACKENDS)]
+            )
+        return backend
+
+    @cached_property
+    def max_concurrency(self) -> int:
+        """How many files (and so KMS calls) the aws backend works on at once."""
+        text = _env("KMSCLI_MAX_CONCURRENCY") or self.configured.get("max_concurrency")
+        if text is None:
+            return DEFAULT_MAX_CONCURRENCY
+        if not text.isdigit() or not 1 <= int(text) <= 256:
+            raise UsageError(f"max_concurrency '{text}' is not a number from 1 to 256")
+        return int(text)
+
     def open_keyring(self, *, create: bool = True) -> Keyring:
         from kmscli.store import open_keyring
 
+        if self.backend != "local":
+            raise UsageError(
+                f"this command works on the local keyring, and the backend is '{self.backend}'",
+                hints=[
+                    "run it with --backend local (AWS KMS: CloudTrail is its audit trail, "
+                    "IAM its identity policies)"
+                ],
+            )
         return open_keyring(
             self.home,
             root_key_file=self.root_key_file,
@@ -179,7 +224,15 @@ class Environment:
         )
 
     @cached_property
-    def service(self) -> KmsService:
+    def service(self) -> KmsService | AwsKmsService:
+        """The KMS operations of the chosen backend."""
+        if self.backend == "aws":
+            return self.aws_service
+        return self.local_service
+
+    @cached_property
+    def local_service(self) -> KmsService:
+        """The local KMS, for what only it has (audit trail, identity policies, simulation)."""
         from kmscli.kms.service import KmsService
 
         return KmsService(
@@ -187,10 +240,56 @@ class Environment:
         )
 
     @cached_property
-    def provider(self) -> LocalKeyProvider:
+    def aws_service(self) -> AwsKmsService:
+        from kmscli.aws.client import ClientFactory, ClientSettings
+        from kmscli.aws.service import AwsKmsService
+
+        if self.principal is not None:
+            raise UsageError(
+                "--as (KMSCLI_PRINCIPAL) chooses the caller of the local backend; AWS KMS acts "
+                "for the principal of your AWS credentials",
+                hints=["drop --as, or choose another AWS_PROFILE"],
+            )
+        settings = ClientSettings(
+            region=self.region,
+            endpoint_url=self.settings.endpoint_url
+            or _env("AWS_ENDPOINT_URL_KMS")
+            or _env("AWS_ENDPOINT_URL")
+            or self.configured.get("endpoint_url"),
+            aws_profile=self.configured.get("aws_profile"),
+            max_attempts=self._max_attempts(),
+            max_pool_connections=self.max_concurrency,
+        )
+        return AwsKmsService(
+            ClientFactory(settings), region=self.region, concurrency=self.max_concurrency
+        )
+
+    def _max_attempts(self) -> int:
+        """AWS_MAX_ATTEMPTS, as every AWS SDK reads it; else kmscli's default."""
+        from kmscli.aws.client import DEFAULT_MAX_ATTEMPTS
+
+        text = _env("AWS_MAX_ATTEMPTS")
+        if text is None:
+            return DEFAULT_MAX_ATTEMPTS
+        if not text.isdigit() or int(text) < 1:
+            raise UsageError(f"AWS_MAX_ATTEMPTS='{text}' is not a positive number")
+        return int(text)
+
+    @cached_property
+    def provider(self) -> LocalKeyProvider | AwsKeyProvider:
+        """The data keys of the chosen backend, for the envelope layer."""
+        if self.backend == "aws":
+            from kmscli.aws.provider import AwsKeyProvider
+
+            return AwsKeyProvider(self.aws_service)
         from kmscli.kms.provider import LocalKeyProvider
 
-        return LocalKeyProvider(self.service)
+        return LocalKeyProvider(self.local_service)
+
+    @property
+    def concurrency(self) -> int:
+        """How many jobs run at once: the local keyring takes one at a time."""
+        return self.max_concurrency if self.backend == "aws" else 1
 
 
 def load_configuration(path: Path, profile: str | None) -> dict[str, str]:

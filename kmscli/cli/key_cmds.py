@@ -106,10 +106,23 @@ def key_list() -> None:
     for entry in env.service.list_aliases()["Aliases"]:
         if "TargetKeyId" in entry:
             aliases.setdefault(entry["TargetKeyId"], []).append(entry["AliasName"])
-    rows = [
-        (r.key_id, r.state, r.key_manager, r.key_spec, aliases.get(r.key_id, []), r.description)
-        for r in env.service.list_key_records()
-    ]
+    if env.backend == "aws":
+        rows = [
+            (
+                m["KeyId"],
+                m["KeyState"],
+                m["KeyManager"],
+                m.get("KeySpec", ""),
+                aliases.get(m["KeyId"], []),
+                m.get("Description", ""),
+            )
+            for m in env.aws_service.list_key_metadata()
+        ]
+    else:
+        rows = [
+            (r.key_id, r.state, r.key_manager, r.key_spec, aliases.get(r.key_id, []), r.description)
+            for r in env.local_service.list_key_records()
+        ]
     emit_table(["KeyId", "KeyState", "KeyManager", "KeySpec", "Aliases", "Description"], rows)
 
 
@@ -306,8 +319,8 @@ def rotation_list(
         return
     rows = [
         (
-            r["KeyMaterialId"],
-            r["KeyMaterialState"],
+            r.get("KeyMaterialId", ""),
+            r.get("KeyMaterialState", ""),
             r.get("RotationDate", ""),
             r.get("RotationType", ""),
         )
@@ -361,7 +374,7 @@ def key_schedule_deletion(key: str, days: int | None, yes: bool) -> None:
     if env.json:
         emit_json(response)
     else:
-        emit_line(response.get("DeletionDate", response["KeyState"]))
+        emit_line(str(response.get("DeletionDate") or response.get("KeyState", "")))
 
 
 @command(key_group, "cancel-deletion")

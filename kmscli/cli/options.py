@@ -43,7 +43,8 @@ def _option(*names: str, attribute: str, **kwargs: Any) -> Callable[[F], F]:
 
 
 def global_options(function: F) -> F:
-    """Add --home, --region, --as, --profile, --json, -q, -v and --no-progress to a command."""
+    """Add --home, --region, --as, --profile, --backend, --endpoint-url, --json, -q, -v and
+    --no-progress to a command."""
     decorators = [
         _option(
             "--home",
@@ -69,6 +70,18 @@ def global_options(function: F) -> F:
             attribute="profile",
             metavar="NAME",
             help="Settings from [profiles.NAME] of the configuration file [env KMSCLI_PROFILE].",
+        ),
+        _option(
+            "--backend",
+            attribute="backend",
+            type=click.Choice(["local", "aws"]),
+            help="Where keys live: the local keyring or AWS KMS [env KMSCLI_BACKEND].",
+        ),
+        _option(
+            "--endpoint-url",
+            attribute="endpoint_url",
+            metavar="URL",
+            help="AWS KMS endpoint for --backend aws [env AWS_ENDPOINT_URL_KMS].",
         ),
         _option("--json", attribute="json", is_flag=True, help="Machine output on stdout."),
         _option("-q", "--quiet", attribute="quiet", is_flag=True, help="No progress or notices."),

@@ -9,7 +9,9 @@ commands parse, call it and render.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import click
 
@@ -18,9 +20,6 @@ from kmscli.cli.output import emit_json, emit_line, emit_record, emit_table, war
 from kmscli.cli.params import grant_token_option, parse_context, parse_pairs, read_text
 from kmscli.cli.root import policy_group
 from kmscli.errors import UsageError
-
-if TYPE_CHECKING:
-    from kmscli.kms.service import KmsService
 
 
 @command(policy_group, "get")
@@ -203,7 +202,7 @@ def policy_simulate(
 
     env = environment()
     result = simulate(
-        env.service,
+        env.local_service,
         action=action,
         key=key,
         encryption_context=parse_context(context),
@@ -258,7 +257,7 @@ def identity_put(principal_arn: str, name: str, source: str) -> None:
     from kmscli.kms.identity import put_identity_policy
 
     document = read_text(source, what="policy file")
-    put_identity_policy(environment().service, principal_arn, name, document)
+    put_identity_policy(environment().local_service, principal_arn, name, document)
 
 
 @command(identity_group, "get")
@@ -276,7 +275,7 @@ def identity_get(principal_arn: str, name: str) -> None:
     from kmscli.kms.identity import get_identity_policy
 
     env = environment()
-    response = get_identity_policy(env.service, principal_arn, name)
+    response = get_identity_policy(env.local_service, principal_arn, name)
     if env.json:
         emit_json(response)
     else:
@@ -297,7 +296,7 @@ def identity_list(principal_arn: str) -> None:
     from kmscli.kms.identity import list_identity_policies
 
     env = environment()
-    response = list_identity_policies(env.service, principal_arn)
+    response = list_identity_policies(env.local_service, principal_arn)
     if env.json:
         emit_json(response)
     else:
@@ -319,7 +318,7 @@ def identity_delete(principal_arn: str, name: str) -> None:
     """
     from kmscli.kms.identity import delete_identity_policy
 
-    delete_identity_policy(environment().service, principal_arn, name)
+    delete_identity_policy(environment().local_service, principal_arn, name)
 
 
 # -- grants ----------------------------------------------------------------------------------------
@@ -401,13 +400,10 @@ def grant_create(
       kmscli policy grant create "$KEY" --grantee arn:aws:iam::111122223333:user/bob \\
           --operations Decrypt,DescribeKey --context-equals project=apollo --name bob-apollo
     """
-    from kmscli.kms.grants import create_grant
-
     if context_equals and context_subset:
         raise UsageError("give --context-equals or --context-subset, not both")
     env = environment()
-    response = create_grant(
-        env.service,
+    response = _grant_operation("create_grant")(
         key,
         grantee,
         _operations(operations),
@@ -425,6 +421,18 @@ def grant_create(
         emit_json(response)
     else:
         emit_line(response["GrantId"])
+
+
+def _grant_operation(name: str) -> Callable[..., dict[str, Any]]:
+    """A grant operation of the backend: an AwsKmsService method, or the local KMS's function of
+    kmscli.kms.grants bound to its service (a test holds the two to the same signature)."""
+    env = environment()
+    if env.backend == "aws":
+        method: Callable[..., dict[str, Any]] = getattr(env.aws_service, name)
+        return method
+    from kmscli.kms import grants
+
+    return partial(getattr(grants, name), env.local_service)
 
 
 def _all_pages(fetch: Any, limit: int | None, marker: str | None) -> dict[str, Any]:
@@ -492,13 +500,11 @@ def grant_list(
     Example:
       kmscli policy grant list "$KEY" --json
     """
-    from kmscli.kms.grants import list_grants
-
-    service: KmsService = environment().service
+    list_grants = _grant_operation("list_grants")
 
     def fetch(*, limit: int | None, marker: str | None) -> dict[str, Any]:
         return list_grants(
-            service, key, grant_id=grant_id, grantee_principal=grantee, limit=limit, marker=marker
+            key, grant_id=grant_id, grantee_principal=grantee, limit=limit, marker=marker
         )
 
     _show_grants(_all_pages(fetch, limit, marker))
@@ -518,12 +524,10 @@ def grant_list_retirable(principal_arn: str, limit: int | None, marker: str | No
     Example:
       kmscli policy grant list-retirable arn:aws:iam::111122223333:role/App
     """
-    from kmscli.kms.grants import list_retirable_grants
-
-    service: KmsService = environment().service
+    list_retirable_grants = _grant_operation("list_retirable_grants")
 
     def fetch(*, limit: int | None, marker: str | None) -> dict[str, Any]:
-        return list_retirable_grants(service, principal_arn, limit=limit, marker=marker)
+        return list_retirable_grants(principal_arn, limit=limit, marker=marker)
 
     _show_grants(_all_pages(fetch, limit, marker))
 
@@ -544,13 +548,11 @@ def grant_retire(key: str | None, grant_id: str | None, token: str | None) -> No
       kmscli policy grant retire --token "$TOKEN"
       kmscli policy grant retire arn:aws:kms:us-east-1:111122223333:key/1234abcd-... "$GRANT"
     """
-    from kmscli.kms.grants import retire_grant
-
     if token is None and (key is None or grant_id is None):
         raise UsageError("give --token T, or KEY and GRANT_ID")
     if token is not None and key is not None and grant_id is None:
         raise UsageError("with --token, KEY needs GRANT_ID too (or give --token alone)")
-    retire_grant(environment().service, grant_token=token, key=key, grant_id=grant_id)
+    _grant_operation("retire_grant")(grant_token=token, key=key, grant_id=grant_id)
 
 
 @command(grant_group, "revoke")
@@ -565,6 +567,4 @@ def grant_revoke(key: str, grant_id: str) -> None:
     Example:
       kmscli policy grant revoke "$KEY" "$GRANT"
     """
-    from kmscli.kms.grants import revoke_grant
-
-    revoke_grant(environment().service, key, grant_id)
+    _grant_operation("revoke_grant")(key, grant_id)

@@ -15,8 +15,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from kmscli.errors import (
     IncorrectKeyException,
@@ -39,16 +38,14 @@ KMS_PROVIDER_ID = "aws-kms"
 Progress = Callable[[int], None]
 
 
-@dataclass(frozen=True)
-class EncryptResult:
+class EncryptResult(NamedTuple):
     key_arns: tuple[str, ...]
     suite: AlgorithmSuite
     plaintext_bytes: int
     data_key_cached: bool = False  # the data key came from the cache: no KMS call
 
 
-@dataclass(frozen=True)
-class DecryptResult:
+class DecryptResult(NamedTuple):
     key_arn: str
     material_id: str | None
     header: MessageHeader
@@ -244,8 +241,7 @@ def same_key_arn(left: str, right: str) -> bool:
     return a[:3] == b[:3] and a[4:] == b[4:]
 
 
-@dataclass(frozen=True)
-class ReencryptResult:
+class ReencryptResult(NamedTuple):
     source_key_arn: str
     source_material_id: str | None
     key_arns: tuple[str, ...]

@@ -12,17 +12,15 @@ import stat
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from kmscli.errors import InputOutputError, UsageError
 
 STDIO = "-"
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     """One input and where its result goes; None means stdin / stdout."""
 
     source: Path | None

@@ -11,8 +11,7 @@ from __future__ import annotations
 import enum
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, NamedTuple
 
 from kmscli.errors import FormatError, ValidationException
 from kmscli.message.context import parse_encryption_context
@@ -32,8 +31,7 @@ class ContentType(enum.IntEnum):
     FRAMED = 2
 
 
-@dataclass(frozen=True, slots=True)
-class EncryptedDataKey:
+class EncryptedDataKey(NamedTuple):
     provider_id: str
     provider_info: bytes
     ciphertext: bytes
@@ -57,8 +55,7 @@ class EncryptedDataKey:
         return b"".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class MessageHeader:
+class MessageHeader(NamedTuple):
     """A parsed (or freshly built) header. `body` is the exact header body bytes as read/written;
     the header tag and the signature are computed over those bytes, never a re-serialization."""
 
@@ -73,7 +70,7 @@ class MessageHeader:
     suite_data: bytes  # the commitment key for v2, empty for v1
     header_iv: bytes  # v1: the IV as read; v2: 12 zero bytes (not serialized)
     header_tag: bytes
-    body: bytes = field(repr=False)
+    body: bytes
     message_type: int | None = None  # v1 only: 0x80
 
     @property

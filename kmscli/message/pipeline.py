@@ -18,7 +18,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import BinaryIO, Final
 
 Buffer = bytes | bytearray | memoryview
@@ -102,11 +101,16 @@ def write_all(dst: BinaryIO, data: Buffer) -> None:
         view = view[written:]
 
 
-@dataclass(slots=True)
 class Chunk:
-    index: int
-    view: memoryview  # exactly the bytes read
-    full: bool  # False only for the last chunk of the stream
+    """One buffer of the pool (`index`) holding `view`, exactly the bytes read; `full` is False
+    only for the last chunk of the stream."""
+
+    __slots__ = ("full", "index", "view")
+
+    def __init__(self, index: int, view: memoryview, full: bool) -> None:
+        self.index = index
+        self.view = view
+        self.full = full
 
 
 class ChunkSource:

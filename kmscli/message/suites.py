@@ -8,15 +8,13 @@ IDs of the shared registry) are not ESDK suites and are rejected.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from kmscli.crypto.framing import Curve, Kdf
 from kmscli.errors import FormatError, ValidationException
 
 
-@dataclass(frozen=True, slots=True)
-class AlgorithmSuite:
+class AlgorithmSuite(NamedTuple):
     id: int
     name: str
     message_format_version: int

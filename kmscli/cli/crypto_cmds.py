@@ -196,9 +196,10 @@ def encrypt(
     With --cache-max-age, as with the ESDK's caching materials manager, one data key (one
     GenerateDataKey call) encrypts the FILEs of this run under the same keys and context until
     it is SECONDS old or has encrypted --cache-max-messages files or --cache-max-bytes bytes;
-    stdin and the signed suite are never cached. The trade-off: whoever gets that one plaintext
-    data key reads all those files, a KMS key disabled or revoked meanwhile goes on being used
-    until the entry expires, and the audit trail shows one GenerateDataKey for many files.
+    stdin is never cached, and the signed suite refuses caching. The trade-off: whoever gets that
+    one plaintext data key reads all those files, a KMS key disabled or revoked meanwhile goes
+    on being used until the entry expires, and the audit trail shows one GenerateDataKey for
+    many files.
 
     \b
     Example:

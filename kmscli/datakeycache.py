@@ -271,7 +271,8 @@ class DataKeyCache:
     def _use(
         self, entry_id: tuple[Hashable, ...], length: int | None
     ) -> tuple[bytes, _Entry] | None:
-        """Under the lock: the entry if it may serve one more message of `length`, counted."""
+        """Atomically: a copy of the key and its entry if the entry may serve one more message
+        of `length` (then counted); else None, and a spent or expired entry evicted."""
         if length is None:
             return None  # unknown length: the bytes limit could not be kept
         limits = self.limits

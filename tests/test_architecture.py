@@ -60,6 +60,7 @@ ALLOWED: dict[str, set[str]] = {
         "kmscli.message",
         "kmscli.keyprovider",
     },
+    "kmscli.aws": {"kmscli", "kmscli.errors", "kmscli.crypto", "kmscli.keyprovider"},
     "kmscli.server": {
         "kmscli.errors",
         "kmscli.crypto",
@@ -90,6 +91,8 @@ def test_third_party_libraries_stay_in_their_room(path: Path) -> None:
         assert name.startswith("kmscli.crypto"), f"{name} imports cryptography"
     if tops & {"click", "rich"}:
         assert name.startswith("kmscli.cli"), f"{name} imports click or rich"
+    if tops & {"botocore", "boto3"}:
+        assert name.startswith("kmscli.aws"), f"{name} imports botocore or boto3"
     if "platformdirs" in tops:
         assert name == "kmscli.cli.context", f"{name} imports platformdirs"
 

@@ -60,12 +60,13 @@ class ClientFactory:
             return self._clients[region]
 
     def _make(self, region: str) -> Any:
-        from botocore.config import Config
-
         from kmscli.aws.errors import translate
 
+        botocore_session = _botocore()
+        from botocore.config import Config
+
         if self._session is None:
-            session = _botocore().get_session()
+            session = botocore_session.get_session()
             if self.settings.aws_profile:
                 session.set_config_variable("profile", self.settings.aws_profile)
             self._session = session

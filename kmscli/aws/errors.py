@@ -9,7 +9,7 @@ or import botocore before a failure needs it.
 
 from __future__ import annotations
 
-from kmscli import errors
+import kmscli.errors as error_classes
 from kmscli.errors import (
     AccessDeniedException,
     AlreadyExistsException,
@@ -86,7 +86,7 @@ _CREDENTIAL_HINTS = (
 
 def error_class(code: str) -> type[KmsError]:
     """The kmscli error class for an AWS exception name."""
-    known = getattr(errors, code, None)
+    known = getattr(error_classes, code, None)
     if isinstance(known, type) and issubclass(known, KmsError) and known.code == code:
         return known
     if code in _SHARES_STATUS_WITH:

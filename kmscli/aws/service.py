@@ -57,9 +57,9 @@ class AwsKmsService:
 
     def call(self, operation: str, *, region: str | None = None, **members: Any) -> dict[str, Any]:
         """One API call (`operation` in AWS's spelling), its response in the local shape."""
+        client = self.clients.client(region or self.region)  # first: it checks botocore is there
         from botocore import xform_name
 
-        client = self.clients.client(region or self.region)
         method: Callable[..., dict[str, Any]] = getattr(client, xform_name(operation))
         try:
             response = method(**_members(**members))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -49,6 +50,8 @@ class KmsProxy:
         self.throttle: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
+        self.log: list[tuple[str, str, dict[str, Any]]] = []
+        """(operation, region of the request's signature, request document) of each request."""
         self._lock = threading.Lock()
         self._local = threading.local()
         proxy = self
@@ -85,7 +88,9 @@ class KmsProxy:
     def _answer(
         self, operation: str, headers: Any, body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes]:
+        scope = re.search(r"Credential=[^/]+/\d+/([^/]+)/", headers.get("Authorization", ""))
         with self._lock:
+            self.log.append((operation, scope.group(1) if scope else "", json.loads(body or b"{}")))
             self.requests[operation] += 1
             throttle = self.throttle[operation] > 0
             if throttle:

@@ -1,0 +1,139 @@
+"""Failures of the aws backend through the real `kmscli`: each a clear error and its exit status,
+never a botocore traceback; throttling ridden out by the client's retries."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.aws.conftest import aws_environment
+from tests.aws.servers import KmsProxy
+from tests.conftest import Runner
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_missing_credentials_exit_9_with_a_hint(run: Runner, tmp_path: Path) -> None:
+    env = aws_environment("http://127.0.0.1:9", tmp_path)
+    del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+    result = run("key", "list", env=env)
+    assert result.status == 9
+    assert "no AWS credentials" in result.err
+    assert "hint: set AWS_PROFILE" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_unknown_aws_profile_exit_9(run: Runner, tmp_path: Path) -> None:
+    result = run(
+        "key",
+        "list",
+        env={**aws_environment("http://127.0.0.1:9", tmp_path), "AWS_PROFILE": "nobody"},
+    )
+    assert result.status == 9 and "nobody" in result.err
+
+
+def test_unreachable_endpoint_exit_10(run: Runner, tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{_free_port()}"
+    result = run("key", "list", env={**aws_environment(url, tmp_path), "AWS_MAX_ATTEMPTS": "2"})
+    assert result.status == 10
+    assert "cannot reach AWS KMS" in result.err and "--endpoint-url" in result.err
+
+
+def test_endpoint_url_option_wins_over_the_environment(aws: Runner, moto_kms: object) -> None:
+    url = f"http://127.0.0.1:{_free_port()}"
+    key = aws(
+        "key",
+        "create",
+        "--endpoint-url",
+        moto_kms.url,  # type: ignore[attr-defined]
+        env={"AWS_ENDPOINT_URL_KMS": url},
+    )
+    assert key.status == 0, key.err
+
+
+def test_json_error_document(aws: Runner) -> None:
+    result = aws("key", "describe", "alias/none", "--json")
+    assert result.status == 3
+    document = json.loads(result.err.splitlines()[-1])
+    assert document["Error"]["Code"] == "NotFoundException"
+    assert document["Error"]["ExitStatus"] == 3
+
+
+def test_as_is_refused(aws: Runner) -> None:
+    result = aws("key", "list", "--as", "arn:aws:iam::123456789012:user/bob")
+    assert result.status == 2 and "credentials" in result.err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["audit"],
+        ["keyring", "status"],
+        ["policy", "identity", "list", "arn:aws:iam::123456789012:user/bob"],
+        ["policy", "simulate", "--action", "kms:Decrypt", "--key", "alias/x"],
+    ],
+)
+def test_local_only_commands_say_so(aws: Runner, argv: list[str], tmp_path: Path) -> None:
+    result = aws(*argv)
+    assert result.status == 2, result.err
+    assert "local keyring" in result.err
+    assert not (tmp_path / "keyring").exists()  # no keyring was made on the way
+
+
+def test_unknown_backend_exit_2(run: Runner) -> None:
+    result = run("key", "list", env={"KMSCLI_BACKEND": "gcp"})
+    assert result.status == 2 and "'gcp' is not a backend" in result.err
+
+
+def test_without_boto3_the_aws_backend_asks_for_the_extra(
+    aws_env: dict[str, str], kmscli_env: dict[str, str], tmp_path: Path
+) -> None:
+    # A process where botocore cannot be imported, as after `pip install kmscli` alone.
+    code = (
+        "import sys; sys.modules['botocore'] = None; "
+        "from kmscli.cli.main import run; sys.exit(run(['key', 'list']))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**kmscli_env, **aws_env},
+        capture_output=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert b"pip install 'kmscli[aws]'" in done.stderr
+
+
+def test_throttling_is_retried(aws_via_proxy: Runner, proxy: KmsProxy, tmp_path: Path) -> None:
+    key = aws_via_proxy("key", "create").out.strip()
+    (tmp_path / "f").write_bytes(b"data")
+    proxy.throttle_next("GenerateDataKey", 3)
+    result = aws_via_proxy("encrypt", "-k", key, "f")
+    assert result.status == 0, result.err
+    assert proxy.throttled["GenerateDataKey"] == 3
+    assert proxy.requests["GenerateDataKey"] == 4
+    proxy.throttle_next("Decrypt", 2)
+    assert aws_via_proxy("decrypt", "f.kms", "-o", "-").stdout == b"data"
+    assert proxy.requests["Decrypt"] == 3
+
+
+def test_throttling_that_does_not_end_exit_10(
+    aws_via_proxy: Runner, proxy: KmsProxy, tmp_path: Path
+) -> None:
+    key = aws_via_proxy("key", "create").out.strip()
+    (tmp_path / "f").write_bytes(b"data")
+    proxy.throttle_next("GenerateDataKey", 1000)
+    result = aws_via_proxy("encrypt", "-k", key, "f", env={"AWS_MAX_ATTEMPTS": "3"})
+    assert result.status == 10
+    assert "ThrottlingException: Rate exceeded" in result.err
+    assert proxy.requests["GenerateDataKey"] == 3
+    assert not (tmp_path / "f.kms").exists()

@@ -1,0 +1,84 @@
+"""The aws backend mirrors the local one: the same operations, with the same arguments.
+
+The CLI calls `env.service.<operation>(...)` on whichever backend is chosen, so a difference in
+a name or a keyword would only show when a user runs that command against AWS.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import botocore.session
+import pytest
+
+from kmscli.aws.service import AwsKmsService
+from kmscli.kms import grants
+from kmscli.kms.service import KmsService
+
+# Local-only: the keyring's own record listing, the MRK lookup of the local provider, and due
+# work (rotation, deletion) that AWS does by itself.
+LOCAL_ONLY = {"list_key_records", "blob_key_arn", "has_key", "local_key_arn", "catch_up"}
+GRANT_FUNCTIONS = [
+    "create_grant",
+    "list_grants",
+    "list_retirable_grants",
+    "retire_grant",
+    "revoke_grant",
+]
+# Arguments the aws backend adds: which region's endpoint a Decrypt goes to (the provider's
+# multi-Region rule).
+AWS_EXTRA = {"decrypt": {"region"}}
+
+
+def _public(cls: type) -> set[str]:
+    return {n for n, f in inspect.getmembers(cls, inspect.isfunction) if not n.startswith("_")}
+
+
+def _parameters(function: object, *, drop_first: bool = True) -> list[tuple[str, object, object]]:
+    parameters = list(inspect.signature(function).parameters.values())  # type: ignore[arg-type]
+    return [(p.name, p.kind, p.default) for p in parameters[1 if drop_first else 0 :]]
+
+
+def test_every_local_operation_exists_on_the_aws_backend() -> None:
+    missing = _public(KmsService) - LOCAL_ONLY - _public(AwsKmsService)
+    assert not missing
+
+
+@pytest.mark.parametrize("name", sorted(_public(KmsService) - LOCAL_ONLY))
+def test_same_signature_as_the_local_service(name: str) -> None:
+    local = _parameters(getattr(KmsService, name))
+    remote = [
+        p for p in _parameters(getattr(AwsKmsService, name)) if p[0] not in AWS_EXTRA.get(name, ())
+    ]
+    assert remote == local
+
+
+@pytest.mark.parametrize("name", GRANT_FUNCTIONS)
+def test_grant_operations_match_the_local_functions(name: str) -> None:
+    # The local functions take the service first; the methods are bound to theirs.
+    assert _parameters(getattr(AwsKmsService, name)) == _parameters(getattr(grants, name))
+
+
+def test_every_operation_called_exists_in_the_kms_api() -> None:
+    """Each operation name the backend sends is one botocore's KMS model has."""
+    import ast
+    from pathlib import Path
+
+    import kmscli.aws.service as module
+
+    model = botocore.session.get_session().get_service_model("kms")
+    tree = ast.parse(Path(module.__file__).read_text())
+    sent = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("call", "_pages")
+        ):
+            for arg in node.args[:1]:
+                if isinstance(arg, ast.Constant):
+                    sent.add(arg.value)
+                elif isinstance(arg, ast.IfExp):
+                    sent.update(a.value for a in (arg.body, arg.orelse))  # type: ignore[attr-defined]
+    assert len(sent) > 45
+    assert sent <= set(model.operation_names), sent - set(model.operation_names)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -44,7 +43,7 @@ class AtomicOutput:
         if not self.overwrite and self.final.exists():
             raise self._exists_error()
         directory = self.final.parent
-        name = f".{self.final.name}.{secrets.token_hex(4)}.kmscli-tmp"
+        name = f".{self.final.name}.{os.urandom(4).hex()}.kmscli-tmp"
         self._temp = directory / name
         try:
             fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

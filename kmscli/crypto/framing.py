@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 from typing import TYPE_CHECKING, Final, Literal
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as _hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import ec
 
-from kmscli.crypto.primitives import AuthenticationError
+from kmscli.crypto.primitives import AuthenticationError, constant_time_equal
 
 __all__ = [
     "GCM_IV_BYTES",
@@ -76,7 +76,9 @@ def derive_committing_keys(
     HKDF-SHA512 with salt = message ID; one extract step, two expands:
     info = suite ID ‖ "DERIVEKEY" for the key, info = "COMMITKEY" for the commitment.
     """
-    prk = hmac.digest(message_id, data_key, "sha512")
+    extract = _hmac.HMAC(message_id, hashes.SHA512())
+    extract.update(data_key)
+    prk = extract.finalize()
     key = HKDFExpand(
         algorithm=hashes.SHA512(), length=32, info=suite_id.to_bytes(2, "big") + _DERIVEKEY
     ).derive(prk)
@@ -97,7 +99,7 @@ def derive_legacy_key(
 
 def commitment_matches(expected: bytes, actual: bytes) -> bool:
     """Constant-time equality of two commitment keys."""
-    return hmac.compare_digest(expected, actual)
+    return constant_time_equal(expected, actual)
 
 
 # -- header tag ----------------------------------------------------------------------------------

@@ -7,10 +7,9 @@ Nonces are always chosen here, never by the caller. Authentication failures rais
 
 from __future__ import annotations
 
-import hmac as _hmac
 import os
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as _crypto_hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -58,6 +57,17 @@ def hmac_sha256(key: bytes, data: bytes) -> bytes:
     return mac.finalize()
 
 
+def hmac_sha256_verify(key: bytes, data: bytes, tag: bytes) -> bool:
+    """Whether `tag` is HMAC-SHA256(key, data); compared in constant time."""
+    mac = _crypto_hmac.HMAC(key, hashes.SHA256())
+    mac.update(data)
+    try:
+        mac.verify(tag)
+    except InvalidSignature:
+        return False
+    return True
+
+
 def sha256(data: bytes) -> bytes:
     digest = hashes.Hash(hashes.SHA256())
     digest.update(data)
@@ -65,8 +75,14 @@ def sha256(data: bytes) -> bytes:
 
 
 def constant_time_equal(left: bytes, right: bytes) -> bool:
-    """Compare two secrets without leaking where they differ."""
-    return _hmac.compare_digest(left, right)
+    """Compare two secrets without leaking where they differ.
+
+    A MAC is checked with `hmac_sha256_verify` instead where it can be: the standard library's
+    hmac module loads a second copy of OpenSSL, a cost every command would pay at start-up.
+    """
+    import hmac
+
+    return hmac.compare_digest(left, right)
 
 
 def argon2id(

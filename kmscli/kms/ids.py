@@ -6,8 +6,8 @@ nothing about which keys exist; resolving an identifier against the keyring is t
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 import uuid
 from typing import Literal, NamedTuple
 
@@ -36,7 +36,7 @@ def new_key_id() -> str:
 
 def new_multi_region_key_id() -> str:
     """A multi-Region key ID: `mrk-` and 32 lowercase hex digits, no dashes."""
-    return "mrk-" + secrets.token_hex(16)
+    return "mrk-" + os.urandom(16).hex()
 
 
 def is_key_id(value: str) -> bool:

@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from kmscli.crypto.primitives import constant_time_equal, hmac_sha256
+from kmscli.crypto.primitives import constant_time_equal, hmac_sha256, hmac_sha256_verify
 from kmscli.errors import KeyringCorruptError, ValidationException
 from kmscli.store.atomic import FILE_MODE, io_error, make_dir
 from kmscli.store.layout import AUDIT
@@ -113,12 +113,24 @@ class AuditLog:
 
     # -- MACs ------------------------------------------------------------------------------------
 
+    def _record_mac_input(self, body: bytes) -> bytes:
+        return _RECORD_LABEL + self._keyring_id + b"\0" + body
+
     def _record_mac(self, body: bytes) -> bytes:
-        return hmac_sha256(self._key, _RECORD_LABEL + self._keyring_id + b"\0" + body)
+        return hmac_sha256(self._key, self._record_mac_input(body))
+
+    def _record_mac_ok(self, body: bytes, mac: bytes) -> bool:
+        return hmac_sha256_verify(self._key, self._record_mac_input(body), mac)
+
+    def _slot_mac_input(self, seq: int, size: int, mac: bytes) -> bytes:
+        fields = _HEAD_MAGIC + struct.pack(">QQ", seq, size) + mac
+        return _HEAD_LABEL + self._keyring_id + b"\0" + fields
 
     def _slot_mac(self, seq: int, size: int, mac: bytes) -> bytes:
-        fields = _HEAD_MAGIC + struct.pack(">QQ", seq, size) + mac
-        return hmac_sha256(self._key, _HEAD_LABEL + self._keyring_id + b"\0" + fields)
+        return hmac_sha256(self._key, self._slot_mac_input(seq, size, mac))
+
+    def _slot_mac_ok(self, seq: int, size: int, mac: bytes, check: bytes) -> bool:
+        return hmac_sha256_verify(self._key, self._slot_mac_input(seq, size, mac), check)
 
     def _line(self, seq: int, prev: bytes, event: bytes) -> tuple[bytes, bytes]:
         body = b'"seq":%d,"prev":"%s","event":%s' % (seq, prev.hex().encode(), event)
@@ -131,7 +143,7 @@ class AuditLog:
         if match is None:
             return None
         mac = bytes.fromhex(match["mac"].decode())
-        if not constant_time_equal(self._record_mac(match["body"]), mac):
+        if not self._record_mac_ok(match["body"], mac):
             return None
         if int(match["seq"]) != seq or match["prev"].decode() != prev.hex():
             return None
@@ -150,9 +162,7 @@ class AuditLog:
             if len(chunk) < _SLOT.size:
                 continue
             magic, seq, size, mac, check = _SLOT.unpack(chunk)
-            if magic != _HEAD_MAGIC or not constant_time_equal(
-                self._slot_mac(seq, size, mac), check
-            ):
+            if magic != _HEAD_MAGIC or not self._slot_mac_ok(seq, size, mac, check):
                 continue
             if best is None or seq > best.seq:
                 best = _Head(seq, size, mac)
@@ -358,7 +368,7 @@ class AuditLog:
                 continue
             mac = bytes.fromhex(match["mac"].decode())
             seq = int(match["seq"])
-            if not constant_time_equal(self._record_mac(match["body"]), mac):
+            if not self._record_mac_ok(match["body"], mac):
                 problems.append(f"line {number}: record {seq} fails its MAC (edited)")
                 # Chain on from what the record claims, so one edit is reported once.
                 expected_seq, prev = seq + 1, mac

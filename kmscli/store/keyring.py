@@ -21,7 +21,6 @@ from kmscli.crypto.primitives import (
     AuthenticationError,
     aes_gcm_open,
     aes_gcm_seal,
-    constant_time_equal,
     random_bytes,
 )
 from kmscli.errors import (
@@ -56,7 +55,7 @@ from kmscli.store.rootkey import (
     unwrap_root_key,
     wrap_root_key,
 )
-from kmscli.store.subkeys import Subkeys, derive, key_check_value
+from kmscli.store.subkeys import Subkeys, derive, key_check_matches, key_check_value
 
 MAX_RECORD_BYTES = 1 << 20
 _SEAL_VERSION = b"\x01"
@@ -595,7 +594,7 @@ def unlock(
         passphrase=passphrase,
     )
     keys = derive(root_key, header.keyring_id)
-    if not constant_time_equal(key_check_value(keys), header.key_check):
+    if not key_check_matches(keys, header.key_check):
         if key_path is None:
             raise KeyringLockedError("wrong passphrase for the keyring", hints=PASSPHRASE_HINTS)
         raise KeyringLockedError(

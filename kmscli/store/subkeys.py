@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from kmscli.crypto.primitives import hkdf_sha256, hmac_sha256
+from kmscli.crypto.primitives import hkdf_sha256, hmac_sha256, hmac_sha256_verify
 
 _LABEL = b"kmscli/keyring/v1/"
+_KEY_CHECK = b"kmscli root key check v1"
 
 
 class Subkeys(NamedTuple):
@@ -47,4 +48,9 @@ def derive(root_key: bytes, keyring_id: str) -> Subkeys:
 
 
 def key_check_value(keys: Subkeys) -> bytes:
-    return hmac_sha256(keys.key_check, b"kmscli root key check v1")
+    return hmac_sha256(keys.key_check, _KEY_CHECK)
+
+
+def key_check_matches(keys: Subkeys, value: bytes) -> bool:
+    """Whether `value` (a header's key check) is that of these subkeys' root key."""
+    return hmac_sha256_verify(keys.key_check, _KEY_CHECK, value)

@@ -18,12 +18,13 @@ ALIAS_PREFIX = "alias/"
 RESERVED_ALIAS_PREFIX = "alias/aws/"
 ALIAS_MAX_LENGTH = 256
 
-_KEY_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_MRK_ID = re.compile(r"^mrk-[0-9a-f]{32}$")
-_ALIAS_CHARS = re.compile(r"^[a-zA-Z0-9:/_-]+$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-_ACCOUNT = re.compile(r"^\d{12}$")
-_KMS_ARN = re.compile(
+# Patterns are compiled on first use (the re module caches them): a command needs few of them.
+_KEY_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_MRK_ID = r"^mrk-[0-9a-f]{32}$"
+_ALIAS_CHARS = r"^[a-zA-Z0-9:/_-]+$"
+_REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
+_ACCOUNT = r"^\d{12}$"
+_KMS_ARN = (
     r"^arn:(?P<partition>aws[a-z-]*):kms:(?P<region>[^:]*):(?P<account>[^:]*):"
     r"(?P<type>key|alias)/(?P<rest>.+)$"
 )
@@ -40,15 +41,15 @@ def new_multi_region_key_id() -> str:
 
 
 def is_key_id(value: str) -> bool:
-    return bool(_KEY_ID.match(value) or _MRK_ID.match(value))
+    return bool(re.match(_KEY_ID, value) or re.match(_MRK_ID, value))
 
 
 def is_valid_region(value: str) -> bool:
-    return bool(_REGION.match(value))
+    return bool(re.match(_REGION, value))
 
 
 def is_valid_account_id(value: str) -> bool:
-    return bool(_ACCOUNT.match(value))
+    return bool(re.match(_ACCOUNT, value))
 
 
 def key_arn(region: str, account: str, key_id: str) -> str:
@@ -90,7 +91,7 @@ def parse_key_reference(value: str) -> KeyReference:
             "constraint: Member must have length between 1 and 2048"
         )
     if value.startswith("arn:"):
-        match = _KMS_ARN.match(value)
+        match = re.match(_KMS_ARN, value)
         if not match:
             raise NotFoundException(f"Invalid arn {value}")
         region, account = match["region"], match["account"]
@@ -120,7 +121,7 @@ def validate_alias_name(name: str) -> None:
             f"1 validation error detected: Value '{name}' at 'aliasName' failed to satisfy "
             f"constraint: Member must have length less than or equal to {ALIAS_MAX_LENGTH}"
         )
-    if len(name) == len(ALIAS_PREFIX) or not _ALIAS_CHARS.match(name):
+    if len(name) == len(ALIAS_PREFIX) or not re.match(_ALIAS_CHARS, name):
         raise ValidationException(
             f"1 validation error detected: Value '{name}' at 'aliasName' failed to satisfy "
             "constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$"

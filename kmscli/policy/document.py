@@ -46,7 +46,8 @@ VERSIONS = ("2012-10-17", "2008-10-17")
 INVALID_PRINCIPALS = "Policy contains a statement with one or more invalid principals."
 LOCKOUT = "The new key policy will not allow you to update the key policy in the future."
 
-_ALLOWED_CHARS = re.compile(r"[\t\n\r\u0020-\u00ff]+")
+# Patterns are compiled on first use (the re module caches them): a command needs few of them.
+_ALLOWED_CHARS = r"[\t\n\r\u0020-\u00ff]+"
 _TOP_LEVEL = ("Version", "Id", "Statement")
 _STATEMENT_MEMBERS = (
     "Sid",
@@ -59,9 +60,9 @@ _STATEMENT_MEMBERS = (
     "NotResource",
     "Condition",
 )
-_ACTION = re.compile(r"^(?:\*|(?P<service>[A-Za-z0-9-]+):[A-Za-z0-9*?]+)$")
-_IDENTITY_SID = re.compile(r"^[A-Za-z0-9]*$")
-_CONDITION_KEY = re.compile(r"^[A-Za-z0-9-]+:\S+$")
+_ACTION = r"^(?:\*|(?P<service>[A-Za-z0-9-]+):[A-Za-z0-9*?]+)$"
+_IDENTITY_SID = r"^[A-Za-z0-9]*$"
+_CONDITION_KEY = r"^[A-Za-z0-9-]+:\S+$"
 _KEY_POLICY_FORBIDDEN_KEYS = ("aws:resourcetag/", "kms:resourcealiases")
 _SINGLE_VALUED_PREFIXES = ("kms:encryptioncontext:", "aws:requesttag/")
 _PATTERN_MESSAGE = (
@@ -179,7 +180,7 @@ def default_key_policy(account_id: str, partition: str = "aws") -> str:
 
 
 def _check_characters(text: str) -> None:
-    if not _ALLOWED_CHARS.fullmatch(text):
+    if not re.fullmatch(_ALLOWED_CHARS, text):
         raise ValidationException(_PATTERN_MESSAGE)
 
 
@@ -277,7 +278,7 @@ class _Parser:
         if "Sid" in raw:
             if not isinstance(sid_value, str):
                 _fail(loc, "Sid", "must be a string.")
-            if self.kind == "identity" and not _IDENTITY_SID.match(sid_value):
+            if self.kind == "identity" and not re.match(_IDENTITY_SID, sid_value):
                 _fail(loc, "Sid", "may hold only ASCII letters and digits.")
         effect = raw.get("Effect")
         if effect not in ("Allow", "Deny"):
@@ -355,7 +356,7 @@ class _Parser:
         return (values, None) if element == positive else (None, values)
 
     def action(self, item: str) -> str | None:
-        m = _ACTION.match(item)
+        m = re.match(_ACTION, item)
         if m is None:
             return (
                 f"{_show(item)} is not an action "
@@ -390,7 +391,7 @@ class _Parser:
     ) -> ConditionClause:
         base, qualifier, if_exists, canonical = operator
         where = f'"{canonical}"'
-        if not _CONDITION_KEY.match(key) or "${" in key:
+        if not re.match(_CONDITION_KEY, key) or "${" in key:
             _fail(loc, "Condition", f'{where}: "{key}" is not a condition key.')
         lowered = key.lower()
         if self.kind == "key":

@@ -18,8 +18,9 @@ from collections.abc import Callable, Sequence
 Resolver = Callable[[str], "str | None"]
 """Looks a variable name up (case-insensitively) and returns its single value, or None."""
 
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
-_DEFAULT = re.compile(r"^\s*([^,\s]+)\s*,\s*'([^']*)'\s*$")
+# Patterns are compiled on first use (the re module caches them): a command needs few of them.
+_VARIABLE = r"\$\{([^}]*)\}"
+_DEFAULT = r"^\s*([^,\s]+)\s*,\s*'([^']*)'\s*$"
 _ESCAPES = {"*": "*", "?": "?", "$": "$"}
 
 
@@ -67,7 +68,7 @@ def tokenize(text: str, *, wildcards: bool, resolver: Resolver | None) -> list[T
         raw(text)
         return tokens
     pos = 0
-    for match in _VARIABLE.finditer(text):
+    for match in re.finditer(_VARIABLE, text):
         raw(text[pos : match.start()])
         tokens.append(_substitute_one(match.group(1), resolver))
         pos = match.end()
@@ -78,7 +79,7 @@ def tokenize(text: str, *, wildcards: bool, resolver: Resolver | None) -> list[T
 def _substitute_one(body: str, resolver: Resolver) -> str:
     if body in _ESCAPES:
         return _ESCAPES[body]
-    default = _DEFAULT.match(body)
+    default = re.match(_DEFAULT, body)
     name = default.group(1) if default else body.strip()
     value = resolver(name)
     if value is not None:

@@ -22,13 +22,15 @@ PrincipalType = Literal["root", "user", "role", "assumed-role", "federated-user"
 
 _PARTITION = r"aws(?:-[a-z]+)*"
 _NAME = r"[\w+=,.@-]+"
-_ARN = re.compile(
-    rf"^arn:(?P<partition>{_PARTITION}):(?P<service>iam|sts)::(?P<account>\d{{12}}):(?P<resource>.+)$"
+# Patterns are compiled on first use (the re module caches them): a command needs few of them.
+_ARN = (
+    rf"^arn:(?P<partition>{_PARTITION}):(?P<service>iam|sts)::"
+    rf"(?P<account>\d{{12}}):(?P<resource>.+)$"
 )
-_IAM_ENTITY = re.compile(rf"^(?P<kind>user|role)(?P<path>/(?:{_NAME}/)*)(?P<name>{_NAME})$")
-_SESSION = re.compile(rf"^assumed-role/(?P<role>{_NAME})/(?P<session>{_NAME})$")
-_FEDERATED = re.compile(rf"^federated-user/(?P<name>{_NAME})$")
-_SERVICE = re.compile(r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?$")
+_IAM_ENTITY = rf"^(?P<kind>user|role)(?P<path>/(?:{_NAME}/)*)(?P<name>{_NAME})$"
+_SESSION = rf"^assumed-role/(?P<role>{_NAME})/(?P<session>{_NAME})$"
+_FEDERATED = rf"^federated-user/(?P<name>{_NAME})$"
+_SERVICE = r"^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?$"
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 _PRINCIPAL_TYPE_KEY = {
@@ -42,21 +44,21 @@ _PRINCIPAL_TYPE_KEY = {
 
 def _parse(arn: str) -> tuple[PrincipalType, str, str, str, str, str | None] | None:
     """(type, partition, account, name, path, session_name) or None if not a principal."""
-    if _SERVICE.match(arn):
+    if re.match(_SERVICE, arn):
         return "service", "", "", arn, "", None
-    m = _ARN.match(arn)
+    m = re.match(_ARN, arn)
     if m is None:
         return None
     partition, service, account, resource = m.group("partition", "service", "account", "resource")
     if service == "iam":
         if resource == "root":
             return "root", partition, account, "", "", None
-        entity = _IAM_ENTITY.match(resource)
+        entity = re.match(_IAM_ENTITY, resource)
         if entity is None:
             return None
         kind: PrincipalType = "user" if entity.group("kind") == "user" else "role"
         return kind, partition, account, entity.group("name"), entity.group("path"), None
-    session = _SESSION.match(resource)
+    session = re.match(_SESSION, resource)
     if session is not None:
         return (
             "assumed-role",
@@ -66,7 +68,7 @@ def _parse(arn: str) -> tuple[PrincipalType, str, str, str, str, str | None] | N
             "/",
             session.group("session"),
         )
-    federated = _FEDERATED.match(resource)
+    federated = re.match(_FEDERATED, resource)
     if federated is not None:
         return "federated-user", partition, account, federated.group("name"), "", None
     return None
@@ -211,7 +213,7 @@ def parse_principal_element(value: object) -> PrincipalSpec:
             if not isinstance(item, str):
                 raise ValueError(_show(item))
             if kind == "Service":
-                if not _SERVICE.match(item):
+                if not re.match(_SERVICE, item):
                     raise ValueError(_show(item))
                 services.add(item)
             elif item == "*":

@@ -58,7 +58,8 @@ _SLOT = struct.Struct(">5sQQ32s32s")
 _SLOT_BYTES = 128
 _GENESIS = bytes(32)
 _MAX_EVENT_BYTES = 1 << 20
-_LINE = re.compile(
+# A record line; compiled on first use (the re module caches it): appending never parses one.
+_LINE = (
     rb'\{"mac":"(?P<mac>[0-9a-f]{64})",(?P<body>"seq":(?P<seq>[1-9][0-9]{0,18}),'
     rb'"prev":"(?P<prev>[0-9a-f]{64})","event":(?P<event>.*))\}'
 )
@@ -139,7 +140,7 @@ class AuditLog:
 
     def _check_line(self, raw: bytes, seq: int, prev: bytes) -> bytes | None:
         """The MAC of `raw` if it is record `seq` chained to `prev`, else None."""
-        match = _LINE.fullmatch(raw.rstrip(b"\n"))
+        match = re.fullmatch(_LINE, raw.rstrip(b"\n"))
         if match is None:
             return None
         mac = bytes.fromhex(match["mac"].decode())
@@ -327,7 +328,7 @@ class AuditLog:
             raise io_error(self._dir, exc, "read the audit log in") from None
         found: list[AuditEntry] = []
         for number, raw in enumerate(data.splitlines(), start=1):
-            match = _LINE.fullmatch(raw)
+            match = re.fullmatch(_LINE, raw)
             if match is not None:
                 found.append(AuditEntry(number, int(match["seq"]), match["event"]))
         return found
@@ -362,7 +363,7 @@ class AuditLog:
                 else:
                     problems.append(f"line {number}: record cut short (the log was truncated)")
                 continue
-            match = _LINE.fullmatch(raw[:-1])
+            match = re.fullmatch(_LINE, raw[:-1])
             if match is None:
                 problems.append(f"line {number}: not an audit record (edited or inserted)")
                 continue

@@ -37,7 +37,7 @@ from kmscli.store.subkeys import Subkeys
 
 MAGIC = b"KMSJ\x01"
 _AAD = b"kmscli journal v1"
-_TEMP_RE = re.compile(r"\.tmp-[0-9a-f]{16}-[0-9]+")
+_TEMP_RE = r"\.tmp-[0-9a-f]{16}-[0-9]+"  # compiled on first use: only recovery reads a journal
 
 
 class Op(NamedTuple):
@@ -90,7 +90,7 @@ def decode_journal(keys: Subkeys, blob: bytes) -> list[Entry]:
         kind, name, temp = op
         if not (isinstance(kind, str) and isinstance(name, str)):
             raise _corrupt()
-        if temp is not None and not (isinstance(temp, str) and _TEMP_RE.fullmatch(temp)):
+        if temp is not None and not (isinstance(temp, str) and re.fullmatch(_TEMP_RE, temp)):
             raise _corrupt()
         try:
             layout.check_kind(kind)

@@ -42,14 +42,15 @@ MAX_NAME_CHARS = 1024
 # Well under the 255-byte limit of common file systems, leaving room for nothing else.
 MAX_ENCODED_CHARS = 200
 
-_KIND_RE = re.compile(r"[a-z][a-z0-9-]*")
+# Patterns are compiled on first use (the re module caches them): a command needs few of them.
+_KIND_RE = r"[a-z][a-z0-9-]*"
 _SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_")
 _HEX = "0123456789abcdef"
-_HASHED_RE = re.compile(r"=[0-9a-f]{64}")
+_HASHED_RE = r"=[0-9a-f]{64}"
 
 
 def check_kind(kind: str) -> None:
-    if not isinstance(kind, str) or len(kind) > MAX_KIND_CHARS or not _KIND_RE.fullmatch(kind):
+    if not isinstance(kind, str) or len(kind) > MAX_KIND_CHARS or not re.fullmatch(_KIND_RE, kind):
         raise ValidationException(f"invalid record kind {kind!r}: expected [a-z][a-z0-9-]*")
 
 
@@ -83,7 +84,7 @@ def encode_name(name: str) -> str:
 
 
 def is_hashed(filename: str) -> bool:
-    return _HASHED_RE.fullmatch(filename) is not None
+    return re.fullmatch(_HASHED_RE, filename) is not None
 
 
 def decode_name(filename: str) -> str | None:

@@ -3,6 +3,7 @@
 # Install: source it from ~/.bashrc, or copy it to
 # ~/.local/share/bash-completion/completions/kmscli (bash-completion loads it).
 
+_kmscli_backend='local aws'
 _kmscli_datakey_generate_key_spec='AES_256 AES_128'
 _kmscli_decrypt_commitment_policy='require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt'
 _kmscli_decrypt_encryption_algorithm='SYMMETRIC_DEFAULT RSAES_OAEP_SHA_1 RSAES_OAEP_SHA_256'
@@ -18,8 +19,8 @@ _kmscli_regions='us-east-1 us-east-2 us-west-1 us-west-2 af-south-1 ap-east-1 ap
 _kmscli_sign_message_type='RAW DIGEST EXTERNAL_MU'
 _kmscli_suites='AES_256_GCM_HKDF_SHA512_COMMIT_KEY AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384'
 _kmscli_verify_message_type='RAW DIGEST EXTERNAL_MU'
-_kmscli_global_options='--home --region --as --profile --json -q --quiet -v --verbose --no-progress -h --help'
-_kmscli_global_valued='--home=dir --region=regions --as=none --profile=none'
+_kmscli_global_options='--home --region --as --profile --backend --endpoint-url --json -q --quiet -v --verbose --no-progress -h --help'
+_kmscli_global_valued='--home=dir --region=regions --as=none --profile=none --backend=backend --endpoint-url=none'
 
 # The facts of command path $1: its subcommands, its own options, those of them that
 # take a value (NAME=KIND) and its positional arguments (KIND, ... when it repeats).
@@ -67,13 +68,13 @@ _kmscli_spec() {
         _kmscli_valued='-k=key --key=key --key-pair-spec=none -c=none --context=none --ciphertext-out=file --private-key-out=file --public-key-out=file --grant-token=none'
         ;;
     'decrypt')
-        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --commitment-policy --max-encrypted-data-keys --encryption-algorithm --grant-token'
-        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --commitment-policy=decrypt_commitment_policy --max-encrypted-data-keys=none --encryption-algorithm=decrypt_encryption_algorithm --grant-token=none'
+        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --commitment-policy --max-encrypted-data-keys --encryption-algorithm --grant-token --cache-max-age --cache-max-messages --cache-max-bytes'
+        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --commitment-policy=decrypt_commitment_policy --max-encrypted-data-keys=none --encryption-algorithm=decrypt_encryption_algorithm --grant-token=none --cache-max-age=none --cache-max-messages=none --cache-max-bytes=none'
         _kmscli_arguments='file...'
         ;;
     'encrypt')
-        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --frame-size --algorithm --direct --encryption-algorithm --grant-token'
-        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --frame-size=none --algorithm=suites --encryption-algorithm=encrypt_encryption_algorithm --grant-token=none'
+        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --frame-size --algorithm --direct --encryption-algorithm --grant-token --cache-max-age --cache-max-messages --cache-max-bytes'
+        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --frame-size=none --algorithm=suites --encryption-algorithm=encrypt_encryption_algorithm --grant-token=none --cache-max-age=none --cache-max-messages=none --cache-max-bytes=none'
         _kmscli_arguments='file...'
         ;;
     'inspect')

@@ -2,7 +2,7 @@
 # Generated from the click command tree by `python -m kmscli.cli.docgen --write`: do not edit.
 # Install: copy it to ~/.config/fish/completions/kmscli.fish.
 
-set -g __kmscli_global_valued --home --region --as --profile
+set -g __kmscli_global_valued --home --region --as --profile --backend --endpoint-url
 set -g __kmscli_line
 
 # The facts of command path $argv: its subcommands, its own options that take a value
@@ -36,10 +36,10 @@ function __kmscli_spec
         case 'datakey pair'
             set -g __kmscli_valued -k --key --key-pair-spec -c --context --ciphertext-out --private-key-out --public-key-out --grant-token
         case 'decrypt'
-            set -g __kmscli_valued -k --key -o --output -c --context --suffix --commitment-policy --max-encrypted-data-keys --encryption-algorithm --grant-token
+            set -g __kmscli_valued -k --key -o --output -c --context --suffix --commitment-policy --max-encrypted-data-keys --encryption-algorithm --grant-token --cache-max-age --cache-max-messages --cache-max-bytes
             set -g __kmscli_arguments file...
         case 'encrypt'
-            set -g __kmscli_valued -k --key -o --output -c --context --suffix --frame-size --algorithm --encryption-algorithm --grant-token
+            set -g __kmscli_valued -k --key -o --output -c --context --suffix --frame-size --algorithm --encryption-algorithm --grant-token --cache-max-age --cache-max-messages --cache-max-bytes
             set -g __kmscli_arguments file...
         case 'inspect'
             set -g __kmscli_arguments file
@@ -295,6 +295,8 @@ complete -c kmscli -l home -r -f -a '(__fish_complete_directories)' -d 'Keyring 
 complete -c kmscli -l region -r -f -a 'us-east-1 us-east-2 us-west-1 us-west-2 af-south-1 ap-east-1 ap-east-2 ap-northeast-1 ap-northeast-2 ap-northeast-3 ap-south-1 ap-south-2 ap-southeast-1 ap-southeast-2 ap-southeast-3 ap-southeast-4 ap-southeast-5 ap-southeast-7 ca-central-1 ca-west-1 eu-central-1 eu-central-2 eu-north-1 eu-south-1 eu-south-2 eu-west-1 eu-west-2 eu-west-3 il-central-1 me-central-1 me-south-1 mx-central-1 sa-east-1' -d 'Region to act in [env KMSCLI_REGION, AWS_REGION; default us-east-1].'
 complete -c kmscli -l as -r -f -d 'Caller identity for policy evaluation [env KMSCLI_PRINCIPAL].'
 complete -c kmscli -l profile -r -f -d 'Settings from [profiles.NAME] of the configuration file [env KMSCLI_PROFILE].'
+complete -c kmscli -l backend -r -f -a 'local aws' -d 'Where keys live: the local keyring or AWS KMS [env KMSCLI_BACKEND].'
+complete -c kmscli -l endpoint-url -r -f -d 'AWS KMS endpoint for --backend aws [env AWS_ENDPOINT_URL_KMS].'
 complete -c kmscli -l json -d 'Machine output on stdout.'
 complete -c kmscli -s q -l quiet -d 'No progress or notices.'
 complete -c kmscli -s v -l verbose -d 'Say what was done.'
@@ -387,6 +389,9 @@ complete -c kmscli -n '__kmscli_at "decrypt"' -l commitment-policy -r -f -a 'req
 complete -c kmscli -n '__kmscli_at "decrypt"' -l max-encrypted-data-keys -r -f -d 'Refuse messages with more data keys than this.'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l encryption-algorithm -r -f -a 'SYMMETRIC_DEFAULT RSAES_OAEP_SHA_1 RSAES_OAEP_SHA_256' -d 'With an RSA ENCRYPT_DECRYPT key: RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 (--direct only on encrypt; raw RSA ciphertext on decrypt).'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
+complete -c kmscli -n '__kmscli_at "decrypt"' -l cache-max-age -r -f -d 'Reuse data keys across the FILEs of this run for up to SECONDS (off by default).'
+complete -c kmscli -n '__kmscli_at "decrypt"' -l cache-max-messages -r -f -d 'With --cache-max-age: at most N messages per data key (default 2**32).'
+complete -c kmscli -n '__kmscli_at "decrypt"' -l cache-max-bytes -r -f -d 'With --cache-max-age: at most N message bytes per data key (default 2**63-1).'
 
 # kmscli encrypt
 complete -c kmscli -n '__kmscli_at "encrypt"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key (ID, ARN, alias or alias ARN); repeatable.'
@@ -399,6 +404,9 @@ complete -c kmscli -n '__kmscli_at "encrypt"' -l algorithm -r -f -a 'AES_256_GCM
 complete -c kmscli -n '__kmscli_at "encrypt"' -l direct -d 'KMS Encrypt of at most 4096 bytes: a ciphertext blob.'
 complete -c kmscli -n '__kmscli_at "encrypt"' -l encryption-algorithm -r -f -a 'SYMMETRIC_DEFAULT RSAES_OAEP_SHA_1 RSAES_OAEP_SHA_256' -d 'With an RSA ENCRYPT_DECRYPT key: RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 (--direct only on encrypt; raw RSA ciphertext on decrypt).'
 complete -c kmscli -n '__kmscli_at "encrypt"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
+complete -c kmscli -n '__kmscli_at "encrypt"' -l cache-max-age -r -f -d 'Reuse data keys across the FILEs of this run for up to SECONDS (off by default).'
+complete -c kmscli -n '__kmscli_at "encrypt"' -l cache-max-messages -r -f -d 'With --cache-max-age: at most N messages per data key (default 2**32).'
+complete -c kmscli -n '__kmscli_at "encrypt"' -l cache-max-bytes -r -f -d 'With --cache-max-age: at most N plaintext bytes per data key (default 2**63-1).'
 
 # kmscli inspect
 

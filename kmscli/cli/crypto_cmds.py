@@ -19,14 +19,11 @@ import click
 from kmscli.cli.context import Environment
 from kmscli.cli.files import Job, open_source, plan, refuse_binary_to_terminal
 from kmscli.cli.jobs import (
-    BLOB_LIMIT,
-    MESSAGE_VERSIONS,
     commitment_policy_option,
     deliver,
-    first_byte,
     io_errors,
     max_encrypted_data_keys_option,
-    not_encrypted,
+    message_or_blob,
     run_jobs,
     sink,
 )
@@ -142,7 +139,14 @@ def _cached(flag: bool) -> str:
 def _encryption_keys(env: Environment, keys: Sequence[str]) -> list[str]:
     if keys:
         return list(keys)
-    return [env.default_key or AWS_MANAGED_KEY]
+    if env.default_key:
+        return [env.default_key]
+    if env.backend == "aws":
+        raise UsageError(
+            "give -k KEY: with --backend aws there is no default key",
+            hints=['set KMSCLI_KEY, or key = "alias/..." in the configuration file'],
+        )
+    return [AWS_MANAGED_KEY]
 
 
 @command(cli, "encrypt")
@@ -385,21 +389,16 @@ def decrypt(
 
     def one(job: Job) -> dict[str, Any]:
         from kmscli.envelope import decrypt_stream, read_header
-        from kmscli.kms.blob import MAGIC as BLOB_MAGIC
-        from kmscli.kms.blob import looks_like_blob
 
         with io_errors(job), open_source(job) as (src, size, mode):
             if encryption_algorithm in RSA_ALGORITHMS:
                 ciphertext = src.read(RSA_CIPHERTEXT_LIMIT + 1)
                 return _decrypt_rsa(env, job, ciphertext, keys, encryption_algorithm, mode, force)
-            stream, first = first_byte(src)
-            if first == BLOB_MAGIC[:1]:
-                blob = stream.read(BLOB_LIMIT + 1)
-                if not looks_like_blob(blob):
-                    raise not_encrypted(job.source_label)
+            stream, blob = message_or_blob(
+                src, job.source_label, foreign_blobs=env.backend == "aws"
+            )
+            if blob is not None:
                 return _decrypt_blob(env, job, blob, keys, pairs, mode, force)
-            if first not in MESSAGE_VERSIONS:
-                raise not_encrypted(job.source_label)
             decryptor = read_header(
                 stream, commitment_policy=policy, max_encrypted_data_keys=max_encrypted_data_keys
             )
@@ -460,16 +459,17 @@ def _decrypt_blob(
     )
     if not deliver(env, job, response, "Plaintext", mode, overwrite=force):
         return response
+    material = response.get("KeyMaterialId")  # AWS KMS answers it since 2025; moto does not
     verbose(
         env,
         f"decrypted {job.source_label} -> {job.target_label} with {response['KeyId']}"
-        f" (material {response['KeyMaterialId']})",
+        + (f" (material {material})" if material else ""),
     )
     return {
         "Input": job.source_label,
         "Output": job.target_label,
         "KeyId": response["KeyId"],
-        "KeyMaterialId": response["KeyMaterialId"],
+        "KeyMaterialId": material,
     }
 
 
@@ -511,26 +511,26 @@ def inspect(source: str) -> None:
     Example:
       kmscli inspect big.tar.kms --json
     """
-    from kmscli.kms.blob import MAGIC as BLOB_MAGIC
-    from kmscli.kms.blob import parse_blob
+    from kmscli.kms.blob import looks_like_blob, parse_blob
     from kmscli.message.header import parse_header
     from kmscli.message.inspect import describe
 
     env = environment()
     job = Job(None if source == "-" else Path(source), None)
     with io_errors(job), open_source(job) as (src, _size, _mode):
-        stream, first = first_byte(src)
-        if first == BLOB_MAGIC[:1]:
-            blob = parse_blob(stream.read(BLOB_LIMIT + 1))
-            document: dict[str, Any] = {
+        stream, raw = message_or_blob(src, job.source_label, foreign_blobs=env.backend == "aws")
+        document: dict[str, Any]
+        if raw is None:
+            document = describe(parse_header(stream))
+        elif looks_like_blob(raw):
+            blob = parse_blob(raw)
+            document = {
                 "Format": "kmscli ciphertext blob",
                 "KeyId": blob.key_id,
                 "KeyMaterialId": blob.material_id,
             }
-        else:
-            if first not in MESSAGE_VERSIONS:
-                raise not_encrypted(job.source_label)
-            document = describe(parse_header(stream))
+        else:  # AWS's blob format is its own: only AWS KMS reads what is inside
+            document = {"Format": "AWS KMS ciphertext blob", "Bytes": len(raw)}
     if env.json:
         emit_json(document)
     else:

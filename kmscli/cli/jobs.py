@@ -25,7 +25,6 @@ from kmscli.errors import FormatError, InputOutputError, KmsError
 from kmscli.outputs import AtomicOutput, describe_os_error
 
 BLOB_LIMIT = 6144
-MESSAGE_VERSIONS = (b"\x01", b"\x02")  # the first byte of an ESDK message: its format version
 
 commitment_policy_option = click.option(
     "--commitment-policy",
@@ -140,12 +139,40 @@ def io_errors(job: Job) -> Iterator[None]:
         raise InputOutputError(describe_os_error(error, where)) from None
 
 
-def first_byte(src: BinaryIO) -> tuple[BinaryIO, bytes]:
-    """The stream (buffered, so nothing is consumed) and its first byte, for format detection."""
+def _peekable(src: BinaryIO) -> io.BufferedReader:
     if isinstance(src, io.BufferedReader):
-        return src, src.peek(1)[:1]
-    buffered = io.BufferedReader(cast(io.RawIOBase, src))
-    return cast(BinaryIO, buffered), buffered.peek(1)[:1]
+        return src
+    return io.BufferedReader(cast(io.RawIOBase, src))
+
+
+def is_message_start(head: bytes, *, foreign_blobs: bool) -> bool:
+    """Whether `head` begins an ESDK message: version 2, or version 1 (of type 0x80, which an
+    AWS KMS ciphertext blob, starting 0x01 0x02, is not; a pipe may show one byte only)."""
+    if head[:1] == b"\x02":
+        return True
+    return head[:1] == b"\x01" and (not foreign_blobs or head[1:2] in (b"", b"\x80"))
+
+
+def message_or_blob(
+    src: BinaryIO, label: str, *, foreign_blobs: bool
+) -> tuple[BinaryIO, bytes | None]:
+    """Tell an ESDK message from a ciphertext blob, by its first bytes.
+
+    Returns the stream (buffered, nothing consumed) and None for a message, or the blob's bytes.
+    A kmscli blob starts with its magic; with `foreign_blobs` (the aws backend, whose blobs are
+    AWS's own opaque format) anything else that is not a message and fits in a blob is one, for
+    KMS Decrypt to judge. Anything else is not encrypted (exit 8)."""
+    from kmscli.kms.blob import MAGIC
+
+    stream = _peekable(src)
+    head = stream.peek(len(MAGIC))[: len(MAGIC)]
+    if is_message_start(head, foreign_blobs=foreign_blobs):
+        return cast(BinaryIO, stream), None
+    if head.startswith(MAGIC) or (foreign_blobs and head):
+        blob = stream.read(BLOB_LIMIT + 1)
+        if len(blob) <= BLOB_LIMIT:
+            return cast(BinaryIO, stream), blob
+    raise not_encrypted(label)
 
 
 def not_encrypted(label: str) -> FormatError:

@@ -649,7 +649,7 @@ def key_import_material(
     if env.json:
         emit_json(response)
     else:
-        emit_line(response["KeyMaterialId"])
+        emit_line(response.get("KeyMaterialId", ""))
 
 
 @command(key_group, "delete-material")

@@ -18,14 +18,11 @@ import click
 from kmscli.cli.context import Environment
 from kmscli.cli.files import Job, open_source, refuse_binary_to_terminal
 from kmscli.cli.jobs import (
-    BLOB_LIMIT,
-    MESSAGE_VERSIONS,
     commitment_policy_option,
     deliver,
-    first_byte,
     io_errors,
     max_encrypted_data_keys_option,
-    not_encrypted,
+    message_or_blob,
     run_jobs,
     sink,
 )
@@ -157,20 +154,15 @@ def reencrypt(
 
     def one(job: Job) -> dict[str, Any]:
         from kmscli.envelope import reencrypt_stream
-        from kmscli.kms.blob import MAGIC as BLOB_MAGIC
-        from kmscli.kms.blob import looks_like_blob
 
         with io_errors(job), open_source(job) as (src, size, mode):
-            stream, first = first_byte(src)
-            if first == BLOB_MAGIC[:1]:
-                blob = stream.read(BLOB_LIMIT + 1)
-                if not looks_like_blob(blob):
-                    raise not_encrypted(job.source_label)
+            stream, blob = message_or_blob(
+                src, job.source_label, foreign_blobs=env.backend == "aws"
+            )
+            if blob is not None:
                 return _reencrypt_blob(
                     env, job, blob, keys, source_keys, pairs, new_pairs, mode, force
                 )
-            if first not in MESSAGE_VERSIONS:
-                raise not_encrypted(job.source_label)
             with (
                 sink(job, mode, overwrite=force or _in_place(job)) as (dst, commit),
                 progress_for(env, size, job.source_label) as progress,
@@ -238,7 +230,7 @@ def _reencrypt_blob(
         "Input": job.source_label,
         "Output": job.target_label,
         "SourceKeyId": response["SourceKeyId"],
-        "SourceKeyMaterialId": response["SourceKeyMaterialId"],
+        "SourceKeyMaterialId": response.get("SourceKeyMaterialId"),
         "KeyId": response["KeyId"],
-        "DestinationKeyMaterialId": response["DestinationKeyMaterialId"],
+        "DestinationKeyMaterialId": response.get("DestinationKeyMaterialId"),
     }

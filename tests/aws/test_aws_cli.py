@@ -239,3 +239,25 @@ def test_a_server_error_page_is_reported_by_its_status(aws: Runner) -> None:
     result = aws("key", "import-parameters", key, "--out-dir", ".", env={"AWS_MAX_ATTEMPTS": "1"})
     assert result.status == 10
     assert "HTTP 500" in result.err and "<html" not in result.err.lower()
+
+
+def test_encrypt_needs_a_key(aws: Runner, tmp_path: Path) -> None:
+    (tmp_path / "f").write_bytes(b"x")
+    result = aws("encrypt", "f")
+    assert result.status == 2 and "give -k KEY" in result.err
+    key = _create(aws)
+    assert aws("encrypt", "f", env={"KMSCLI_KEY": key}).status == 0
+
+
+def test_inspect_an_aws_blob(aws: Runner, tmp_path: Path) -> None:
+    key = _create(aws)
+    assert aws("encrypt", "--direct", "-k", key, "-o", "b", input=b"x").status == 0
+    document = json.loads(_ok(aws("inspect", "b", "--json")))
+    assert document["Format"] == "AWS KMS ciphertext blob"
+    assert document["Bytes"] == (tmp_path / "b").stat().st_size
+
+
+def test_plain_text_is_not_a_blob(aws: Runner, tmp_path: Path) -> None:
+    (tmp_path / "big.txt").write_bytes(b"just text\n" * 1000)
+    result = aws("decrypt", "big.txt", "-o", "-")
+    assert result.status == 8

@@ -5,6 +5,7 @@ Run by hand (it is not collected by pytest):
     python tests/benchmarks/bench_throughput.py                 # 1 GiB, in /dev/shm when present
     python tests/benchmarks/bench_throughput.py --size 4GiB     # peak RSS must stay flat
     python tests/benchmarks/bench_throughput.py --size 64MiB --no-esdk   # a quick look
+    python tests/benchmarks/bench_throughput.py --startup-only          # the start-up row alone
 
 It measures, in one run and on one random file:
 - the baseline: a plain in-memory AES-256-GCM loop (cryptography) at the same frame size;
@@ -15,7 +16,8 @@ It measures, in one run and on one random file:
 - `kmscli reencrypt --header-only` of the encrypted file under another key, which must be at
   least 5 times faster than the decrypt + encrypt it replaces (it rewrites the header and copies
   the body; the default re-encryption is a decrypt + encrypt in one streaming pass);
-- start-up: `kmscli encrypt` of a 1 KB file against `python -c "import click, cryptography..."`.
+- start-up: `kmscli encrypt` of a 1 KB file against `python -c "import click, cryptography..."`,
+  30 runs of each, interleaved; the ratio of the minimums must be at most 2.
 It prints MB/s (10^6 bytes of plaintext per second), the ratio to the baseline, and each
 process's peak RSS (from wait4).
 """
@@ -38,6 +40,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve()
 PYTHON = sys.executable
 KMSCLI = shutil.which("kmscli", path=str(Path(PYTHON).parent)) or shutil.which("kmscli")
+STARTUP_RUNS = 30
 
 BASELINE_CHILD = r"""
 import os, sys, time
@@ -147,6 +150,38 @@ def default_frame_length() -> int:
     return int(DEFAULT_FRAME_LENGTH)
 
 
+def measure_startup(work: Path, env: dict[str, str], key: str) -> tuple[list[float], list[float]]:
+    """Seconds of `python -c "import click, cryptography..."` and of `kmscli encrypt` of 1 KB,
+    STARTUP_RUNS of each, interleaved so that both see the same load."""
+    small = work / "small.txt"
+    small.write_bytes(os.urandom(1000))
+    # As installed: bytecode cached (the warm-up run writes it where it was stale).
+    startup_env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    python_c = [PYTHON, "-c", "import click, cryptography.hazmat.primitives.ciphers.aead"]
+    encrypt_1kb = [KMSCLI or "kmscli", "encrypt", "-f", "-k", key, str(small)]
+    startups: list[float] = []
+    one_kbs: list[float] = []
+    for index in range(STARTUP_RUNS + 1):
+        python_c_seconds = run_measured(python_c, startup_env)[0]
+        encrypt_seconds = run_measured(encrypt_1kb, startup_env)[0]
+        if index:  # the first pair only warms up
+            startups.append(python_c_seconds)
+            one_kbs.append(encrypt_seconds)
+    return startups, one_kbs
+
+
+def print_startup(startups: list[float], one_kbs: list[float]) -> None:
+    ratio = min(one_kbs) / min(startups)
+    median_ratio = statistics.median(one_kbs) / statistics.median(startups)
+    print(
+        f"start-up ({len(startups)} runs each, min / median): python -c 'import click, "
+        f"cryptography...aead' {min(startups) * 1000:.0f} / "
+        f"{statistics.median(startups) * 1000:.0f} ms; kmscli encrypt of 1 KB "
+        f"{min(one_kbs) * 1000:.0f} / {statistics.median(one_kbs) * 1000:.0f} ms; "
+        f"{ratio:.2f}x / {median_ratio:.2f}x ({'meets' if ratio <= 2 else 'MISSES'} the 2x target)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=parse_size, default=1 << 30, help="default 1GiB")
@@ -154,6 +189,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, default=None, help="default /dev/shm when present")
     parser.add_argument("--no-esdk", action="store_true", help="skip aws-encryption-sdk")
     parser.add_argument("--repeat", type=int, default=1, help="best of N for each row")
+    parser.add_argument("--startup-only", action="store_true", help="only the 1 KB start-up row")
     options = parser.parse_args()
     if KMSCLI is None:
         raise SystemExit("kmscli is not installed")
@@ -170,6 +206,12 @@ def main() -> None:
             KMSCLI_ROOT_KEY_FILE=str(work / "root.key"),
         )
         env.pop("KMSCLI_PASSPHRASE", None)
+        if options.startup_only:
+            key = subprocess.run(
+                [KMSCLI, "key", "create"], env=env, capture_output=True, check=True, text=True
+            ).stdout.strip()
+            print_startup(*measure_startup(work, env, key))
+            return
         plain = work / "plain.bin"
         write_random_file(plain, size)
         original = file_digest(plain)
@@ -272,18 +314,7 @@ def main() -> None:
         else:
             print("age not installed: skipped")
 
-        small = work / "small.txt"
-        small.write_bytes(os.urandom(1000))
-        startup = statistics.median(
-            run_measured(
-                [PYTHON, "-c", "import click, cryptography.hazmat.primitives.ciphers.aead"], env
-            )[0]
-            for _ in range(15)
-        )
-        one_kb = statistics.median(
-            run_measured([KMSCLI, "encrypt", "-f", "-k", key, str(small)], env)[0]
-            for _ in range(15)
-        )
+        startups, one_kbs = measure_startup(work, env, key)
 
     baseline = rows[0][1]
     megabytes = size / 1e6
@@ -300,10 +331,7 @@ def main() -> None:
         f"\nreencrypt: {speedup:.1f}x faster than decrypt + encrypt "
         f"({'meets' if speedup >= 5 else 'MISSES'} the 5x target)"
     )
-    print(
-        f"start-up: python -c 'import click, cryptography...aead' {startup * 1000:.0f} ms; "
-        f"kmscli encrypt of 1 KB {one_kb * 1000:.0f} ms ({one_kb / startup:.2f}x)"
-    )
+    print_startup(startups, one_kbs)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,23 @@ def _botocore() -> Any:
     return botocore.session
 
 
+def configured_region(aws_profile: str | None) -> str | None:
+    """The region the AWS configuration gives (the profile's `region`), if any."""
+    session = _botocore().get_session()
+    if aws_profile:
+        session.set_config_variable("profile", aws_profile)
+    try:
+        region = session.get_config_variable("region")
+    except Exception as failure:
+        from kmscli.aws.errors import translate
+
+        error = translate(failure)
+        if error is None:
+            raise
+        raise error from None
+    return str(region) if region else None
+
+
 class ClientFactory:
     """One botocore session; one client per region, made on first use and shared by threads
     (botocore clients are thread-safe; sessions are not, hence the lock)."""

@@ -131,6 +131,7 @@ class Environment:
             or _env("AWS_REGION")
             or _env("AWS_DEFAULT_REGION")
             or self.configured.get("region")
+            or self._aws_configured_region()
             or DEFAULT_REGION
         )
         if not is_valid_region(region):
@@ -138,6 +139,14 @@ class Environment:
                 f"'{region}' is not a region name", hints=["regions look like us-east-1"]
             )
         return region
+
+    def _aws_configured_region(self) -> str | None:
+        """For the aws backend, the region of the AWS profile (~/.aws/config), as the AWS CLI."""
+        if self.backend != "aws":
+            return None
+        from kmscli.aws.client import configured_region
+
+        return configured_region(self.configured.get("aws_profile"))
 
     @cached_property
     def principal(self) -> str | None:

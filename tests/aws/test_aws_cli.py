@@ -261,3 +261,25 @@ def test_plain_text_is_not_a_blob(aws: Runner, tmp_path: Path) -> None:
     (tmp_path / "big.txt").write_bytes(b"just text\n" * 1000)
     result = aws("decrypt", "big.txt", "-o", "-")
     assert result.status == 8
+
+
+def test_reencrypt_a_blob_and_a_message(aws: Runner, tmp_path: Path) -> None:
+    old, new = _create(aws), _create(aws)
+    assert aws("encrypt", "--direct", "-k", old, "-o", "b", input=b"blob").status == 0
+    (tmp_path / "m").write_bytes(b"message" * 1000)
+    assert aws("encrypt", "-k", old, "m").status == 0
+    _ok(aws("reencrypt", "-k", new, "b", "m.kms"))
+    _ok(aws("key", "disable", old))
+    assert aws("decrypt", "b", "-o", "-", "-k", new).stdout == b"blob"
+    assert aws("decrypt", "m.kms", "-o", "-", "-k", new).stdout == b"message" * 1000
+
+
+def test_the_region_of_the_aws_config_file_is_used(aws: Runner, tmp_path: Path) -> None:
+    config = tmp_path / "aws-config"
+    config.write_text("[default]\nregion = eu-north-1\n")
+    created = aws("key", "create", "--json", env={"AWS_CONFIG_FILE": str(config)})
+    assert json.loads(_ok(created))["KeyMetadata"]["Arn"].startswith("arn:aws:kms:eu-north-1:")
+    explicit = aws(
+        "key", "create", "--json", "--region", "ap-south-1", env={"AWS_CONFIG_FILE": str(config)}
+    )
+    assert ":ap-south-1:" in json.loads(_ok(explicit))["KeyMetadata"]["Arn"]

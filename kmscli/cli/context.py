@@ -232,6 +232,13 @@ class Environment:
             create=create,
         )
 
+    def catch_up(self, keyring: Keyring) -> None:
+        """Do the KMS's own work that fell due (rotations, deletions, material expiries), as
+        opening the service does, for commands that use the keyring without it."""
+        from kmscli.kms.service import KmsService
+
+        KmsService(keyring, region=self.region, clock=self.now)  # it catches up when made
+
     @cached_property
     def service(self) -> KmsService | AwsKmsService:
         """The KMS operations of the chosen backend."""

@@ -6,6 +6,7 @@ and back (the format and the checks are kmscli.store.backup's).
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,13 @@ from kmscli.cli.context import Environment, read_passphrase_file, stdin_is_termi
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, emit_record, notice, verbose
 from kmscli.cli.root import keyring_group
-from kmscli.errors import InputOutputError, KeyringCorruptError, KeyringLockedError, UsageError
+from kmscli.errors import (
+    InputOutputError,
+    KeyringCorruptError,
+    KeyringError,
+    KeyringLockedError,
+    UsageError,
+)
 from kmscli.outputs import AtomicOutput, describe_os_error
 
 if TYPE_CHECKING:
@@ -113,14 +120,17 @@ def keyring_status() -> None:
     """Show where the keyring is, its account, protection, regions and schema version.
 
     It opens the keyring (so a passphrase may be needed) and counts the keys of each region;
-    it never creates a keyring.
+    it never creates a keyring. Like every command that opens it, it first does the rotations,
+    deletions and material expiries that fell due.
 
     \b
     Example:
       kmscli keyring status --json
     """
     env = environment()
-    document = status_document(env.open_keyring(create=False))
+    keyring = env.open_keyring(create=False)
+    env.catch_up(keyring)
+    document = status_document(keyring)
     if env.json:
         emit_json(document)
         return
@@ -148,6 +158,8 @@ def keyring_verify() -> None:
 
     env = environment()
     keyring = env.open_keyring(create=False)
+    with contextlib.suppress(KeyringError):
+        env.catch_up(keyring)  # a keyring that cannot do it fails below, with every problem
     problems = keyring.verify_all()
     trail = verify_trail(keyring)
     problems.extend(f"audit log: {problem}" for problem in trail.problems)
@@ -222,6 +234,7 @@ def keyring_backup(file: str, force: bool) -> None:
         raise UsageError("--json cannot be used with a backup written to stdout")
     if to_stdout:
         keyring = env.open_keyring(create=False)
+        env.catch_up(keyring)
         try:
             info = create_backup(keyring, sys.stdout.buffer)
             sys.stdout.buffer.flush()
@@ -235,6 +248,7 @@ def keyring_backup(file: str, force: bool) -> None:
         output = AtomicOutput(target, mode=0o600, overwrite=force)
         with output as handle:
             keyring = env.open_keyring(create=False)
+            env.catch_up(keyring)
             try:
                 info = create_backup(keyring, handle)
             except OSError as error:

@@ -320,3 +320,30 @@ def test_nothing_due_means_no_write(
     assert files() == before  # the due check only read
     _ok(run_inproc("key", "list", env=at(366)))
     assert files() != before  # the rotation fell due and was written
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("keyring", "status"), ("keyring", "verify"), ("keyring", "backup", "-f", "b.kmsbak")],
+    ids=lambda c: " ".join(c[:2]),
+)
+def test_keyring_commands_do_the_due_work_too(
+    run_inproc: Runner, key: str, command: tuple[str, ...]
+) -> None:
+    # They open the keyring without the KMS service; a rotation due by then still happens.
+    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", env=at()))
+    _ok(run_inproc(*command, env=at(100)))
+    # Asked at a time before it was due, so this command does no rotation of its own:
+    rotations = _rotations(run_inproc, key, at(1))
+    assert [(r["RotationDate"], r["RotationType"]) for r in rotations] == [(stamp(90), "AUTOMATIC")]
+
+
+def test_a_backup_holds_the_rotations_due_when_it_was_taken(
+    run_inproc: Runner, key: str, tmp_path: Path
+) -> None:
+    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", env=at()))
+    _ok(run_inproc("keyring", "backup", "nightly.kmsbak", env=at(100)))
+    restored = {"KMSCLI_HOME": str(tmp_path / "restored"), **at(1)}
+    _ok(run_inproc("keyring", "restore", "nightly.kmsbak", env=restored))
+    doc = _json(run_inproc("key", "rotation", "list", key, "--json", env=restored))
+    assert [r["RotationDate"] for r in doc["Rotations"]] == [stamp(90)]

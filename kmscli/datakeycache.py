@@ -153,8 +153,16 @@ class DataKeyCache:
         self._clock = clock
         self._entries: OrderedDict[tuple[Hashable, ...], _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self._filling: dict[tuple[Hashable, ...], threading.Lock] = {}
         self._hits = 0
         self._misses = 0
+
+    def filling(self, entry_id: tuple[Hashable, ...]) -> threading.Lock:
+        """The lock to hold while looking up `entry_id` and, on a miss, asking the KMS and
+        storing its answer: concurrent jobs with the same request then make one KMS call, and
+        the others find it cached, instead of all missing at once."""
+        with self._lock:
+            return self._filling.setdefault(entry_id, threading.Lock())
 
     # -- encryption ----------------------------------------------------------------------------
 
@@ -249,6 +257,7 @@ class DataKeyCache:
         with self._lock:
             for entry_id in list(self._entries):
                 self._evict(entry_id)
+            self._filling.clear()
 
     @property
     def stats(self) -> CacheStats:

@@ -88,16 +88,20 @@ def encrypt_stream(
     )
     context = encryptor.encryption_context
     hit = None
-    if cache is not None:
-        hit = cache.get_encryption_materials(keys, suite.id, context, plaintext_length)
-    if hit is not None:
-        plaintext, wrapped = hit.plaintext, hit.wrapped
-    else:
+    if cache is None:
         plaintext, wrapped = _new_data_key(provider, keys, suite, context)
-        if cache is not None:
-            cache.put_encryption_materials(
-                keys, suite.id, context, plaintext_length, plaintext, wrapped
-            )
+    else:
+        from kmscli.datakeycache import encryption_entry_id
+
+        with cache.filling(encryption_entry_id(keys, suite.id, context)):
+            hit = cache.get_encryption_materials(keys, suite.id, context, plaintext_length)
+            if hit is not None:
+                plaintext, wrapped = hit.plaintext, hit.wrapped
+            else:
+                plaintext, wrapped = _new_data_key(provider, keys, suite, context)
+                cache.put_encryption_materials(
+                    keys, suite.id, context, plaintext_length, plaintext, wrapped
+                )
     edks = [EncryptedDataKey(KMS_PROVIDER_ID, w.key_arn.encode(), w.ciphertext) for w in wrapped]
     size = encryptor.write(src, dst, plaintext, edks, progress=progress)
     if cache is not None and plaintext_length is not None and size > plaintext_length:
@@ -211,11 +215,26 @@ def _unwrap_data_key(
             or ["it has no AWS KMS data keys"],
         )
     context = header.encryption_context
-    if cache is not None:
+    if cache is None:
+        return _decrypt_first(provider, usable, context, None, message_length), False
+    from kmscli.datakeycache import decryption_entry_id
+
+    with cache.filling(decryption_entry_id(*usable[0], context)):
         for arn, ciphertext in usable:
             hit = cache.get_data_key(arn, ciphertext, context, message_length)
             if hit is not None:
                 return hit, True
+        return _decrypt_first(provider, usable, context, cache, message_length), False
+
+
+def _decrypt_first(
+    provider: KeyProvider,
+    usable: Sequence[tuple[str, bytes]],
+    context: Mapping[str, str],
+    cache: DataKeyCache | None,
+    message_length: int | None,
+) -> UnwrappedDataKey:
+    """The data key of the first encrypted data key the provider unwraps (cached when asked)."""
     first_error: KmsError | None = None
     for arn, ciphertext in usable:
         try:
@@ -225,7 +244,7 @@ def _unwrap_data_key(
             continue
         if cache is not None:
             cache.put_data_key(arn, ciphertext, context, message_length, data_key)
-        return data_key, False
+        return data_key
     assert first_error is not None
     raise first_error
 

@@ -137,3 +137,24 @@ def test_throttling_that_does_not_end_exit_10(
     assert "ThrottlingException: Rate exceeded" in result.err
     assert proxy.requests["GenerateDataKey"] == 3
     assert not (tmp_path / "f.kms").exists()
+
+
+def test_data_key_caching_with_the_pool_makes_one_call(
+    aws_via_proxy: Runner, proxy: KmsProxy, tmp_path: Path
+) -> None:
+    # Ten concurrent jobs asking for the same data key wait for the first one's call.
+    key = aws_via_proxy("key", "create").out.strip()
+    names = [f"f{i}" for i in range(30)]
+    for name in names:
+        (tmp_path / name).write_bytes(name.encode())
+    (tmp_path / "out").mkdir()
+    sealed = aws_via_proxy("encrypt", "-k", key, "--cache-max-age", "60", "-o", "out", *names)
+    assert sealed.status == 0, sealed.err
+    assert proxy.requests["GenerateDataKey"] == 1
+    (tmp_path / "back").mkdir()
+    opened = aws_via_proxy(
+        "decrypt", "--cache-max-age", "60", "-o", "back", *[f"out/{n}.kms" for n in names]
+    )
+    assert opened.status == 0, opened.err
+    assert proxy.requests["Decrypt"] == 1
+    assert all((tmp_path / "back" / n).read_bytes() == n.encode() for n in names)

@@ -45,3 +45,10 @@ def test_the_quickstart_is_two_commands() -> None:
         "pip install . && kmscli encrypt README.md",
         "pip install '.[test]' && python -m pytest",
     ]
+
+
+def test_every_environment_variable_kmscli_reads_is_documented() -> None:
+    from tests.test_docs import _variables_read
+
+    missing = sorted(v for v in _variables_read() if not re.search(rf"`{v}\b", README))
+    assert not missing, f"README.md does not name {missing}"

@@ -1030,6 +1030,32 @@ _ENVIRONMENT = (
         "An ISO-8601 instant used as the current time, such as 2027-01-01T00:00:00Z: a testing "
         "aid for rotation schedules, deletion windows and expiry, not for normal use.",
     ),
+    (
+        "KMSCLI_CONFIG, KMSCLI_PROFILE",
+        "The configuration file, instead of config.toml in the user configuration directory, "
+        "and the profile of it to use when --profile is not given.",
+    ),
+    (
+        "KMSCLI_BACKEND",
+        "Where keys live when --backend is not given: local (the keyring, the default) or aws "
+        "(AWS KMS through boto3: pip install 'kmscli[aws]').",
+    ),
+    (
+        "AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL",
+        "The AWS KMS endpoint of the aws backend when --endpoint-url is not given; otherwise "
+        "AWS's endpoint of the region. Credentials come from the AWS SDKs' standard chain "
+        "(AWS_ACCESS_KEY_ID, AWS_PROFILE, shared files, SSO, roles).",
+    ),
+    (
+        "KMSCLI_MAX_CONCURRENCY",
+        "How many files the aws backend works on at once (1 to 256, default 10); the local "
+        "keyring takes one at a time.",
+    ),
+    (
+        "AWS_MAX_ATTEMPTS",
+        "Attempts per AWS KMS call, the first included, with exponential backoff on throttling "
+        "and transient errors (default 8).",
+    ),
     ("KMSCLI_DEBUG", "Set to 1 to print a traceback with an error."),
     ("NO_COLOR", "When set to a non-empty value, terminal output is not coloured."),
 )

@@ -10,7 +10,6 @@ field's default.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,56 +72,156 @@ def days_after(text: str, days: int) -> str:
     return format_timestamp(parse_timestamp(text) + timedelta(days=days))
 
 
-@dataclass
-class Material:
+# Material and KeyRecord are plain classes whose __slots__ name their fields (the JSON members),
+# not dataclasses: every command loads them, and creating a 23-field dataclass at import costs
+# more than all the rest of this module.
+
+
+class _Record:
+    """Equality, repr and the field dictionary, from the subclass's `__slots__`."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.fields() == other.fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in self.fields().items())
+        return f"{type(self).__name__}({shown})"
+
+
+class Material(_Record):
     """One version of a key's secret bytes, sealed under the keyring root key.
 
     `sealed` is empty when the secret is gone (imported material deleted or expired): the entry
     stays, so the same material can be imported again and old ciphertexts decrypt once more.
     """
 
-    material_id: str
-    sealed: str  # base64 of the sealed bytes
-    created: str
-    state: str = CURRENT
-    rotation_type: str | None = None  # None for the original material
-    rotation_date: str | None = None
-    import_state: str | None = None  # EXTERNAL keys: IMPORTED | PENDING_IMPORT
-    expiration_model: str | None = None
-    valid_to: str | None = None
+    __slots__ = (
+        "created",
+        "expiration_model",
+        "import_state",
+        "material_id",
+        "rotation_date",
+        "rotation_type",
+        "sealed",
+        "state",
+        "valid_to",
+    )
+
+    def __init__(
+        self,
+        material_id: str,
+        sealed: str,  # base64 of the sealed bytes
+        created: str,
+        state: str = CURRENT,
+        rotation_type: str | None = None,  # None for the original material
+        rotation_date: str | None = None,
+        import_state: str | None = None,  # EXTERNAL keys: IMPORTED | PENDING_IMPORT
+        expiration_model: str | None = None,
+        valid_to: str | None = None,
+    ) -> None:
+        self.material_id = material_id
+        self.sealed = sealed
+        self.created = created
+        self.state = state
+        self.rotation_type = rotation_type
+        self.rotation_date = rotation_date
+        self.import_state = import_state
+        self.expiration_model = expiration_model
+        self.valid_to = valid_to
 
     @property
     def present(self) -> bool:
         return bool(self.sealed)
 
 
-@dataclass
-class KeyRecord:
-    key_id: str
-    region: str
-    account: str
-    creation_date: str
-    description: str = ""
-    key_usage: str = ENCRYPT_DECRYPT
-    key_spec: str = SYMMETRIC_DEFAULT
-    origin: str = ORIGIN_AWS_KMS
-    key_manager: str = CUSTOMER
-    state: str = ENABLED
-    multi_region: bool = False
-    policy: str = ""
-    tags: list[dict[str, str]] = field(default_factory=list)
-    materials: list[Material] = field(default_factory=list)
-    deletion_date: str | None = None
-    pending_window_days: int | None = None
-    # Automatic rotation (kms-behaviour.md §5); shared by all keys of a multi-Region set.
-    rotation_enabled: bool = False
-    rotation_period_days: int | None = None
-    next_rotation_date: str | None = None
-    on_demand_rotations: int = 0
-    # Multi-Region (§6): this key's role, where its primary is, and every replica's region.
-    multi_region_type: str | None = None
-    primary_region: str | None = None
-    replica_regions: list[str] = field(default_factory=list)
+class KeyRecord(_Record):
+    __slots__ = (
+        "account",
+        "creation_date",
+        "deletion_date",
+        "description",
+        "key_id",
+        "key_manager",
+        "key_spec",
+        "key_usage",
+        "materials",
+        "multi_region",
+        "multi_region_type",
+        "next_rotation_date",
+        "on_demand_rotations",
+        "origin",
+        "pending_window_days",
+        "policy",
+        "primary_region",
+        "region",
+        "replica_regions",
+        "rotation_enabled",
+        "rotation_period_days",
+        "state",
+        "tags",
+    )
+
+    def __init__(
+        self,
+        *,
+        key_id: str,
+        region: str,
+        account: str,
+        creation_date: str,
+        description: str = "",
+        key_usage: str = ENCRYPT_DECRYPT,
+        key_spec: str = SYMMETRIC_DEFAULT,
+        origin: str = ORIGIN_AWS_KMS,
+        key_manager: str = CUSTOMER,
+        state: str = ENABLED,
+        multi_region: bool = False,
+        policy: str = "",
+        tags: list[dict[str, str]] | None = None,
+        materials: list[Material] | None = None,
+        deletion_date: str | None = None,
+        pending_window_days: int | None = None,
+        # Automatic rotation (kms-behaviour.md §5); shared by all keys of a multi-Region set.
+        rotation_enabled: bool = False,
+        rotation_period_days: int | None = None,
+        next_rotation_date: str | None = None,
+        on_demand_rotations: int = 0,
+        # Multi-Region (§6): this key's role, where its primary is, and every replica's region.
+        multi_region_type: str | None = None,
+        primary_region: str | None = None,
+        replica_regions: list[str] | None = None,
+    ) -> None:
+        self.key_id = key_id
+        self.region = region
+        self.account = account
+        self.creation_date = creation_date
+        self.description = description
+        self.key_usage = key_usage
+        self.key_spec = key_spec
+        self.origin = origin
+        self.key_manager = key_manager
+        self.state = state
+        self.multi_region = multi_region
+        self.policy = policy
+        self.tags: list[dict[str, str]] = [] if tags is None else tags
+        self.materials: list[Material] = [] if materials is None else materials
+        self.deletion_date = deletion_date
+        self.pending_window_days = pending_window_days
+        self.rotation_enabled = rotation_enabled
+        self.rotation_period_days = rotation_period_days
+        self.next_rotation_date = next_rotation_date
+        self.on_demand_rotations = on_demand_rotations
+        self.multi_region_type = multi_region_type
+        self.primary_region = primary_region
+        self.replica_regions: list[str] = [] if replica_regions is None else replica_regions
 
     @property
     def arn(self) -> str:
@@ -186,7 +285,8 @@ class KeyRecord:
         return self.key_manager == AWS_MANAGED
 
     def to_json(self) -> bytes:
-        data = asdict(self)
+        data = self.fields()
+        data["materials"] = [material.fields() for material in self.materials]
         data["record_version"] = KEY_RECORD_VERSION
         return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 

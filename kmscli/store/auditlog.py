@@ -37,7 +37,7 @@ import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Final
 
 from kmscli.crypto.primitives import constant_time_equal, hmac_sha256, hmac_sha256_verify
 from kmscli.errors import KeyringCorruptError, ValidationException
@@ -66,32 +66,54 @@ _LINE = (
 _READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
-class AuditEntry(NamedTuple):
+# The records of this module are plain classes: every command imports it, and creating a
+# dataclass or a NamedTuple costs far more at import than a class with __slots__.
+
+
+class AuditEntry:
     """One parsed line of the log (not verified)."""
 
-    line: int
-    seq: int
-    event: bytes
+    __slots__ = ("event", "line", "seq")
+
+    def __init__(self, line: int, seq: int, event: bytes) -> None:
+        self.line: Final = line
+        self.seq: Final = seq
+        self.event: Final = event
 
 
-class AuditReport(NamedTuple):
+class AuditReport:
     """The result of `AuditLog.verify`: problems mean tampering; notes are benign."""
 
-    records: int
-    head_seq: int | None
-    head_mac: str | None
-    problems: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
+    __slots__ = ("head_mac", "head_seq", "notes", "problems", "records")
+
+    def __init__(
+        self,
+        records: int,
+        head_seq: int | None,
+        head_mac: str | None,
+        problems: tuple[str, ...] = (),
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.records: Final = records
+        self.head_seq: Final = head_seq
+        self.head_mac: Final = head_mac
+        self.problems: Final = problems
+        self.notes: Final = notes
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
-class _Head(NamedTuple):
-    seq: int
-    size: int
-    mac: bytes
+class _Head:
+    """A head slot: the last record's sequence number, the log size after it, and its MAC."""
+
+    __slots__ = ("mac", "seq", "size")
+
+    def __init__(self, seq: int, size: int, mac: bytes) -> None:
+        self.seq: Final = seq
+        self.size: Final = size
+        self.mac: Final = mac
 
 
 _EMPTY = _Head(0, 0, _GENESIS)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, NamedTuple
+from typing import Any, Final
 
 from kmscli.crypto.primitives import hmac_sha256, hmac_sha256_verify, sha256
 from kmscli.errors import KeyringCorruptError, KeyringVersionError
@@ -36,17 +36,47 @@ _ACCOUNT_ID = re.compile(r"[0-9]{12}")
 _HEX = re.compile(r"(?:[0-9a-f]{2})+")
 
 
-class Header(NamedTuple):
-    schema_version: int
-    keyring_id: str
-    account_id: str
-    created: str
-    protection: str
-    key_check: bytes
-    kdf: Argon2Params | None
-    wrapped_root_key: bytes | None
-    body: bytes
-    mac: bytes
+class Header:
+    """A parsed header: its fields, and the body and MAC as read (a plain class: cheaper to
+    create at import than a NamedTuple or dataclass)."""
+
+    __slots__ = (
+        "account_id",
+        "body",
+        "created",
+        "kdf",
+        "key_check",
+        "keyring_id",
+        "mac",
+        "protection",
+        "schema_version",
+        "wrapped_root_key",
+    )
+
+    def __init__(
+        self,
+        *,
+        schema_version: int,
+        keyring_id: str,
+        account_id: str,
+        created: str,
+        protection: str,
+        key_check: bytes,
+        kdf: Argon2Params | None,
+        wrapped_root_key: bytes | None,
+        body: bytes,
+        mac: bytes,
+    ) -> None:
+        self.schema_version: Final = schema_version
+        self.keyring_id: Final = keyring_id
+        self.account_id: Final = account_id
+        self.created: Final = created
+        self.protection: Final = protection
+        self.key_check: Final = key_check
+        self.kdf: Final = kdf
+        self.wrapped_root_key: Final = wrapped_root_key
+        self.body: Final = body
+        self.mac: Final = mac
 
 
 def _dumps(value: object) -> bytes:

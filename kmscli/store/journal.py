@@ -26,7 +26,7 @@ import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Final
 
 from kmscli.crypto.primitives import AuthenticationError, aes_gcm_open, aes_gcm_seal, random_bytes
 from kmscli.errors import KeyringCorruptError, ValidationException
@@ -40,20 +40,29 @@ _AAD = b"kmscli journal v1"
 _TEMP_RE = r"\.tmp-[0-9a-f]{16}-[0-9]+"  # compiled on first use: only recovery reads a journal
 
 
-class Op(NamedTuple):
+# Plain classes rather than NamedTuples or dataclasses: far cheaper to create at import.
+
+
+class Op:
     """Set record (kind, name) to `data`, or delete it when `data` is None."""
 
-    kind: str
-    name: str
-    data: bytes | None
+    __slots__ = ("data", "kind", "name")
+
+    def __init__(self, kind: str, name: str, data: bytes | None) -> None:
+        self.kind: Final = kind
+        self.name: Final = name
+        self.data: Final = data
 
 
-class Entry(NamedTuple):
+class Entry:
     """One journal line: the record, and the temporary that replaces it (None: delete)."""
 
-    kind: str
-    name: str
-    temp: str | None
+    __slots__ = ("kind", "name", "temp")
+
+    def __init__(self, kind: str, name: str, temp: str | None) -> None:
+        self.kind: Final = kind
+        self.name: Final = name
+        self.temp: Final = temp
 
 
 def _corrupt() -> KeyringCorruptError:
@@ -101,9 +110,14 @@ def decode_journal(keys: Subkeys, blob: bytes) -> list[Entry]:
     return entries
 
 
-class Staged(NamedTuple):
-    entries: list[Entry]
-    dirs: frozenset[Path]
+class Staged:
+    """Steps 1-2 done: the journal's entries and the directories they touch."""
+
+    __slots__ = ("dirs", "entries")
+
+    def __init__(self, entries: list[Entry], dirs: frozenset[Path]) -> None:
+        self.entries: Final = entries
+        self.dirs: Final = dirs
 
 
 def stage(home: Path, keys: Subkeys, ops: Sequence[Op]) -> Staged:

@@ -7,7 +7,7 @@ here, and no subkey is ever used for two purposes.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Final
 
 from kmscli.crypto.primitives import hkdf_sha256, hmac_sha256, hmac_sha256_verify
 
@@ -15,14 +15,30 @@ _LABEL = b"kmscli/keyring/v1/"
 _KEY_CHECK = b"kmscli root key check v1"
 
 
-class Subkeys(NamedTuple):
-    key_check: bytes
-    header_mac: bytes
-    records: bytes
-    journal: bytes
-    seal: bytes
-    audit: bytes
-    backup: bytes
+class Subkeys:
+    """One subkey per purpose (a plain class: cheaper to create at import than a NamedTuple or
+    dataclass, and nothing ever compares or prints subkeys)."""
+
+    __slots__ = ("audit", "backup", "header_mac", "journal", "key_check", "records", "seal")
+
+    def __init__(
+        self,
+        *,
+        key_check: bytes,
+        header_mac: bytes,
+        records: bytes,
+        journal: bytes,
+        seal: bytes,
+        audit: bytes,
+        backup: bytes,
+    ) -> None:
+        self.key_check: Final = key_check
+        self.header_mac: Final = header_mac
+        self.records: Final = records
+        self.journal: Final = journal
+        self.seal: Final = seal
+        self.audit: Final = audit
+        self.backup: Final = backup
 
     def __repr__(self) -> str:  # never print key bytes
         return "Subkeys(<redacted>)"

@@ -19,7 +19,7 @@ import binascii
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Final, Literal, NamedTuple, TypeVar
 
 # decimal and ipaddress cost milliseconds to import and only numeric and IP operators need
 # them; every kmscli command evaluates a policy, so they are imported where used.
@@ -42,11 +42,17 @@ Qualifier = Literal["ForAllValues", "ForAnyValue"]
 Family = Literal["string", "numeric", "date", "bool", "binary", "ip", "arn", "null"]
 
 
-class _Operator(NamedTuple):
-    family: Family
-    negated: bool
-    test: str
-    """What a request value is compared with: eq, eq-ic, like, lt, le, gt, ge."""
+class _Operator:
+    """An operator's family, whether it is negated, and what a request value is compared with:
+    eq, eq-ic, like, lt, le, gt, ge. (Plain classes here and below: far cheaper to create at
+    import than a NamedTuple or a dataclass.)"""
+
+    __slots__ = ("family", "negated", "test")
+
+    def __init__(self, family: Family, negated: bool, test: str) -> None:
+        self.family: Final = family
+        self.negated: Final = negated
+        self.test: Final = test
 
 
 _OPERATORS: dict[str, _Operator] = {
@@ -143,9 +149,14 @@ def validate_value(base: str, value: str) -> bool:
 # -- request context ------------------------------------------------------------------------------
 
 
-class _Entry(NamedTuple):
-    values: tuple[Scalar, ...]
-    multi: bool
+class _Entry:
+    """A request condition key's values, and whether the key is multi-valued."""
+
+    __slots__ = ("multi", "values")
+
+    def __init__(self, values: tuple[Scalar, ...], multi: bool) -> None:
+        self.values: Final = values
+        self.multi: Final = multi
 
 
 class ConditionContext:

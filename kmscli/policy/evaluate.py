@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
-from typing import Literal, NamedTuple
+from typing import Final, Literal
 
 from kmscli.errors import KMSInternalException, MalformedPolicyDocumentException
 from kmscli.policy.actions import CROSS_ACCOUNT_ACTIONS
@@ -66,45 +66,91 @@ _IamCheck = Callable[[], "tuple[str, ...] | None"]
 """Lazily answers whether the caller's identity policies allow the request (labels) or not."""
 
 
-class GrantView(NamedTuple):
-    """What the evaluator needs of a grant on the key being used."""
-
-    grantee_principal: str
-    operations: frozenset[str]
-    """Grant operation names, e.g. {"Encrypt", "ReEncryptFrom"}."""
-    constraints_equals: Mapping[str, str] | None = None
-    constraints_subset: Mapping[str, str] | None = None
-    grant_id: str = ""
+# GrantView, Request and Decision are plain classes: every command imports this module, and a
+# class with __slots__ costs far less to create at import than a NamedTuple or a dataclass.
 
 
-class Request(NamedTuple):
+class GrantView:
+    """What the evaluator needs of a grant on the key being used.
+
+    `operations` are grant operation names, e.g. {"Encrypt", "ReEncryptFrom"}.
+    """
+
+    __slots__ = (
+        "constraints_equals",
+        "constraints_subset",
+        "grant_id",
+        "grantee_principal",
+        "operations",
+    )
+
+    def __init__(
+        self,
+        grantee_principal: str,
+        operations: frozenset[str],
+        constraints_equals: Mapping[str, str] | None = None,
+        constraints_subset: Mapping[str, str] | None = None,
+        grant_id: str = "",
+    ) -> None:
+        self.grantee_principal: Final = grantee_principal
+        self.operations: Final = operations
+        self.constraints_equals: Final = constraints_equals
+        self.constraints_subset: Final = constraints_subset
+        self.grant_id: Final = grant_id
+
+
+class Request:
     """One authorization question: may `principal` perform `action` on `resource_arn`?
 
+    `action` is `kms:<Permission>`, e.g. "kms:Encrypt", "kms:ReEncryptFrom".
     `condition_values` holds the request's condition keys (§4.5); keys that follow from the
     principal (`aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`,
     `aws:username`, `aws:userid`, `aws:PrincipalIsAWSService`, `kms:CallerAccount`) and from
     `encryption_context` (`kms:EncryptionContext:<k>`, `kms:EncryptionContextKeys`) are
-    derived here and may be overridden by an entry of the same name.
+    derived here and may be overridden by an entry of the same name. `encryption_context` is
+    the request's encryption context; for CreateGrant, the new grant's constraint pairs.
     """
 
-    principal: Principal
-    action: str
-    """`kms:<Permission>`, e.g. "kms:Encrypt", "kms:ReEncryptFrom"."""
-    resource_arn: str
-    resource_account: str
-    condition_values: Mapping[str, ConditionValue] = MappingProxyType({})
-    encryption_context: Mapping[str, str] | None = None
-    """The request's encryption context; for CreateGrant, the new grant's constraint pairs."""
-    key_policy_applies: bool = True
+    __slots__ = (
+        "action",
+        "condition_values",
+        "encryption_context",
+        "key_policy_applies",
+        "principal",
+        "resource_account",
+        "resource_arn",
+    )
+
+    def __init__(
+        self,
+        principal: Principal,
+        action: str,
+        resource_arn: str,
+        resource_account: str,
+        condition_values: Mapping[str, ConditionValue] = MappingProxyType({}),
+        encryption_context: Mapping[str, str] | None = None,
+        key_policy_applies: bool = True,
+    ) -> None:
+        self.principal: Final = principal
+        self.action: Final = action
+        self.resource_arn: Final = resource_arn
+        self.resource_account: Final = resource_account
+        self.condition_values: Final = condition_values
+        self.encryption_context: Final = encryption_context
+        self.key_policy_applies: Final = key_policy_applies
 
 
-class Decision(NamedTuple):
-    allowed: bool
-    reason: Reason
-    matched: tuple[str, ...] = ()
-    """Labels of the statements and grants that decided: `key-policy:<Sid>`,
-    `<policy name or identity-policy[<i>]>:<Sid>`, `grant:<GrantId>`; a statement without Sid
-    is `Statement[<index>]`."""
+class Decision:
+    """Allowed or not, why, and the labels of the statements and grants that decided:
+    `key-policy:<Sid>`, `<policy name or identity-policy[<i>]>:<Sid>`, `grant:<GrantId>`; a
+    statement without Sid is `Statement[<index>]`."""
+
+    __slots__ = ("allowed", "matched", "reason")
+
+    def __init__(self, allowed: bool, reason: Reason, matched: tuple[str, ...] = ()) -> None:
+        self.allowed: Final = allowed
+        self.reason: Final = reason
+        self.matched: Final = matched
 
 
 # -- the decision ----------------------------------------------------------------------------------

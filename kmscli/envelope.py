@@ -15,7 +15,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, BinaryIO, Final
 
 from kmscli.errors import (
     IncorrectKeyException,
@@ -38,19 +38,44 @@ KMS_PROVIDER_ID = "aws-kms"
 Progress = Callable[[int], None]
 
 
-class EncryptResult(NamedTuple):
-    key_arns: tuple[str, ...]
-    suite: AlgorithmSuite
-    plaintext_bytes: int
-    data_key_cached: bool = False  # the data key came from the cache: no KMS call
+# The results are plain classes: far cheaper to create at import than NamedTuples or dataclasses.
+# `data_key_cached`: the data key came from the cache, with no KMS call.
 
 
-class DecryptResult(NamedTuple):
-    key_arn: str
-    material_id: str | None
-    header: MessageHeader
-    plaintext_bytes: int
-    data_key_cached: bool = False  # the data key came from the cache: no KMS call
+class EncryptResult:
+    __slots__ = ("data_key_cached", "key_arns", "plaintext_bytes", "suite")
+
+    def __init__(
+        self,
+        key_arns: tuple[str, ...],
+        suite: AlgorithmSuite,
+        plaintext_bytes: int,
+        *,
+        data_key_cached: bool = False,
+    ) -> None:
+        self.key_arns: Final = key_arns
+        self.suite: Final = suite
+        self.plaintext_bytes: Final = plaintext_bytes
+        self.data_key_cached: Final = data_key_cached
+
+
+class DecryptResult:
+    __slots__ = ("data_key_cached", "header", "key_arn", "material_id", "plaintext_bytes")
+
+    def __init__(
+        self,
+        key_arn: str,
+        material_id: str | None,
+        header: MessageHeader,
+        plaintext_bytes: int,
+        *,
+        data_key_cached: bool = False,
+    ) -> None:
+        self.key_arn: Final = key_arn
+        self.material_id: Final = material_id
+        self.header: Final = header
+        self.plaintext_bytes: Final = plaintext_bytes
+        self.data_key_cached: Final = data_key_cached
 
 
 def encrypt_stream(
@@ -260,12 +285,26 @@ def same_key_arn(left: str, right: str) -> bool:
     return a[:3] == b[:3] and a[4:] == b[4:]
 
 
-class ReencryptResult(NamedTuple):
-    source_key_arn: str
-    source_material_id: str | None
-    key_arns: tuple[str, ...]
-    header: MessageHeader
-    rewrapped: bool  # True: only the header was rewritten; False: decrypted and encrypted again
+class ReencryptResult:
+    """`rewrapped`: True if only the header was rewritten, False if decrypted and encrypted
+    again."""
+
+    __slots__ = ("header", "key_arns", "rewrapped", "source_key_arn", "source_material_id")
+
+    def __init__(
+        self,
+        source_key_arn: str,
+        source_material_id: str | None,
+        key_arns: tuple[str, ...],
+        header: MessageHeader,
+        *,
+        rewrapped: bool,
+    ) -> None:
+        self.source_key_arn: Final = source_key_arn
+        self.source_material_id: Final = source_material_id
+        self.key_arns: Final = key_arns
+        self.header: Final = header
+        self.rewrapped: Final = rewrapped
 
 
 def reencrypt_stream(

@@ -8,22 +8,52 @@ IDs of the shared registry) are not ESDK suites and are rejected.
 from __future__ import annotations
 
 import enum
-from typing import Final, NamedTuple
+from typing import Final
 
 from kmscli.crypto.framing import Curve, Kdf
 from kmscli.errors import FormatError, ValidationException
 
 
-class AlgorithmSuite(NamedTuple):
-    id: int
-    name: str
-    message_format_version: int
-    key_length: int  # bytes of the AES key; also the required length of the plaintext data key
-    kdf: Kdf | None  # None for the committing suites, which always use HKDF-SHA512
-    committing: bool
-    signature: Curve | None  # ECDSA: P-256 with SHA-256 or P-384 with SHA-384; None if unsigned
-    iv_length: int = 12
-    tag_length: int = 16
+class AlgorithmSuite:
+    """One suite of the table below; there is one object per suite, so `is` and `==` agree.
+
+    (A plain class: cheaper to create at import than a NamedTuple or a dataclass.)
+    """
+
+    __slots__ = (
+        "committing",
+        "id",
+        "iv_length",
+        "kdf",
+        "key_length",
+        "message_format_version",
+        "name",
+        "signature",
+        "tag_length",
+    )
+
+    def __init__(
+        self,
+        *,
+        id: int,
+        name: str,
+        message_format_version: int,
+        key_length: int,  # bytes of the AES key; also the required length of the plaintext data key
+        kdf: Kdf | None,  # None for the committing suites, which always use HKDF-SHA512
+        committing: bool,
+        signature: Curve | None,  # ECDSA P-256 with SHA-256 or P-384 with SHA-384; None: unsigned
+        iv_length: int = 12,
+        tag_length: int = 16,
+    ) -> None:
+        self.id: Final = id
+        self.name: Final = name
+        self.message_format_version: Final = message_format_version
+        self.key_length: Final = key_length
+        self.kdf: Final = kdf
+        self.committing: Final = committing
+        self.signature: Final = signature
+        self.iv_length: Final = iv_length
+        self.tag_length: Final = tag_length
 
     @property
     def suite_data_length(self) -> int:

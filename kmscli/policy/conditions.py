@@ -19,7 +19,7 @@ import binascii
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final, Literal, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Final, Literal, TypeVar
 
 # decimal and ipaddress cost milliseconds to import and only numeric and IP operators need
 # them; every kmscli command evaluates a policy, so they are imported where used.
@@ -88,17 +88,30 @@ _BY_LOWER = {name.lower(): name for name in _OPERATORS}
 OPERATOR_NAMES = frozenset(_OPERATORS)
 
 
-class ConditionClause(NamedTuple):
-    """One condition key under one operator, e.g. `ForAnyValue:StringLike {k: [v1, v2]}`."""
+class ConditionClause:
+    """One condition key under one operator, e.g. `ForAnyValue:StringLike {k: [v1, v2]}`.
 
-    operator: str
-    """The operator in canonical spelling, with qualifier and suffix."""
-    base: str
-    qualifier: Qualifier | None
-    if_exists: bool
-    key: str
-    values: tuple[str, ...]
-    """Policy values as strings (JSON true ⇒ "true", numbers in their JSON spelling)."""
+    `operator` is the operator in canonical spelling, with qualifier and suffix; `values` are
+    the policy values as strings (JSON true ⇒ "true", numbers in their JSON spelling).
+    """
+
+    __slots__ = ("base", "if_exists", "key", "operator", "qualifier", "values")
+
+    def __init__(
+        self,
+        operator: str,
+        base: str,
+        qualifier: Qualifier | None,
+        if_exists: bool,
+        key: str,
+        values: tuple[str, ...],
+    ) -> None:
+        self.operator: Final = operator
+        self.base: Final = base
+        self.qualifier: Final = qualifier
+        self.if_exists: Final = if_exists
+        self.key: Final = key
+        self.values: Final = values
 
     @property
     def family(self) -> Family:

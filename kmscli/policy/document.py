@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Literal, NamedTuple, NoReturn
+from typing import Final, Literal, NoReturn
 
 from kmscli.errors import (
     LimitExceededException,
@@ -71,28 +71,60 @@ _PATTERN_MESSAGE = (
 )
 
 
-class Statement(NamedTuple):
-    position: int
-    """Index in the document's Statement array, from 0."""
-    sid: str | None
-    effect: Effect
-    principal: PrincipalSpec | None = None
-    not_principal: PrincipalSpec | None = None
-    actions: tuple[str, ...] | None = None
-    not_actions: tuple[str, ...] | None = None
-    resources: tuple[str, ...] | None = None
-    not_resources: tuple[str, ...] | None = None
-    conditions: tuple[ConditionClause, ...] = ()
+# Statement and PolicyDocument are plain classes: every command parses a key policy, and a class
+# with __slots__ costs far less to create at import than a NamedTuple or a dataclass.
+
+
+class Statement:
+    """One statement; `index` is its place in the document's Statement array, from 0."""
+
+    __slots__ = (
+        "actions",
+        "conditions",
+        "effect",
+        "index",
+        "not_actions",
+        "not_principal",
+        "not_resources",
+        "principal",
+        "resources",
+        "sid",
+    )
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        sid: str | None,
+        effect: Effect,
+        principal: PrincipalSpec | None = None,
+        not_principal: PrincipalSpec | None = None,
+        actions: tuple[str, ...] | None = None,
+        not_actions: tuple[str, ...] | None = None,
+        resources: tuple[str, ...] | None = None,
+        not_resources: tuple[str, ...] | None = None,
+        conditions: tuple[ConditionClause, ...] = (),
+    ) -> None:
+        self.index: Final = index
+        self.sid: Final = sid
+        self.effect: Final = effect
+        self.principal: Final = principal
+        self.not_principal: Final = not_principal
+        self.actions: Final = actions
+        self.not_actions: Final = not_actions
+        self.resources: Final = resources
+        self.not_resources: Final = not_resources
+        self.conditions: Final = conditions
 
     @property
     def label(self) -> str:
         """The Sid, or `Statement[<index>]` when it has none (for audit trails)."""
-        return self.sid if self.sid else f"Statement[{self.position}]"
+        return self.sid if self.sid else f"Statement[{self.index}]"
 
     @property
     def location(self) -> str:
         """`Statement[<index>] (Sid "<sid>")`, as messages about the statement name it."""
-        return _location(self.position, self.sid)
+        return _location(self.index, self.sid)
 
     @property
     def ignored(self) -> bool:
@@ -102,15 +134,27 @@ class Statement(NamedTuple):
         return no_action or no_resource
 
 
-class PolicyDocument(NamedTuple):
-    kind: PolicyKind
-    version: str
-    id: str | None
-    statements: tuple[Statement, ...]
-    text: str
-    """The document as given (what GetKeyPolicy returns)."""
-    name: str | None = None
-    """For identity policies, a name the caller chose (used in audit labels)."""
+class PolicyDocument:
+    """A parsed policy. `text` is the document as given (what GetKeyPolicy returns); `name`,
+    for identity policies, a name the caller chose (used in audit labels)."""
+
+    __slots__ = ("id", "kind", "name", "statements", "text", "version")
+
+    def __init__(
+        self,
+        kind: PolicyKind,
+        version: str,
+        id: str | None,
+        statements: tuple[Statement, ...],
+        text: str,
+        name: str | None = None,
+    ) -> None:
+        self.kind: Final = kind
+        self.version: Final = version
+        self.id: Final = id
+        self.statements: Final = statements
+        self.text: Final = text
+        self.name: Final = name
 
     @property
     def variables_enabled(self) -> bool:
@@ -202,11 +246,11 @@ def _reject_constant(name: str) -> NoReturn:
     raise MalformedPolicyDocumentException(f"Policy is not valid JSON: {name} is not a number.")
 
 
-def _location(position: int, sid: str | None) -> str:
+def _location(index: int, sid: str | None) -> str:
     """Where in the document a problem is: statement index and Sid."""
     if sid:
-        return f'Statement[{position}] (Sid "{sid}")'
-    return f"Statement[{position}]"
+        return f'Statement[{index}] (Sid "{sid}")'
+    return f"Statement[{index}]"
 
 
 def _fail(loc: str, element: str, problem: str) -> NoReturn:
@@ -296,7 +340,7 @@ class _Parser:
                 _fail(loc, "Resource", "is required (Resource or NotResource).")
         conditions = self.conditions(loc, raw["Condition"]) if "Condition" in raw else ()
         return Statement(
-            position=index,
+            index=index,
             sid=sid,
             effect="Allow" if effect == "Allow" else "Deny",
             principal=principal,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Mapping
-from typing import Final, Literal, NamedTuple
+from typing import Final, Literal
 
 from kmscli.errors import ValidationException
 
@@ -179,15 +179,24 @@ class PrincipalMatch(enum.Enum):
     DIRECT = 2
 
 
-class PrincipalSpec(NamedTuple):
-    """A parsed Principal or NotPrincipal element."""
+class PrincipalSpec:
+    """A parsed Principal or NotPrincipal element: `any` (`*`), `accounts` (account IDs, from
+    bare IDs and `arn:...:iam::<id>:root`), `principals` (users, roles, sessions and federated
+    users, by ARN) and `services`. A plain class, like Principal."""
 
-    any: bool = False
-    accounts: frozenset[str] = frozenset()
-    """Account IDs, from bare IDs and `arn:...:iam::<id>:root`."""
-    principals: tuple[Principal, ...] = ()
-    """Users, roles, sessions and federated users, by ARN."""
-    services: frozenset[str] = frozenset()
+    __slots__ = ("accounts", "any", "principals", "services")
+
+    def __init__(
+        self,
+        any: bool = False,
+        accounts: frozenset[str] = frozenset(),
+        principals: tuple[Principal, ...] = (),
+        services: frozenset[str] = frozenset(),
+    ) -> None:
+        self.any: Final = any
+        self.accounts: Final = accounts
+        self.principals: Final = principals
+        self.services: Final = services
 
     def names_arn(self, arn: str) -> bool:
         return any(p.arn == arn for p in self.principals)

@@ -202,7 +202,13 @@ def test_decryption_entries_are_keyed_by_the_encrypted_data_key_and_its_context(
     cache = _cache(max_messages=10)
     data_key = UnwrappedDataKey(KEYS[0], os.urandom(32), "material-7")
     cache.put_data_key(KEYS[0], b"edk-1", CONTEXT, 100, data_key)
-    assert cache.get_data_key(KEYS[0], b"edk-1", dict(reversed(CONTEXT.items())), 100) == data_key
+    found = cache.get_data_key(KEYS[0], b"edk-1", dict(reversed(CONTEXT.items())), 100)
+    assert found is not None
+    assert (found.key_arn, found.plaintext, found.material_id) == (
+        data_key.key_arn,
+        data_key.plaintext,
+        data_key.material_id,
+    )
     assert cache.get_data_key(KEYS[0], b"edk-2", CONTEXT, 100) is None
     assert cache.get_data_key(KEYS[0], b"edk-1", {"project": "apollo"}, 100) is None
     assert cache.get_data_key("arn:aws:kms:us-east-1:1:key/x", b"edk-1", CONTEXT, 100) is None

@@ -9,7 +9,7 @@ about 1 ms of start-up each) whose repr never shows a plaintext data key.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 
 class WrappedDataKey:
@@ -50,6 +50,26 @@ class UnwrappedDataKey:
 
     def __repr__(self) -> str:
         return f"UnwrappedDataKey(key_arn={self.key_arn!r}, material_id={self.material_id!r})"
+
+
+def generated_from(response: Mapping[str, Any]) -> GeneratedDataKey:
+    """A GenerateDataKey response (AWS's member names, from either backend) as a data key."""
+    return GeneratedDataKey(
+        response["KeyId"],
+        response["CiphertextBlob"],
+        response.get("KeyMaterialId"),
+        response["Plaintext"],
+    )
+
+
+def wrapped_from(response: Mapping[str, Any]) -> WrappedDataKey:
+    """An Encrypt response (of a data key) as a wrapped data key."""
+    return WrappedDataKey(response["KeyId"], response["CiphertextBlob"], None)
+
+
+def unwrapped_from(response: Mapping[str, Any]) -> UnwrappedDataKey:
+    """A Decrypt response (of a data key) as the data key and what unwrapped it."""
+    return UnwrappedDataKey(response["KeyId"], response["Plaintext"], response.get("KeyMaterialId"))
 
 
 class KeyProvider(Protocol):

@@ -13,7 +13,14 @@ from collections.abc import Mapping, Sequence
 
 from kmscli.aws.service import AwsKmsService
 from kmscli.errors import IncorrectKeyException, InvalidCiphertextException
-from kmscli.keyprovider import GeneratedDataKey, UnwrappedDataKey, WrappedDataKey
+from kmscli.keyprovider import (
+    GeneratedDataKey,
+    UnwrappedDataKey,
+    WrappedDataKey,
+    generated_from,
+    unwrapped_from,
+    wrapped_from,
+)
 
 
 def _arn_parts(arn: str) -> tuple[str, str, str, str] | None:
@@ -41,12 +48,7 @@ class AwsKeyProvider:
             encryption_context=encryption_context,
             grant_tokens=self.grant_tokens,
         )
-        return GeneratedDataKey(
-            key_arn=response["KeyId"],
-            ciphertext=response["CiphertextBlob"],
-            material_id=response.get("KeyMaterialId"),
-            plaintext=response["Plaintext"],
-        )
+        return generated_from(response)
 
     def encrypt_data_key(
         self, key: str, plaintext: bytes, encryption_context: Mapping[str, str]
@@ -54,7 +56,7 @@ class AwsKeyProvider:
         response = self.service.encrypt(
             key, plaintext, encryption_context, grant_tokens=self.grant_tokens
         )
-        return WrappedDataKey(response["KeyId"], response["CiphertextBlob"], None)
+        return wrapped_from(response)
 
     def decrypt_data_key(
         self, key_arn: str, ciphertext: bytes, encryption_context: Mapping[str, str]
@@ -72,9 +74,7 @@ class AwsKeyProvider:
             raise InvalidCiphertextException(
                 "the message's data key for this key was made under another key"
             ) from None
-        return UnwrappedDataKey(
-            response["KeyId"], response["Plaintext"], response.get("KeyMaterialId")
-        )
+        return unwrapped_from(response)
 
     def _decrypting_key(self, key_arn: str) -> tuple[str, str]:
         """The key ARN to call Decrypt with, and the region to call it in."""

@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from kmscli.errors import IncorrectKeyException, InvalidCiphertextException
-from kmscli.keyprovider import GeneratedDataKey, UnwrappedDataKey, WrappedDataKey
+from kmscli.keyprovider import (
+    GeneratedDataKey,
+    UnwrappedDataKey,
+    WrappedDataKey,
+    generated_from,
+    unwrapped_from,
+    wrapped_from,
+)
 from kmscli.kms.service import KmsService
 
 
@@ -30,12 +37,7 @@ class LocalKeyProvider:
             via_service=True,
             grant_tokens=self.grant_tokens,
         )
-        return GeneratedDataKey(
-            key_arn=response["KeyId"],
-            ciphertext=response["CiphertextBlob"],
-            material_id=response["KeyMaterialId"],
-            plaintext=response["Plaintext"],
-        )
+        return generated_from(response)
 
     def encrypt_data_key(
         self, key: str, plaintext: bytes, encryption_context: Mapping[str, str]
@@ -43,7 +45,7 @@ class LocalKeyProvider:
         response = self.service.encrypt(
             key, plaintext, encryption_context, via_service=True, grant_tokens=self.grant_tokens
         )
-        return WrappedDataKey(response["KeyId"], response["CiphertextBlob"], None)
+        return wrapped_from(response)
 
     def decrypt_data_key(
         self, key_arn: str, ciphertext: bytes, encryption_context: Mapping[str, str]
@@ -63,7 +65,7 @@ class LocalKeyProvider:
             raise InvalidCiphertextException(
                 "the message's data key for this key was made under another key"
             ) from None
-        return UnwrappedDataKey(response["KeyId"], response["Plaintext"], response["KeyMaterialId"])
+        return unwrapped_from(response)
 
     def can_decrypt(self, key_arn: str) -> bool:
         return self.service.has_key(key_arn)

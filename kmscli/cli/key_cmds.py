@@ -1,10 +1,10 @@
 """`kmscli key ...`: the KMS key operations, from CreateKey to the end of a key's life.
 
-Owns the `key` commands: create, list, describe, enable, disable, update-description; rotation
-(`key rotate`, `key rotation enable|disable|status|list`); deletion (`schedule-deletion`,
-`cancel-deletion`); tags; multi-Region keys (`replicate`, `update-primary-region`); imported
-material (`import-parameters`, `import-material`, `delete-material`); asymmetric keys
-(`public-key`, `derive-shared-secret`). Each command parses its
+Owns the `key` commands: create, list, describe, enable, disable, update-description; deletion
+(`schedule-deletion`, `cancel-deletion`); tags; multi-Region keys (`replicate`,
+`update-primary-region`); asymmetric keys (`public-key`, `derive-shared-secret`). Rotation is
+in kmscli.cli.key_rotation_cmds and imported material in kmscli.cli.key_import_cmds. Each
+command parses its
 arguments, calls one KmsService operation and prints the result (text or --json); the rules
 are the service's.
 """
@@ -12,19 +12,15 @@ are the service's.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import click
 
 from kmscli.cli.context import stdin_is_terminal
-from kmscli.cli.options import command, environment, subgroup
+from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, emit_record, emit_table, verbose
-from kmscli.cli.params import grant_token_option, parse_pairs, read_input, read_text
+from kmscli.cli.params import grant_token_option, parse_pairs, read_text
 from kmscli.cli.root import key_group
 from kmscli.errors import UsageError
-from kmscli.outputs import AtomicOutput
 
 
 @command(key_group, "create")
@@ -189,146 +185,6 @@ def key_update_description(key: str, text: str) -> None:
       kmscli key update-description "$KEY" "backups, 2027 onwards"
     """
     environment().service.update_key_description(key, text)
-
-
-# -- rotation ------------------------------------------------------------------------------------
-
-
-@command(key_group, "rotate")
-@click.argument("key")
-def key_rotate(key: str) -> None:
-    """Rotate a key now, whatever its schedule (RotateKeyOnDemand).
-
-    KEY is a key ID or key ARN of a symmetric customer managed key (a multi-Region key: its
-    primary). The new material encrypts from now on; everything encrypted before keeps
-    decrypting. At most 25 on-demand rotations per key (LimitExceededException); the automatic
-    schedule does not move.
-
-    \b
-    Example:
-      kmscli key rotate "$KEY" && kmscli key rotation list "$KEY"
-    """
-    env = environment()
-    response = env.service.rotate_key_on_demand(key)
-    if env.json:
-        emit_json(response)
-    verbose(env, f"rotated {response['KeyId']}")
-
-
-@subgroup(key_group, "rotation")
-def rotation_group() -> None:
-    """Automatic rotation of a key: turn it on or off, see when and what it rotated.
-
-    Automatic rotation is off for customer managed keys until enabled; the first rotation is a
-    period after enabling, then one every period. A rotation falls due on the clock (KMSCLI_NOW
-    moves "now") and is done by the first kmscli command after that instant. AWS managed keys
-    rotate every 365 days by themselves.
-
-    \b
-    Example:
-      kmscli key rotation enable "$KEY" --period-days 180
-      kmscli key rotation status "$KEY"
-    """
-
-
-@command(rotation_group, "enable")
-@click.argument("key")
-@click.option(
-    "--period-days",
-    type=int,
-    metavar="N",
-    help="Days between rotations, 90..2560 (default 365).",
-)
-def rotation_enable(key: str, period_days: int | None) -> None:
-    """Turn on automatic rotation, or change its period (EnableKeyRotation).
-
-    KEY is a key ID or key ARN of an enabled symmetric key with AWS_KMS material (for a
-    multi-Region key, its primary; its replicas follow). The next rotation is a period from
-    now; changing the period of an enabled schedule keeps its start.
-
-    \b
-    Example:
-      kmscli key rotation enable "$KEY" --period-days 90
-    """
-    environment().service.enable_key_rotation(key, period_days)
-
-
-@command(rotation_group, "disable")
-@click.argument("key")
-def rotation_disable(key: str) -> None:
-    """Turn off automatic rotation (DisableKeyRotation).
-
-    KEY is a key ID or key ARN. Materials made by past rotations stay and keep decrypting.
-
-    \b
-    Example:
-      kmscli key rotation disable "$KEY"
-    """
-    environment().service.disable_key_rotation(key)
-
-
-@command(rotation_group, "status")
-@click.argument("key")
-def rotation_status(key: str) -> None:
-    """Show whether a key rotates automatically, how often and when next (GetKeyRotationStatus).
-
-    KEY is a key ID or key ARN. A key pending deletion reads false until the deletion is
-    cancelled.
-
-    \b
-    Example:
-      kmscli key rotation status "$KEY" --json
-    """
-    env = environment()
-    response = env.service.get_key_rotation_status(key)
-    if env.json:
-        emit_json(response)
-    else:
-        emit_record(response)
-
-
-@command(rotation_group, "list")
-@click.argument("key")
-@click.option(
-    "--include-key-material",
-    type=click.Choice(["ROTATIONS_ONLY", "ALL_KEY_MATERIAL"]),
-    default="ROTATIONS_ONLY",
-    show_default=True,
-    help="ALL_KEY_MATERIAL also lists the original material.",
-)
-@click.option("--limit", type=int, metavar="N", help="At most N entries (1..1000, default 100).")
-@click.option("--marker", metavar="M", help="Continue after a truncated list (its NextMarker).")
-def rotation_list(
-    key: str, include_key_material: str, limit: int | None, marker: str | None
-) -> None:
-    """List a key's rotations: each material, its state and when it came (ListKeyRotations).
-
-    KEY is a key ID or key ARN. KeyMaterialState is CURRENT for the material that encrypts and
-    NON_CURRENT for older ones (they still decrypt); RotationType is AUTOMATIC or ON_DEMAND.
-
-    \b
-    Example:
-      kmscli key rotation list "$KEY" --include-key-material ALL_KEY_MATERIAL
-    """
-    env = environment()
-    response = env.service.list_key_rotations(
-        key, include_key_material=include_key_material, limit=limit, marker=marker
-    )
-    if env.json:
-        emit_json(response)
-        return
-    rows = [
-        (
-            r.get("KeyMaterialId", ""),
-            r.get("KeyMaterialState", ""),
-            r.get("RotationDate", ""),
-            r.get("RotationType", ""),
-        )
-        for r in response["Rotations"]
-    ]
-    emit_table(["KeyMaterialId", "KeyMaterialState", "RotationDate", "RotationType"], rows)
-    if response.get("NextMarker"):
-        verbose(env, f"more entries: --marker {response['NextMarker']}")
 
 
 # -- deletion ------------------------------------------------------------------------------------
@@ -514,161 +370,6 @@ def key_update_primary_region(key: str, primary_region: str) -> None:
       kmscli key update-primary-region "$MRK" eu-west-1
     """
     environment().service.update_primary_region(key, primary_region)
-
-
-# -- imported key material -----------------------------------------------------------------------
-
-PUBLIC_KEY_FILE = "PublicKey.bin"
-IMPORT_TOKEN_FILE = "ImportToken.bin"  # noqa: S105 (a file name)
-
-
-def _write_file(path: Path, data: bytes, *, force: bool) -> None:
-    output = AtomicOutput(path, mode=0o600, overwrite=force)
-    with output as handle:
-        handle.write(data)
-        output.commit()
-
-
-@command(key_group, "import-parameters")
-@click.argument("key")
-@click.option(
-    "--wrapping-algorithm",
-    type=click.Choice(
-        [
-            "RSAES_OAEP_SHA_256",
-            "RSAES_OAEP_SHA_1",
-            "RSA_AES_KEY_WRAP_SHA_256",
-            "RSA_AES_KEY_WRAP_SHA_1",
-        ]
-    ),
-    default="RSAES_OAEP_SHA_256",
-    show_default=True,
-    help="How the material will be wrapped.",
-)
-@click.option(
-    "--wrapping-key-spec",
-    type=click.Choice(["RSA_2048", "RSA_3072", "RSA_4096"]),
-    default="RSA_2048",
-    show_default=True,
-    help="Size of the RSA wrapping key.",
-)
-@click.option(
-    "--out-dir",
-    required=True,
-    metavar="DIR",
-    help=f"Directory for {PUBLIC_KEY_FILE} (DER) and {IMPORT_TOKEN_FILE}.",
-)
-@click.option("-f", "--force", is_flag=True, help="Overwrite existing files.")
-def key_import_parameters(
-    key: str, wrapping_algorithm: str, wrapping_key_spec: str, out_dir: str, force: bool
-) -> None:
-    """Get a wrapping key and import token for importing key material (GetParametersForImport).
-
-    KEY is a key ID or key ARN of a key created with --origin EXTERNAL. Writes the RSA public
-    key (DER SubjectPublicKeyInfo) and the import token into DIR; both are valid for 24
-    hours, and a new call replaces them. Wrap the 32-byte material with the public key, for
-    instance with openssl pkeyutl (RSAES_OAEP_SHA_256: -pkeyopt rsa_padding_mode:oaep
-    -pkeyopt rsa_oaep_md:sha256 -pkeyopt rsa_mgf1_md:sha256), then run import-material.
-
-    \b
-    Example:
-      kmscli key import-parameters "$KEY" --out-dir params/
-      openssl pkeyutl -encrypt -pubin -keyform DER -inkey params/PublicKey.bin \\
-        -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 \\
-        -pkeyopt rsa_mgf1_md:sha256 -in material.bin -out wrapped.bin
-    """
-    env = environment()
-    directory = Path(out_dir)
-    if not directory.is_dir():
-        raise UsageError(f"--out-dir '{out_dir}' is not a directory")
-    response = env.service.get_parameters_for_import(key, wrapping_algorithm, wrapping_key_spec)
-    public_path = directory / PUBLIC_KEY_FILE
-    token_path = directory / IMPORT_TOKEN_FILE
-    _write_file(public_path, response["PublicKey"], force=force)
-    _write_file(token_path, response["ImportToken"], force=force)
-    if env.json:  # exactly GetParametersForImport's response; the files are in DIR
-        emit_json(response)
-        return
-    emit_record(
-        {
-            "KeyId": response["KeyId"],
-            "PublicKeyFile": str(public_path),
-            "ImportTokenFile": str(token_path),
-            "ParametersValidTo": response["ParametersValidTo"],
-        }
-    )
-
-
-def _instant(text: str, option: str) -> datetime:
-    try:
-        instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"{option} '{text}' is not an ISO-8601 instant",
-            hints=["for example 2027-06-30T00:00:00Z"],
-        ) from None
-    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
-
-
-@command(key_group, "import-material")
-@click.argument("key")
-@click.option(
-    "--material", "material_file", required=True, metavar="FILE", help="Wrapped material."
-)
-@click.option("--token", "token_file", required=True, metavar="FILE", help="The import token.")
-@click.option("--valid-to", metavar="ISO8601", help="When the material expires (≤ 365 days).")
-@click.option("--no-expiry", is_flag=True, help="The material never expires.")
-def key_import_material(
-    key: str, material_file: str, token_file: str, valid_to: str | None, no_expiry: bool
-) -> None:
-    """Import wrapped key material into an EXTERNAL key (ImportKeyMaterial).
-
-    KEY is a key ID or key ARN. FILE holds the material wrapped with the public key of
-    import-parameters, and --token its import token. Give either --valid-to (at most 365 days
-    ahead; the material is deleted then and the key returns to PendingImport) or --no-expiry.
-    Importing the same material again restores a key whose material was deleted or expired;
-    different material is refused (IncorrectKeyMaterialException). Prints the KeyMaterialId.
-
-    \b
-    Example:
-      kmscli key import-material "$KEY" --material wrapped.bin \\
-        --token params/ImportToken.bin --valid-to 2027-06-30T00:00:00Z
-    """
-    env = environment()
-    if valid_to is not None and no_expiry:
-        raise UsageError("--valid-to and --no-expiry exclude each other")
-    wrapped = read_input(material_file, limit=6144, what="wrapped key material")
-    token = read_input(token_file, limit=6144, what="import token")
-    response = env.service.import_key_material(
-        key,
-        token,
-        wrapped,
-        expiration_model="KEY_MATERIAL_DOES_NOT_EXPIRE" if no_expiry else None,
-        valid_to=None if valid_to is None else _instant(valid_to, "--valid-to"),
-    )
-    if env.json:
-        emit_json(response)
-    else:
-        emit_line(response.get("KeyMaterialId", ""))
-
-
-@command(key_group, "delete-material")
-@click.argument("key")
-@click.option("--key-material-id", metavar="ID", help="Which material (default: the current one).")
-def key_delete_material(key: str, key_material_id: str | None) -> None:
-    """Delete imported key material (DeleteImportedKeyMaterial); the key returns to PendingImport.
-
-    KEY is a key ID or key ARN of an EXTERNAL key. What the material encrypted decrypts again
-    once the same material is imported again.
-
-    \b
-    Example:
-      kmscli key delete-material "$KEY"
-    """
-    env = environment()
-    response: dict[str, Any] = env.service.delete_imported_key_material(key, key_material_id)
-    if env.json:
-        emit_json(response)
 
 
 # -- asymmetric keys -----------------------------------------------------------------------------

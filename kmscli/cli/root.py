@@ -23,7 +23,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "decrypt": ("crypto_cmds",),
     "encrypt": ("crypto_cmds",),
     "inspect": ("crypto_cmds",),
-    "key": ("key_cmds",),
+    "key": ("key_cmds", "key_rotation_cmds", "key_import_cmds"),
     "keyring": ("keyring_cmds",),
     "mac": ("mac_cmds",),
     "policy": ("policy_cmds",),

@@ -191,7 +191,10 @@ def policy_simulate(
     The request is evaluated as the operation would evaluate it: the key policy, the caller's
     identity policies and the key's grants. The answer names the statements (key-policy:<Sid>,
     <identity policy>:<Sid>) or grants (grant:<GrantId>) that allowed or denied it. Exit
-    status 0 when allowed, 5 when denied; the document is printed either way.
+    status 0 when allowed, 5 when denied; the document is printed either way. Request condition
+    keys not given with --condition are those kmscli's own command would send: the key spec's
+    first algorithm (kms:SigningAlgorithm, kms:MacAlgorithm, kms:EncryptionAlgorithm),
+    kms:MessageType RAW, kms:KeyAgreementAlgorithm ECDH.
 
     \b
     Example:

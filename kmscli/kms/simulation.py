@@ -68,6 +68,46 @@ def _action_name(action: str) -> str:
     return found.removeprefix("kms:")
 
 
+def _request_defaults(name: str, key_spec: str) -> dict[str, ConditionValue]:
+    """The condition keys the operation would have from a request that names no more than
+    kmscli's commands require: the key spec's first algorithm (the commands' default), RAW
+    messages, ECDH. `--condition` values win over these."""
+    from kmscli.kms.asymmetric_ops import default_mac_algorithm, default_signing_algorithm
+
+    defaults: dict[str, ConditionValue] = {}
+    if name in ("Sign", "Verify"):
+        defaults["kms:MessageType"] = "RAW"
+        signing = default_signing_algorithm(key_spec)
+        if signing is not None:
+            defaults["kms:SigningAlgorithm"] = signing
+    elif name in ("GenerateMac", "VerifyMac"):
+        mac = default_mac_algorithm(key_spec)
+        if mac is not None:
+            defaults["kms:MacAlgorithm"] = mac
+    elif name == "DeriveSharedSecret":
+        defaults["kms:KeyAgreementAlgorithm"] = "ECDH"
+    return defaults
+
+
+def _encryption_algorithm(
+    name: str, key_spec: str, extra: Mapping[str, ConditionValue]
+) -> str | None:
+    """kms:EncryptionAlgorithm: given with --condition, else SYMMETRIC_DEFAULT for a symmetric
+    key, else the RSA key spec's first algorithm."""
+    if name not in _ALGORITHM_ACTIONS:
+        return None
+    given = extra.get("kms:EncryptionAlgorithm")
+    if isinstance(given, str):
+        return given
+    if key_spec == SYMMETRIC_DEFAULT:
+        return SYMMETRIC_DEFAULT
+    from kmscli.crypto.keyspecs import KEY_SPECS
+
+    spec = KEY_SPECS.get(key_spec)
+    algorithms = [a for a in spec.encryption_algorithms if a != SYMMETRIC_DEFAULT] if spec else []
+    return algorithms[0] if algorithms else None
+
+
 def simulate(
     service: KmsService,
     *,
@@ -93,9 +133,10 @@ def simulate(
             record = service._resolve(view, key)
             ref = parse_key_reference(key)
             context = dict(encryption_context or {})
+            extra = {**_request_defaults(name, record.key_spec), **extra}
             facts = RequestFacts(
                 encryption_context=context if name in _CONTEXT_ACTIONS or context else None,
-                encryption_algorithm=SYMMETRIC_DEFAULT if name in _ALGORITHM_ACTIONS else None,
+                encryption_algorithm=_encryption_algorithm(name, record.key_spec, extra),
                 request_alias=ref.alias_name if ref.is_alias else None,
                 via_service=via_service,
                 extra=extra,

@@ -306,3 +306,50 @@ def test_the_lockout_check_counts_identity_policies(world: World) -> None:
     only_bob = world.file(key_policy(DEFAULT_STATEMENT | {"Principal": {"AWS": BOB}}))
     refused = world.kmscli("policy", "put", key_id, only_bob, caller=ALICE)
     assert refused.status == 2 and LOCKOUT in refused.err
+
+
+def test_simulate_fills_in_the_algorithm_the_command_would_send(world: World) -> None:
+    # Without --condition, a Sign or GenerateMac is simulated with the key spec's first
+    # algorithm (what `kmscli sign` / `mac generate` use without --algorithm) and RAW messages.
+    only = {"kms:SigningAlgorithm": "ECDSA_SHA_256", "kms:MessageType": "RAW"}
+    signing = world.create_key("--key-spec", "ECC_NIST_P256", "--key-usage", "SIGN_VERIFY")
+    world.put_key_policy(
+        signing,
+        key_policy(
+            DEFAULT_STATEMENT,
+            {**allow(BOB, "kms:Sign"), "Sid": "Raw", "Condition": {"StringEquals": only}},
+        ),
+    )
+    assert world.simulate(signing, "kms:Sign", BOB)["EvalDecision"] == "allowed"
+    digest = world.simulate(signing, "kms:Sign", BOB, "--condition", "kms:MessageType=DIGEST")
+    assert digest["EvalDecision"] == "implicitDeny"
+
+    mac = world.create_key("--key-spec", "HMAC_384", "--key-usage", "GENERATE_VERIFY_MAC")
+    world.put_key_policy(
+        mac,
+        key_policy(
+            DEFAULT_STATEMENT,
+            {
+                **allow(BOB, "kms:GenerateMac"),
+                "Condition": {"StringEquals": {"kms:MacAlgorithm": "HMAC_SHA_384"}},
+            },
+        ),
+    )
+    assert world.simulate(mac, "kms:GenerateMac", BOB)["EvalDecision"] == "allowed"
+
+    rsa = world.create_key("--key-spec", "RSA_2048", "--key-usage", "ENCRYPT_DECRYPT")
+    world.put_key_policy(
+        rsa,
+        key_policy(
+            DEFAULT_STATEMENT,
+            {
+                **allow(BOB, "kms:Decrypt"),
+                "Condition": {"StringEquals": {"kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}},
+            },
+        ),
+    )
+    sha256 = "kms:EncryptionAlgorithm=RSAES_OAEP_SHA_256"
+    assert world.simulate(rsa, "kms:Decrypt", BOB, "--condition", sha256)["EvalDecision"] == (
+        "allowed"
+    )
+    assert world.simulate(rsa, "kms:Decrypt", BOB)["EvalDecision"] == "implicitDeny"  # SHA_1 first

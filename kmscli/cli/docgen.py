@@ -1160,6 +1160,53 @@ def _fields(rows: Sequence[tuple[str, str]]) -> list[str]:
     return out
 
 
+def _backup_section() -> list[str]:
+    """The archive of `kmscli keyring backup`, with kmscli.store.backup's numbers."""
+    from kmscli.store import backup
+
+    magic = backup.MAGIC.decode("ascii")
+    chunk_mib = backup.CHUNK_BYTES >> 20
+    return [
+        ".SH BACKUPS",
+        roff(
+            "kmscli keyring backup writes the whole keyring as one archive (integers "
+            "big-endian), and kmscli keyring restore reads it back:"
+        ),
+        *_fields(
+            [
+                (f"{magic} 0x{backup.VERSION:02X}", "Magic and format version (8 bytes)."),
+                (
+                    "header length (4), header",
+                    "The keyring's header file byte for byte: it holds no secret in clear, so "
+                    "the archive restores with what opens the keyring itself (its root key file, "
+                    "which is not in the archive, or its passphrase).",
+                ),
+                (f"archive ID ({backup.ARCHIVE_ID_BYTES})", "Random bytes."),
+                (
+                    "chunks",
+                    "Each: final flag (1: 0, or 1 for the last chunk) || length (4) || IV || AES-256-GCM ciphertext "
+                    "|| tag, under HKDF-SHA256 of the keyring's backup subkey with the archive ID "
+                    'as salt, with the associated data "kmscli backup chunk v1", '
+                    "NUL, SHA-256 of everything before the chunks, chunk index (8), final flag; "
+                    "nothing may follow the final chunk. An edited preamble, or a chunk changed, "
+                    "moved, dropped, added or cut off, fails to open.",
+                ),
+            ]
+        ),
+        ".PP",
+        roff(
+            f"The plaintext, in chunks of at most {chunk_mib} MiB, is a list of entries: 1 || "
+            "path length (2) || path for a directory, 2 || path length (2) || path || size (8) || "
+            "data for a file, and 0 at the end. Paths are relative to the keyring directory, "
+            "/-separated ASCII. Everything of the keyring is in it (records, the audit trail) "
+            "except the header (in the preamble), the lock file, journals and temporary files. "
+            "A restore checks the root key and every byte of the archive, then verifies the "
+            "restored keyring, before it puts it in place; it never replaces a keyring without "
+            "-f."
+        ),
+    ]
+
+
 def format_page() -> str:
     """kmscli-format(5): the message, ciphertext blob and keyring formats as kmscli writes them.
 
@@ -1382,7 +1429,7 @@ def format_page() -> str:
             f"The root key is {rootkey.ROOT_KEY_BYTES} random bytes. Every key the keyring uses "
             "is derived from it with HKDF-SHA256, the keyring ID as salt and "
             "kmscli/keyring/v1/PURPOSE as info, one per purpose (key-check, header-mac, "
-            "records, journal, seal): no subkey serves two purposes."
+            "records, journal, seal, audit, backup): no subkey serves two purposes."
         ),
         *_fields(
             [
@@ -1436,6 +1483,7 @@ def format_page() -> str:
             f"a {layout.JOURNAL_PENDING} and temporary files are removed. A process killed in "
             "the middle of a write leaves either the old or the new state."
         ),
+        *_backup_section(),
         '.SH "SEE ALSO"',
         ".BR kmscli (1)",
     ]

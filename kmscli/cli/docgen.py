@@ -1184,9 +1184,10 @@ def _backup_section() -> list[str]:
                 (f"archive ID ({backup.ARCHIVE_ID_BYTES})", "Random bytes."),
                 (
                     "chunks",
-                    "Each: final flag (1: 0, or 1 for the last chunk) || length (4) || IV || AES-256-GCM ciphertext "
-                    "|| tag, under HKDF-SHA256 of the keyring's backup subkey with the archive ID "
-                    'as salt, with the associated data "kmscli backup chunk v1", '
+                    "Each: final flag (1: 0, or 1 for the last chunk) || length (4) || IV || "
+                    "AES-256-GCM ciphertext || tag, under HKDF-SHA256 of the keyring's backup "
+                    'subkey with the archive ID as salt, with the associated data "kmscli backup '
+                    'chunk v1", '
                     "NUL, SHA-256 of everything before the chunks, chunk index (8), final flag; "
                     "nothing may follow the final chunk. An edited preamble, or a chunk changed, "
                     "moved, dropped, added or cut off, fails to open.",

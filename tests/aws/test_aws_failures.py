@@ -4,16 +4,19 @@ never a botocore traceback; throttling ridden out by the client's retries."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.aws.conftest import aws_environment
-from tests.aws.servers import KmsProxy
-from tests.conftest import Runner
+from tests.aws.servers import KmsProxy, MotoKms
+from tests.conftest import KMSCLI, Runner
+from tests.conftest import isolated_environment as kmscli_environment
 
 
 def _free_port() -> int:
@@ -158,3 +161,40 @@ def test_data_key_caching_with_the_pool_makes_one_call(
     assert opened.status == 0, opened.err
     assert proxy.requests["Decrypt"] == 1
     assert all((tmp_path / "back" / n).read_bytes() == n.encode() for n in names)
+
+
+def test_an_interrupt_stops_the_pool_and_leaves_only_whole_outputs(
+    run: Runner, moto_kms: MotoKms, tmp_path: Path
+) -> None:
+    slow = KmsProxy(moto_kms, delay=0.05)  # 50 ms a call: the command is still running at the ^C
+    try:
+        env = {**kmscli_environment(tmp_path), **aws_environment(slow.url, tmp_path)}
+        key = run("key", "create", env=env).out.strip()
+        (tmp_path / "in").mkdir()
+        (tmp_path / "out").mkdir()
+        names = []
+        for i in range(300):
+            (tmp_path / "in" / f"f{i}").write_bytes(b"x" * 100)
+            names.append(f"in/f{i}")
+        assert KMSCLI is not None
+        process = subprocess.Popen(
+            [KMSCLI, "encrypt", "-k", key, "-o", "out", *names],
+            env=env,
+            cwd=tmp_path,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while not any((tmp_path / "out").glob("*.kms")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # interrupt once the first files are written
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+        assert process.returncode == 130, err
+        outputs = list((tmp_path / "out").iterdir())
+        assert 0 < len(outputs) < 300
+        assert all(o.name.endswith(".kms") for o in outputs)  # no temporary file left behind
+        (tmp_path / "back").mkdir()
+        done = run("decrypt", "-o", "back", *[f"out/{o.name}" for o in outputs], env=env)
+        assert done.status == 0, done.err  # each output is a whole message
+        assert all(p.read_bytes() == b"x" * 100 for p in (tmp_path / "back").iterdir())
+    finally:
+        slow.stop()

@@ -2,8 +2,9 @@
 
 Owns running each input/output job of `kmscli.cli.files` through the envelope layer (messages)
 or the service (`--direct` ciphertext blobs), atomically into files or streaming to stdout, and
-reporting per file. Several FILEs are done in turn; the exit status is that of the first
-failure, and every failure is reported. With `--cache-max-age`, one `DataKeyCache` serves all the
+reporting per file. Several FILEs are done in turn (with the aws backend, several at once:
+`kmscli.cli.jobs.run_jobs`); the exit status is that of the first failure, and every failure is
+reported. With `--cache-max-age`, one `DataKeyCache` serves all the
 jobs of the command (off by default), and is wiped when the command ends.
 """
 
@@ -194,8 +195,9 @@ def encrypt(
 
     FILE is written to FILE.kms beside it; with no FILE, or -, stdin goes to stdout. The data
     key comes from the first -k key (GenerateDataKey) and is wrapped by every further -k key;
-    without -k, KMSCLI_KEY or the AWS managed key alias/aws/kmscli is used. The output appears
-    only once complete, and keeps the input's permission bits.
+    without -k, KMSCLI_KEY or the AWS managed key alias/aws/kmscli is used (with --backend aws,
+    -k or KMSCLI_KEY is needed). The output appears only once complete, and keeps the input's
+    permission bits.
 
     With --cache-max-age, as with the ESDK's caching materials manager, one data key (one
     GenerateDataKey call) encrypts the FILEs of this run under the same keys and context until

@@ -1,15 +1,18 @@
 """The key-provider interface between the envelope layer and a KMS backend.
 
-Owns the data-key types and the `KeyProvider` protocol: the local KMS (kmscli.kms.provider) and
-AWS KMS (kmscli.aws.provider) implement it, so the envelope and message code never know which
-answers. Nothing here imports a backend. The types are plain slotted classes (a dataclass costs
-about 1 ms of start-up each) whose repr never shows a plaintext data key.
+Owns the data-key types, the `KeyProvider` protocol and `ServiceKeyProvider`, its
+implementation over a KMS service: the local KMS (kmscli.kms.provider) and AWS KMS
+(kmscli.aws.provider) build on it, so the envelope and message code never know which answers.
+Nothing here imports a backend. The types are plain slotted classes (a dataclass costs about
+1 ms of start-up each) whose repr never shows a plaintext data key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, Protocol
+
+from kmscli.errors import IncorrectKeyException, InvalidCiphertextException
 
 
 class WrappedDataKey:
@@ -52,26 +55,6 @@ class UnwrappedDataKey:
         return f"UnwrappedDataKey(key_arn={self.key_arn!r}, material_id={self.material_id!r})"
 
 
-def generated_from(response: Mapping[str, Any]) -> GeneratedDataKey:
-    """A GenerateDataKey response (AWS's member names, from either backend) as a data key."""
-    return GeneratedDataKey(
-        response["KeyId"],
-        response["CiphertextBlob"],
-        response.get("KeyMaterialId"),
-        response["Plaintext"],
-    )
-
-
-def wrapped_from(response: Mapping[str, Any]) -> WrappedDataKey:
-    """An Encrypt response (of a data key) as a wrapped data key."""
-    return WrappedDataKey(response["KeyId"], response["CiphertextBlob"], None)
-
-
-def unwrapped_from(response: Mapping[str, Any]) -> UnwrappedDataKey:
-    """A Decrypt response (of a data key) as the data key and what unwrapped it."""
-    return UnwrappedDataKey(response["KeyId"], response["Plaintext"], response.get("KeyMaterialId"))
-
-
 class KeyProvider(Protocol):
     """What the envelope layer needs from a KMS: the data-key half of its API."""
 
@@ -94,3 +77,88 @@ class KeyProvider(Protocol):
     def key_arn(self, key: str) -> str:
         """The key ARN a KEY argument (ID, ARN, alias, alias ARN) resolves to."""
         ...
+
+
+class DataKeyService(Protocol):
+    """The KMS operations a provider calls, as both backends' services take them."""
+
+    def generate_data_key(
+        self,
+        key: str,
+        *,
+        number_of_bytes: int | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+        via_service: bool = False,
+        grant_tokens: Sequence[str] = (),
+    ) -> dict[str, Any]: ...
+
+    def encrypt(
+        self,
+        key: str,
+        plaintext: bytes,
+        encryption_context: Mapping[str, str] | None = None,
+        *,
+        via_service: bool = False,
+        grant_tokens: Sequence[str] = (),
+    ) -> dict[str, Any]: ...
+
+    def describe_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> dict[str, Any]: ...
+
+
+class ServiceKeyProvider:
+    """A `KeyProvider` over a KMS service (local or AWS): GenerateDataKey, Encrypt and Decrypt
+    on the caller's behalf (`via_service`, as an integrated AWS service calls KMS). Subclasses
+    say which encrypted data keys they can try and where their Decrypt goes (`_decrypt`)."""
+
+    def __init__(self, service: DataKeyService, *, grant_tokens: Sequence[str] = ()) -> None:
+        self.service = service
+        self.grant_tokens = tuple(grant_tokens)
+
+    def generate_data_key(
+        self, key: str, number_of_bytes: int, encryption_context: Mapping[str, str]
+    ) -> GeneratedDataKey:
+        response = self.service.generate_data_key(
+            key,
+            number_of_bytes=number_of_bytes,
+            encryption_context=encryption_context,
+            via_service=True,
+            grant_tokens=self.grant_tokens,
+        )
+        return GeneratedDataKey(
+            response["KeyId"],
+            response["CiphertextBlob"],
+            response.get("KeyMaterialId"),
+            response["Plaintext"],
+        )
+
+    def encrypt_data_key(
+        self, key: str, plaintext: bytes, encryption_context: Mapping[str, str]
+    ) -> WrappedDataKey:
+        response = self.service.encrypt(
+            key, plaintext, encryption_context, via_service=True, grant_tokens=self.grant_tokens
+        )
+        return WrappedDataKey(response["KeyId"], response["CiphertextBlob"], None)
+
+    def decrypt_data_key(
+        self, key_arn: str, ciphertext: bytes, encryption_context: Mapping[str, str]
+    ) -> UnwrappedDataKey:
+        try:
+            response = self._decrypt(key_arn, ciphertext, encryption_context)
+        except IncorrectKeyException:
+            # The header names one key but the blob another: the message was tampered with.
+            raise InvalidCiphertextException(
+                "the message's data key for this key was made under another key"
+            ) from None
+        return UnwrappedDataKey(
+            response["KeyId"], response["Plaintext"], response.get("KeyMaterialId")
+        )
+
+    def _decrypt(
+        self, key_arn: str, ciphertext: bytes, encryption_context: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """The Decrypt response for the data key `key_arn` wrapped."""
+        raise NotImplementedError
+
+    def key_arn(self, key: str) -> str:
+        metadata = self.service.describe_key(key, grant_tokens=self.grant_tokens)["KeyMetadata"]
+        return str(metadata["Arn"])

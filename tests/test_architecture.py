@@ -43,7 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "kmscli.message": {"kmscli.errors", "kmscli.crypto"},
     "kmscli.policy": {"kmscli.errors"},
     "kmscli.store": {"kmscli.errors", "kmscli.crypto"},
-    "kmscli.keyprovider": set(),
+    "kmscli.keyprovider": {"kmscli.errors"},
     "kmscli.outputs": {"kmscli.errors"},
     "kmscli.datakeycache": {"kmscli.errors", "kmscli.keyprovider"},
     "kmscli.envelope": {

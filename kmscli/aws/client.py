@@ -12,11 +12,12 @@ environment itself (the CLI's context does) or call operations (the service does
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from kmscli import __version__
-from kmscli.errors import UsageError
+from kmscli.errors import KmsError, UsageError
 
 DEFAULT_MAX_ATTEMPTS = 8
 """Attempts per call, the first included: enough to ride out a burst of throttling."""
@@ -24,7 +25,6 @@ DEFAULT_MAX_ATTEMPTS = 8
 
 @dataclass(frozen=True)
 class ClientSettings:
-    region: str
     endpoint_url: str | None = None
     aws_profile: str | None = None
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
@@ -42,23 +42,6 @@ def _botocore() -> Any:
     return botocore.session
 
 
-def configured_region(aws_profile: str | None) -> str | None:
-    """The region the AWS configuration gives (the profile's `region`), if any."""
-    session = _botocore().get_session()
-    if aws_profile:
-        session.set_config_variable("profile", aws_profile)
-    try:
-        region = session.get_config_variable("region")
-    except Exception as failure:
-        from kmscli.aws.errors import translate
-
-        error = translate(failure)
-        if error is None:
-            raise
-        raise error from None
-    return str(region) if region else None
-
-
 class ClientFactory:
     """One botocore session; one client per region, made on first use and shared by threads
     (botocore clients are thread-safe; sessions are not, hence the lock)."""
@@ -69,24 +52,31 @@ class ClientFactory:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def client(self, region: str | None = None) -> Any:
-        region = region or self.settings.region
+    def configured_region(self) -> str | None:
+        """The region the AWS configuration gives (the AWS profile's `region`), if any."""
+        with self._lock:
+            session = self._translated(self._botocore_session)
+            region = self._translated(lambda: session.get_config_variable("region"))
+        return str(region) if region else None
+
+    def client(self, region: str) -> Any:
         with self._lock:
             if region not in self._clients:
-                self._clients[region] = self._make(region)
+                self._clients[region] = self._translated(lambda: self._make(region))
             return self._clients[region]
 
-    def _make(self, region: str) -> Any:
-        from kmscli.aws.errors import translate
-
-        botocore_session = _botocore()
-        from botocore.config import Config
-
+    def _botocore_session(self) -> Any:
         if self._session is None:
-            session = botocore_session.get_session()
+            session = _botocore().get_session()
             if self.settings.aws_profile:
                 session.set_config_variable("profile", self.settings.aws_profile)
             self._session = session
+        return self._session
+
+    def _make(self, region: str) -> Any:
+        session = self._botocore_session()
+        from botocore.config import Config
+
         config = Config(
             region_name=region,
             retries={"mode": "standard", "total_max_attempts": self.settings.max_attempts},
@@ -95,10 +85,19 @@ class ClientFactory:
             connect_timeout=10,
             read_timeout=60,
         )
+        return session.create_client(
+            "kms", region_name=region, endpoint_url=self.settings.endpoint_url, config=config
+        )
+
+    @staticmethod
+    def _translated(make: Callable[[], Any]) -> Any:
+        """`make()`, with botocore's failures (no such profile, bad endpoint) as kmscli's."""
+        from kmscli.aws.errors import translate
+
         try:
-            return self._session.create_client(
-                "kms", region_name=region, endpoint_url=self.settings.endpoint_url, config=config
-            )
+            return make()
+        except KmsError:
+            raise  # kmscli's own (the aws extra is missing): botocore may not even be there
         except Exception as failure:
             error = translate(failure)
             if error is None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from kmscli.errors import UsageError
 
 if TYPE_CHECKING:
+    from kmscli.aws.client import ClientFactory
     from kmscli.aws.provider import AwsKeyProvider
     from kmscli.aws.service import AwsKmsService
     from kmscli.kms.provider import LocalKeyProvider
@@ -140,9 +141,7 @@ class Environment:
         """For the aws backend, the region of the AWS profile (~/.aws/config), as the AWS CLI."""
         if self.backend != "aws":
             return None
-        from kmscli.aws.client import configured_region
-
-        return configured_region(self.configured.get("aws_profile"))
+        return self.aws_clients.configured_region()
 
     @cached_property
     def principal(self) -> str | None:
@@ -252,8 +251,24 @@ class Environment:
         )
 
     @cached_property
-    def aws_service(self) -> AwsKmsService:
+    def aws_clients(self) -> ClientFactory:
+        """The botocore session and clients of the aws backend (one session per command)."""
         from kmscli.aws.client import ClientFactory, ClientSettings
+
+        return ClientFactory(
+            ClientSettings(
+                endpoint_url=self.settings.endpoint_url
+                or _env("AWS_ENDPOINT_URL_KMS")
+                or _env("AWS_ENDPOINT_URL")
+                or self.configured.get("endpoint_url"),
+                aws_profile=self.configured.get("aws_profile"),
+                max_attempts=self._max_attempts(),
+                max_pool_connections=self.max_concurrency,
+            )
+        )
+
+    @cached_property
+    def aws_service(self) -> AwsKmsService:
         from kmscli.aws.service import AwsKmsService
 
         if self.principal is not None:
@@ -262,19 +277,7 @@ class Environment:
                 "for the principal of your AWS credentials",
                 hints=["drop --as, or choose another AWS_PROFILE"],
             )
-        settings = ClientSettings(
-            region=self.region,
-            endpoint_url=self.settings.endpoint_url
-            or _env("AWS_ENDPOINT_URL_KMS")
-            or _env("AWS_ENDPOINT_URL")
-            or self.configured.get("endpoint_url"),
-            aws_profile=self.configured.get("aws_profile"),
-            max_attempts=self._max_attempts(),
-            max_pool_connections=self.max_concurrency,
-        )
-        return AwsKmsService(
-            ClientFactory(settings), region=self.region, concurrency=self.max_concurrency
-        )
+        return AwsKmsService(self.aws_clients, region=self.region, concurrency=self.max_concurrency)
 
     def _max_attempts(self) -> int:
         """AWS_MAX_ATTEMPTS, as every AWS SDK reads it; else kmscli's default."""

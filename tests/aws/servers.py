@@ -54,6 +54,9 @@ class KmsProxy:
         self.throttle: Counter[str] = Counter()
         self.requests: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        """The most requests the proxy was answering at one time."""
         self.log: list[tuple[str, str, dict[str, Any]]] = []
         """(operation, region of the request's signature, request document) of each request."""
         self._lock = threading.Lock()
@@ -106,6 +109,17 @@ class KmsProxy:
             if throttle:
                 self.throttle[operation] -= 1
                 self.throttled[operation] += 1
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return self._forward(throttle, headers, body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _forward(
+        self, throttle: bool, headers: Any, body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         if self.delay:
             time.sleep(self.delay)
         if throttle:

@@ -198,3 +198,32 @@ def test_an_interrupt_stops_the_pool_and_leaves_only_whole_outputs(
         assert all(p.read_bytes() == b"x" * 100 for p in (tmp_path / "back").iterdir())
     finally:
         slow.stop()
+
+
+@pytest.mark.parametrize(("setting", "fewest", "most"), [("1", 1, 1), ("4", 2, 4)])
+def test_many_files_keep_up_to_max_concurrency_calls_in_flight(
+    run: Runner, moto_kms: MotoKms, tmp_path: Path, setting: str, fewest: int, most: int
+) -> None:
+    slow = KmsProxy(moto_kms, delay=0.05)  # calls long enough to overlap when they may
+    try:
+        env = aws_environment(slow.url, tmp_path)
+        key = run("key", "create", env=env).out.strip()
+        names = [f"f{i}" for i in range(24)]
+        for name in names:
+            (tmp_path / name).write_bytes(name.encode())
+        (tmp_path / "out").mkdir()
+        slow.most_in_flight = 0
+        done = run(
+            "encrypt",
+            "-k",
+            key,
+            "-o",
+            "out",
+            *names,
+            env={**env, "KMSCLI_MAX_CONCURRENCY": setting},
+        )
+        assert done.status == 0, done.err
+        assert slow.requests["GenerateDataKey"] == 24
+        assert fewest <= slow.most_in_flight <= most  # concurrent, and bounded
+    finally:
+        slow.stop()

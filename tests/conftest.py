@@ -2,8 +2,8 @@
 
 `kmscli_env` points KMSCLI_HOME, the root key file and every platformdirs location into the
 test's tmp_path and removes any KMSCLI_* / AWS_* variables of the outer environment, so tests
-never touch the user's keyring. `run` starts the installed `kmscli` console script as a real
-process; `run_inproc` calls the same entry point in-process (faster, same code path).
+never touch the user's keyring. `run` starts `kmscli` as a real process from this working tree
+(see `_tree_launcher`); `run_inproc` calls the same entry point in-process (faster, same code).
 """
 
 from __future__ import annotations
@@ -18,7 +18,38 @@ from pathlib import Path
 
 import pytest
 
-KMSCLI = shutil.which("kmscli", path=str(Path(sys.executable).parent)) or shutil.which("kmscli")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _tree_launcher() -> str:
+    """An executable `kmscli` that runs the code of this working tree, never an installed copy.
+
+    Subprocess tests, Makefiles and shell snippets in tests call this file, so a stale
+    `pip install .` cannot hide a regression in the tree: the launcher puts the tree first on
+    sys.path and refuses to run if `kmscli` still resolves anywhere else.
+    """
+    import atexit
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="kmscli-tree-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    launcher = folder / "kmscli"
+    launcher.write_text(
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        f"sys.path.insert(0, {str(REPO)!r})\n"
+        "import kmscli\n"
+        f"if not kmscli.__file__.startswith({str(REPO / 'kmscli')!r}):\n"
+        "    sys.exit(f'kmscli test launcher: imported {kmscli.__file__}, not the tree')\n"
+        "from kmscli.cli.main import main\n"
+        "main()\n"
+    )
+    launcher.chmod(0o755)
+    return str(launcher)
+
+
+KMSCLI = _tree_launcher()
+TREE_BIN = str(Path(KMSCLI).parent)
 
 
 @dataclass
@@ -49,6 +80,8 @@ def isolated_environment(base: Path) -> dict[str, str]:
             "HOME": str(base / "userhome"),
             "XDG_CONFIG_HOME": str(base / "userhome" / ".config"),
             "XDG_DATA_HOME": str(base / "userhome" / ".local" / "share"),
+            # A bare `kmscli` in a test's shell snippet is the tree's, never an installed one.
+            "PATH": f"{TREE_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         }
     )
     return env
@@ -64,8 +97,7 @@ Runner = Callable[..., Result]
 
 @pytest.fixture
 def run(kmscli_env: dict[str, str], tmp_path: Path) -> Runner:
-    """Run the installed kmscli: run("key", "create", input=b"", env={...}, cwd=...)."""
-    assert KMSCLI is not None, "the kmscli console script is not installed"
+    """Run the tree's kmscli: run("key", "create", input=b"", env={...}, cwd=...)."""
 
     def runner(
         *args: str,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import os
 import re
 import shutil
 import subprocess
@@ -24,7 +23,6 @@ from kmscli.cli.commands import cli
 from tests.conftest import Runner
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 REGENERATE = f"run `{docgen.GENERATED}` from the repository root and commit the result"
 
 
@@ -152,7 +150,7 @@ def _complete(env: dict[str, str], *words: str) -> list[str]:
     result = subprocess.run(
         [bash, "--norc", "--noprofile", "-c", script, "bash", "completions/kmscli.bash", *words],
         cwd=ROOT,
-        env={**env, "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}"},
+        env=env,  # its PATH starts with the tree's kmscli (tests.conftest.TREE_BIN)
         capture_output=True,
         text=True,
         check=False,

@@ -21,6 +21,7 @@ from kmscli.crypto.primitives import (
     AuthenticationError,
     aes_gcm_open,
     aes_gcm_seal,
+    hmac_sha256,
     random_bytes,
 )
 from kmscli.errors import (
@@ -281,6 +282,12 @@ class Keyring:
                 raise io_error(self.info.home, exc, "write the keyring in") from None
 
     # -- sealing key material ------------------------------------------------------------------
+
+    def fingerprint(self, label: bytes, data: bytes) -> bytes:
+        """A keyed hash of `data` that only holders of this keyring's root key can compute or
+        test guesses against (HMAC-SHA256 under the fingerprint subkey, domain-separated by
+        `label`)."""
+        return hmac_sha256(self._keys.fingerprint, label + b"\x00" + data)
 
     def seal(self, plaintext: bytes, aad: bytes) -> bytes:
         """Encrypt key material under the keyring; `aad` must be given again to unseal."""

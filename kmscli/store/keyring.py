@@ -34,7 +34,7 @@ from kmscli.errors import (
     NotFoundException,
     ValidationException,
 )
-from kmscli.store import journal, layout
+from kmscli.store import journal, layout, versions
 from kmscli.store.atomic import io_error, make_dir, read_bytes, write_atomic
 from kmscli.store.header import (
     KEY_FILE,
@@ -294,6 +294,8 @@ class Keyring:
         return _SEAL_VERSION + aes_gcm_seal(self._keys.seal, plaintext, _SEAL_LABEL + aad)
 
     def unseal(self, sealed: bytes, aad: bytes, *, where: str) -> bytes:
+        if sealed[:1] > _SEAL_VERSION:
+            raise versions.newer(where, sealed[0], _SEAL_VERSION[0])
         if sealed[:1] == _SEAL_VERSION:
             try:
                 return aes_gcm_open(self._keys.seal, sealed[1:], _SEAL_LABEL + aad)

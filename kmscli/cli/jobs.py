@@ -22,7 +22,7 @@ from kmscli.cli.context import Environment
 from kmscli.cli.files import Job
 from kmscli.cli.output import emit_json, report_error
 from kmscli.errors import FormatError, InputOutputError, KmsError
-from kmscli.outputs import AtomicOutput, describe_os_error
+from kmscli.outputs import AtomicOutput, current_umask, describe_os_error
 
 BLOB_LIMIT = 6144
 
@@ -60,6 +60,7 @@ def run_jobs(jobs: Sequence[Job], env: Environment, one: Callable[[Job], dict[st
     elif env.concurrency > 1:
         env.settings.no_progress = True  # one bar per concurrent file would be noise
         _ = env.service, env.provider  # made once here, not raced for by the threads
+        current_umask()  # where it cannot be read without setting it, read before the threads
         outcomes = _run_concurrently(jobs, one, env.concurrency)
     else:
         outcomes = [_outcome(one, job) for job in jobs]

@@ -97,14 +97,20 @@ class AtomicOutput:
 
     Leaving the `with` block without committing (an exception, an interrupt) removes the temp
     file. `mode` (an input's mode, or a default such as 0o600) gives the new file's permission
-    bits, through `output_mode`. A device or FIFO at `final` is written to directly (see the
-    module docstring); `commit()` then only flushes.
+    bits, through `output_mode`; `in_place` (a file replaced by its own new version, as
+    reencrypt does) keeps the replaced file's permission bits and owner instead. A device or
+    FIFO at `final` is written to directly (see the module docstring); `commit()` then only
+    flushes.
     """
 
-    def __init__(self, final: Path, *, mode: int = 0o600, overwrite: bool = False) -> None:
+    def __init__(
+        self, final: Path, *, mode: int = 0o600, overwrite: bool = False, in_place: bool = False
+    ) -> None:
         self.final = final
         self.mode = mode
-        self.overwrite = overwrite
+        self.overwrite = overwrite or in_place
+        self.in_place = in_place
+        self._replaced: os.stat_result | None = None  # the file being replaced, in place
         self._file: BinaryIO | None = None
         self._stream = False
         self._block_device = False
@@ -155,6 +161,7 @@ class AtomicOutput:
         if stat.S_ISREG(kind):
             if not self.overwrite:
                 raise self._exists_error()
+            self._replaced = info
             return Path(os.path.realpath(final)) if os.path.islink(final) else final
         if stat.S_ISDIR(kind):
             raise InputOutputError(f"cannot write '{final}': it is a directory")
@@ -211,7 +218,7 @@ class AtomicOutput:
                 self._file.close()
                 return
             fd = self._file.fileno()
-            os.fchmod(fd, output_mode(self.mode))
+            os.fchmod(fd, self._mode(fd))
             os.fsync(fd)
             if self._unnamed:
                 self._publish_unnamed(fd)
@@ -222,6 +229,15 @@ class AtomicOutput:
             self._fsync_directory()
         except OSError as error:
             raise InputOutputError(describe_os_error(error, self.final)) from None
+
+    def _mode(self, fd: int) -> int:
+        """The new file's mode; in place, the replaced file's permission bits (its owner and
+        group too, where this process may give them), as `sed -i` keeps them."""
+        if not self.in_place or self._replaced is None:
+            return output_mode(self.mode)
+        with contextlib.suppress(PermissionError):
+            os.fchown(fd, self._replaced.st_uid, self._replaced.st_gid)
+        return stat.S_IMODE(self._replaced.st_mode) & 0o777
 
     def _publish_unnamed(self, fd: int) -> None:
         assert self._dir_fd is not None

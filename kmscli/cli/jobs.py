@@ -101,12 +101,17 @@ def _run_concurrently(
 
 
 @contextmanager
-def sink(job: Job, mode: int, *, overwrite: bool) -> Iterator[tuple[BinaryIO, Callable[[], None]]]:
-    """Where the output goes, and the commit that makes it appear (a flush for stdout)."""
+def sink(
+    job: Job, mode: int, *, overwrite: bool, in_place: bool = False
+) -> Iterator[tuple[BinaryIO, Callable[[], None]]]:
+    """Where the output goes, and the commit that makes it appear (a flush for stdout).
+
+    A file is an `AtomicOutput`; `in_place` (the input replaced by its new version) keeps the
+    input's permission bits and owner."""
     if job.target is None:
         yield sys.stdout.buffer, sys.stdout.buffer.flush
         return
-    output = AtomicOutput(job.target, mode=mode, overwrite=overwrite)
+    output = AtomicOutput(job.target, mode=mode, overwrite=overwrite, in_place=in_place)
     with output as handle:
         yield handle, output.commit
 
@@ -119,13 +124,14 @@ def deliver(
     mode: int,
     *,
     overwrite: bool,
+    in_place: bool = False,
 ) -> bool:
     """The result of a direct KMS call: with --json to stdout, AWS's response document (binary
     members in Base64); otherwise the raw bytes of `member`, atomically. True if written raw."""
     if env.json and job.target is None:
         emit_json(response)
         return False
-    with sink(job, mode, overwrite=overwrite) as (dst, commit):
+    with sink(job, mode, overwrite=overwrite, in_place=in_place) as (dst, commit):
         dst.write(response[member])
         commit()
     return True

@@ -223,8 +223,8 @@ def _wait_until_writing(pid: int, directory: Path, minimum: int) -> None:
 
 
 def _kill_decrypt_midway(fs: PrivateTmpfs, message: bytes, env: dict[str, str], cwd: Path) -> None:
-    """Start a decrypt of `message` from a pipe to a file on `fs`, feed it three quarters of the message,
-    wait until it has written plaintext, and SIGKILL it."""
+    """Start a decrypt of `message` from a pipe to a file on `fs`, feed it three quarters of
+    the message, wait until it has written plaintext, and SIGKILL it."""
     target = fs.mountpoint / "secret"
     process = subprocess.Popen(
         fs.command([KMSCLI, "decrypt", "-o", str(target), "-"], cwd),

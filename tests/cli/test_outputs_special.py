@@ -194,6 +194,7 @@ def _mode(path: Path) -> int:
         (0o666, 0o022, 0o644),
         (0o6750, 0o002, 0o750),
     ],
+    ids=lambda bits: f"{bits:04o}",
 )
 def test_output_mode_is_the_input_s_bits_minus_the_umask(
     message: Path,
@@ -216,7 +217,7 @@ def test_output_mode_is_the_input_s_bits_minus_the_umask(
         assert _mode(tmp_path / output) == expected, (args, oct(_mode(tmp_path / output)))
 
 
-@pytest.mark.parametrize("umask", [0o077, 0o022, 0o002])
+@pytest.mark.parametrize("umask", [0o077, 0o022, 0o002], ids=lambda bits: f"umask{bits:03o}")
 def test_new_files_from_stdin_or_without_an_input_honour_the_umask(
     key: str, tmp_path: Path, kmscli_env: dict[str, str], umask: int
 ) -> None:

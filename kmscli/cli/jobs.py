@@ -3,7 +3,8 @@
 Also the options that decrypt and reencrypt share for reading messages.
 
 Owns what the file commands share once `kmscli.cli.files` has planned the jobs: where an output
-goes (an atomic file, or stdout) and the commit that makes it appear, turning OSError into
+goes (an atomic file, a device or FIFO written as a stream, both by `kmscli.outputs`, or stdout)
+and the commit that makes it appear, turning OSError into
 InputOutputError, telling a message from a blob by its first byte, and running several jobs
 so that every failure is reported and the first one sets the exit status.
 """

@@ -5,6 +5,14 @@ policy variables `${key}` and `${key, 'default'}` resolved from the request cont
 escapes `${*}`, `${?}`, `${$}` that stand for a literal `*`, `?`, `$`. A substituted variable
 value is always literal, never a wildcard.
 
+Matching never uses a regular expression: texts come from requests (any caller's encryption
+context, through `serve`) and patterns from policies, and a backtracking regex for `*-*-*-x`
+takes cubic time on a long run of dashes. A pattern is cut at its stars into segments of fixed
+length (literal runs and `?`); the first segment must match at the start, the last at the end,
+and each middle one at its leftmost place after the previous one (greedy leftmost is exact for
+fixed-length segments). Literal segments are found with `str.find`, so matching is linear in
+practice and O(len(pattern) x len(text)) at worst (a segment mixing `?` with repeated text).
+
 Pure: no I/O, no clock. Knows nothing about statements or principals.
 """
 
@@ -14,12 +22,14 @@ import enum
 import functools
 import re
 from collections.abc import Callable, Sequence
+from typing import Final
 
 Resolver = Callable[[str], "str | None"]
 """Looks a variable name up (case-insensitively) and returns its single value, or None."""
 
-# Patterns are compiled on first use (the re module caches them): a command needs few of them.
-_VARIABLE = r"\$\{([^}]*)\}"
+# Compiled on first use (the re module caches it): only `${name, 'default'}` needs it. It is
+# anchored and each part's character class excludes the next part's, so it cannot backtrack
+# more than linearly.
 _DEFAULT = r"^\s*([^,\s]+)\s*,\s*'([^']*)'\s*$"
 _ESCAPES = {"*": "*", "?": "?", "$": "$"}
 
@@ -43,7 +53,8 @@ Token = str | Wildcard
 def tokenize(text: str, *, wildcards: bool, resolver: Resolver | None) -> list[Token]:
     """Split `text` into literal strings and wildcards, substituting variables.
 
-    With `resolver=None` (policy Version 2008-10-17) `${...}` is ordinary text.
+    With `resolver=None` (policy Version 2008-10-17) `${...}` is ordinary text. A variable is
+    `${` up to the first `}` after it; a `${` with no `}` after it is ordinary text.
     """
     tokens: list[Token] = []
 
@@ -68,10 +79,16 @@ def tokenize(text: str, *, wildcards: bool, resolver: Resolver | None) -> list[T
         raw(text)
         return tokens
     pos = 0
-    for match in re.finditer(_VARIABLE, text):
-        raw(text[pos : match.start()])
-        tokens.append(_substitute_one(match.group(1), resolver))
-        pos = match.end()
+    while True:
+        start = text.find("${", pos)
+        if start < 0:
+            break
+        end = text.find("}", start + 2)
+        if end < 0:
+            break
+        raw(text[pos:start])
+        tokens.append(_substitute_one(text[start + 2 : end], resolver))
+        pos = end + 1
     raw(text[pos:])
     return tokens
 
@@ -94,20 +111,124 @@ def substitute(text: str, resolver: Resolver | None) -> str:
     return "".join(str(t) for t in tokenize(text, wildcards=False, resolver=resolver))
 
 
-def compile_tokens(tokens: Sequence[Token], *, ignore_case: bool) -> re.Pattern[str]:
-    parts: list[str] = []
-    for token in tokens:
-        if isinstance(token, str):
-            parts.append(re.escape(token))
-        else:
-            parts.append(".*" if token is Wildcard.STAR else ".")
-    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
-    return re.compile("".join(parts), flags)
+# -- compiled patterns -----------------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    """Case-folds each character on its own, so that lengths (and `?`) are kept.
+
+    Only action names are matched without case, and they are ASCII; the rest is for safety.
+    """
+    if text.isascii():
+        return text.lower()
+    return "".join(_fold_char(ch) for ch in text)
+
+
+def _fold_char(ch: str) -> str:
+    folded = ch.casefold()
+    if len(folded) == 1:
+        return folded
+    lowered = ch.lower()
+    return lowered if len(lowered) == 1 else ch
+
+
+class _Segment:
+    """A stretch of pattern between stars: literal chunks at fixed offsets, `?` between them.
+
+    `length` is the number of characters it matches. To find it, the longest chunk (the
+    anchor) is searched with `str.find` and the other chunks are checked where it lands.
+    """
+
+    __slots__ = ("anchor", "anchor_offset", "length", "others")
+
+    def __init__(self, tokens: Sequence[Token]) -> None:
+        chunks: list[tuple[str, int]] = []
+        offset = 0
+        for token in tokens:
+            if isinstance(token, Wildcard):
+                offset += 1
+            elif not token:
+                continue
+            elif chunks and chunks[-1][1] + len(chunks[-1][0]) == offset:
+                chunks[-1] = (chunks[-1][0] + token, chunks[-1][1])
+                offset += len(token)
+            else:
+                chunks.append((token, offset))
+                offset += len(token)
+        self.length: Final = offset
+        chunks.sort(key=lambda chunk: -len(chunk[0]))
+        self.anchor: Final = chunks[0][0] if chunks else ""
+        self.anchor_offset: Final = chunks[0][1] if chunks else 0
+        self.others: Final = tuple(chunks[1:])
+
+    def matches_at(self, text: str, pos: int) -> bool:
+        """Whether the segment matches `text` at `pos` (the caller checks it fits)."""
+        if not text.startswith(self.anchor, pos + self.anchor_offset):
+            return False
+        return all(text.startswith(chunk, pos + offset) for chunk, offset in self.others)
+
+    def find(self, text: str, pos: int, end: int) -> int:
+        """The leftmost p >= pos where the segment matches within text[:end], or -1."""
+        last = end - self.length
+        if not self.anchor:
+            return pos if pos <= last else -1
+        anchor, offset = self.anchor, self.anchor_offset
+        while pos <= last:
+            found = text.find(anchor, pos + offset, last + offset + len(anchor))
+            if found < 0:
+                return -1
+            candidate = found - offset
+            if all(text.startswith(chunk, candidate + at) for chunk, at in self.others):
+                return candidate
+            pos = candidate + 1
+        return -1
+
+
+class _Glob:
+    """A compiled wildcard pattern: whole-string match in linear time in practice."""
+
+    __slots__ = ("fold", "head", "middle", "minimum", "tail")
+
+    def __init__(self, tokens: Sequence[Token], *, ignore_case: bool) -> None:
+        self.fold: Final = ignore_case
+        pieces: list[list[Token]] = [[]]
+        for token in tokens:
+            if token is Wildcard.STAR:
+                pieces.append([])
+            elif isinstance(token, str) and ignore_case:
+                pieces[-1].append(_fold(token))
+            else:
+                pieces[-1].append(token)
+        segments = [_Segment(piece) for piece in pieces]
+        self.head: Final = segments[0]
+        self.tail: Final = segments[-1] if len(segments) > 1 else None
+        self.middle: Final = tuple(s for s in segments[1:-1] if s.length)
+        self.minimum: Final = sum(s.length for s in segments)
+
+    def fullmatch(self, text: str) -> bool:
+        if self.fold:
+            text = _fold(text)
+        size = len(text)
+        head, tail = self.head, self.tail
+        if tail is None:
+            return size == head.length and head.matches_at(text, 0)
+        if size < self.minimum or not head.matches_at(text, 0):
+            return False
+        end = size - tail.length
+        if not tail.matches_at(text, end):
+            return False
+        pos = head.length
+        for segment in self.middle:
+            found = segment.find(text, pos, end)
+            if found < 0:
+                return False
+            pos = found + segment.length
+        return True
 
 
 @functools.lru_cache(maxsize=4096)
-def _compile_plain(pattern: str, ignore_case: bool) -> re.Pattern[str]:
-    return compile_tokens(tokenize(pattern, wildcards=True, resolver=None), ignore_case=ignore_case)
+def _compile_plain(pattern: str, ignore_case: bool) -> _Glob:
+    return _Glob(tokenize(pattern, wildcards=True, resolver=None), ignore_case=ignore_case)
 
 
 def glob_match(
@@ -118,9 +239,9 @@ def glob_match(
     Raises UnresolvedVariableError when `pattern` uses a variable the request cannot supply.
     """
     if resolver is None or "${" not in pattern:
-        return _compile_plain(pattern, ignore_case).fullmatch(value) is not None
+        return _compile_plain(pattern, ignore_case).fullmatch(value)
     tokens = tokenize(pattern, wildcards=True, resolver=resolver)
-    return compile_tokens(tokens, ignore_case=ignore_case).fullmatch(value) is not None
+    return _Glob(tokens, ignore_case=ignore_case).fullmatch(value)
 
 
 def split_tokens(tokens: Sequence[Token], sep: str, maxsplit: int) -> list[list[Token]]:
@@ -157,7 +278,7 @@ def arn_match(pattern: str, value: str, *, resolver: Resolver | None = None) -> 
     if len(pattern_parts) != 6:
         return False
     return all(
-        compile_tokens(p, ignore_case=False).fullmatch(v) is not None
+        _Glob(p, ignore_case=False).fullmatch(v)
         for p, v in zip(pattern_parts, value_parts, strict=True)
     )
 

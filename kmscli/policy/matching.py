@@ -5,13 +5,13 @@ policy variables `${key}` and `${key, 'default'}` resolved from the request cont
 escapes `${*}`, `${?}`, `${$}` that stand for a literal `*`, `?`, `$`. A substituted variable
 value is always literal, never a wildcard.
 
-Matching never uses a regular expression: texts come from requests (any caller's encryption
-context, through `serve`) and patterns from policies, and a backtracking regex for `*-*-*-x`
-takes cubic time on a long run of dashes. A pattern is cut at its stars into segments of fixed
-length (literal runs and `?`); the first segment must match at the start, the last at the end,
-and each middle one at its leftmost place after the previous one (greedy leftmost is exact for
-fixed-length segments). Literal segments are found with `str.find`, so matching is linear in
-practice and O(len(pattern) x len(text)) at worst (a segment mixing `?` with repeated text).
+Matching never backtracks: texts come from requests (any caller's encryption context, through
+`serve`) and patterns from policies, and the backtracking regex `.*-.*-.*-x` takes cubic time on
+a long run of dashes. A pattern is cut at its stars into segments of fixed length (literal text
+and `?`); the first segment must match at the start, the last at the end, and each middle one at
+its leftmost place after the previous one (greedy leftmost is exact for fixed-length segments),
+so the text is searched once from left to right. Segments are found by `str.find` (or, with
+`?`, a regex without quantifiers): linear in practice, O(len(pattern) x len(text)) at worst.
 
 Pure: no I/O, no clock. Knows nothing about statements or principals.
 """
@@ -133,55 +133,41 @@ def _fold_char(ch: str) -> str:
 
 
 class _Segment:
-    """A stretch of pattern between stars: literal chunks at fixed offsets, `?` between them.
+    """A stretch of pattern between stars: literal text and `?`, matching `length` characters.
 
-    `length` is the number of characters it matches. To find it, the longest chunk (the
-    anchor) is searched with `str.find` and the other chunks are checked where it lands.
+    A segment of literal text alone is found with `str.find`. One with `?` is found with a
+    regular expression of literal characters and `.` only: with no quantifier and no
+    alternation it has nothing to backtrack over, and its search is the plain O(len(text) x
+    length) string search, done in C.
     """
 
-    __slots__ = ("anchor", "anchor_offset", "length", "others")
+    __slots__ = ("length", "literal", "regex")
 
     def __init__(self, tokens: Sequence[Token]) -> None:
-        chunks: list[tuple[str, int]] = []
-        offset = 0
-        for token in tokens:
-            if isinstance(token, Wildcard):
-                offset += 1
-            elif not token:
-                continue
-            elif chunks and chunks[-1][1] + len(chunks[-1][0]) == offset:
-                chunks[-1] = (chunks[-1][0] + token, chunks[-1][1])
-                offset += len(token)
-            else:
-                chunks.append((token, offset))
-                offset += len(token)
-        self.length: Final = offset
-        chunks.sort(key=lambda chunk: -len(chunk[0]))
-        self.anchor: Final = chunks[0][0] if chunks else ""
-        self.anchor_offset: Final = chunks[0][1] if chunks else 0
-        self.others: Final = tuple(chunks[1:])
+        parts = [token if isinstance(token, str) else None for token in tokens]
+        self.length: Final = sum(1 if part is None else len(part) for part in parts)
+        has_one = None in parts
+        self.literal: Final = None if has_one else "".join(p for p in parts if p is not None)
+        self.regex: Final = (
+            re.compile("".join("." if p is None else re.escape(p) for p in parts), re.DOTALL)
+            if has_one and any(parts)
+            else None
+        )
 
     def matches_at(self, text: str, pos: int) -> bool:
-        """Whether the segment matches `text` at `pos` (the caller checks it fits)."""
-        if not text.startswith(self.anchor, pos + self.anchor_offset):
-            return False
-        return all(text.startswith(chunk, pos + offset) for chunk, offset in self.others)
+        """Whether the segment matches `text` at `pos` (the caller checks that it fits)."""
+        if self.literal is not None:
+            return text.startswith(self.literal, pos)
+        return self.regex is None or self.regex.match(text, pos) is not None
 
     def find(self, text: str, pos: int, end: int) -> int:
         """The leftmost p >= pos where the segment matches within text[:end], or -1."""
-        last = end - self.length
-        if not self.anchor:
-            return pos if pos <= last else -1
-        anchor, offset = self.anchor, self.anchor_offset
-        while pos <= last:
-            found = text.find(anchor, pos + offset, last + offset + len(anchor))
-            if found < 0:
-                return -1
-            candidate = found - offset
-            if all(text.startswith(chunk, candidate + at) for chunk, at in self.others):
-                return candidate
-            pos = candidate + 1
-        return -1
+        if self.literal is not None:
+            return text.find(self.literal, pos, end)
+        if self.regex is None:
+            return pos if pos + self.length <= end else -1
+        found = self.regex.search(text, pos, end)
+        return -1 if found is None else found.start()
 
 
 class _Glob:

@@ -190,9 +190,13 @@ def test_keys_aliases_and_tags_are_described_as_made(
             expected.pop("CurrentKeyMaterialId", None)
             actual.pop("CurrentKeyMaterialId", None)
         assert actual == expected, name
-        if "tags" in key and key["region"] == "us-east-1":
-            tags = _json(run, env, "key", "tags", key["key_id"])["Tags"]
-            assert {t["TagKey"]: t["TagValue"] for t in tags} == key["tags"], name
+        if "tags" in key:
+            tags = _json(run, env, "--region", key["region"], "key", "tags", key["key_id"])
+            assert {t["TagKey"]: t["TagValue"] for t in tags["Tags"]} == key["tags"], name
+        if "aliases" in key:
+            listed = _json(run, env, "--region", key["region"], "alias", "list")["Aliases"]
+            named = {a["AliasName"]: a.get("TargetKeyId") for a in listed}
+            assert {a: named.get(a) for a in key["aliases"]} == key["aliases"], name
     aliases = _json(run, env, "alias", "list")["Aliases"]
     named = {a["AliasName"]: a.get("TargetKeyId") for a in aliases}
     for alias, key_id in info["aliases"].items():
@@ -312,6 +316,18 @@ def test_data_key_blob_decrypts(
     )
     assert result.status == 0, result.err
     assert out.read_bytes().hex() == item["plaintext_hex"]
+    if "public_key" in item:
+        # A data key pair: the private key decrypted from the blob matches the public key.
+        from cryptography.hazmat.primitives import serialization
+
+        private = serialization.load_der_private_key(out.read_bytes(), password=None)
+        public = (VECTORS / version / item["public_key"]).read_bytes()
+        assert (
+            private.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            == public
+        )
 
 
 @pytest.mark.parametrize(("version", "item"), _items("rsa_ciphertexts"))
@@ -543,3 +559,79 @@ def test_backup_archive_restores_and_decrypts(
         result = run("decrypt", str(path), *_context_args(item["context"]), "-o", str(out), env=env)
         assert result.status == 0, result.err
         assert out.read_bytes() == _plaintext(version, item["plaintext"])
+
+
+# -------------------------------------------------------------------------- old keyrings live on
+
+
+@pytest.mark.parametrize(("version", "keyring"), _keyrings())
+def test_old_keyring_takes_new_writes_and_still_verifies(
+    run: Runner, tmp_path: Path, version: str, keyring: str
+) -> None:
+    """Writing to an old keyring (whatever upgrade it does) keeps everything old readable."""
+    info = _expected(version)["keyrings"][keyring]
+    env = _open(version, keyring, tmp_path)
+    created = run("key", "create", "--description", "made after the vectors", env=env)
+    assert created.status == 0, created.err
+    new_key = created.out.strip()
+    plain = tmp_path / "new.txt"
+    plain.write_bytes(b"written by today's code into an old keyring")
+    assert run("encrypt", "-k", new_key, str(plain), env=env).status == 0
+    first = next(m for m in info["messages"] if not m["file"].endswith("disabled-key.kms"))
+    path = _input(version, first["file"], tmp_path)
+    old = run("decrypt", str(path), *_context_args(first["context"]), "-o", "-", env=env)
+    assert old.status == 0, old.err
+    assert old.stdout == _plaintext(version, first["plaintext"])
+    new = run("decrypt", str(plain) + ".kms", "-o", "-", env=env)
+    assert new.status == 0 and new.stdout == plain.read_bytes(), new.err
+    verified = run("keyring", "verify", env=env)
+    assert verified.status == 0, verified.err
+    audited = run("audit", "--verify", env=env)
+    assert audited.status == 0, audited.err
+    records = json.loads(run("--json", "audit", env=env).out)["Records"]
+    events = [[r["eventName"], r["eventID"]] for r in records]
+    assert events[: info["audit"]["records"]] == info["audit"]["events"]
+    assert "CreateKey" in [name for name, _ in events[info["audit"]["records"] :]]
+
+
+def test_imported_material_comes_back_when_imported_again(run: Runner, tmp_path: Path) -> None:
+    """Deleting imported material and importing the same bytes again brings back the same
+    material: its ID (stored in every blob and message made under it) must not change."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    for version in VERSIONS:
+        info = _expected(version)["keyrings"]["keyfile"]
+        key = info["keys"]["imported"]
+        env = _open(version, "keyfile", tmp_path / version)
+        blob = next(b for b in info["blobs"] if b["key_id"] == key["key_id"])
+        path = _input(version, blob["file"], tmp_path / version)
+        assert run("key", "delete-material", key["key_id"], env=env).status == 0
+        gone = run("decrypt", str(path), *_context_args(blob["context"]), "-o", "-", env=env)
+        assert gone.status == 6, gone.err  # PendingImport: the material is gone
+        params = tmp_path / version / "import"
+        params.mkdir()
+        made = run("key", "import-parameters", key["key_id"], "--out-dir", str(params), env=env)
+        assert made.status == 0, made.err
+        public = serialization.load_der_public_key((params / "PublicKey.bin").read_bytes())
+        assert isinstance(public, rsa.RSAPublicKey)
+        wrapped = public.encrypt(
+            bytes.fromhex(key["material_hex"]),
+            padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None),
+        )
+        (params / "material.bin").write_bytes(wrapped)
+        imported = run(
+            "key", "import-material", key["key_id"], "--material", str(params / "material.bin"),
+            "--token", str(params / "ImportToken.bin"), "--no-expiry", env=env,
+        )  # fmt: skip
+        assert imported.status == 0, imported.err
+        described = json.loads(run("--json", "key", "describe", key["key_id"], env=env).out)
+        assert described["KeyMetadata"]["CurrentKeyMaterialId"] == key["materials"][0]
+        back = run("decrypt", str(path), *_context_args(blob["context"]), "-o", "-", env=env)
+        assert back.status == 0, back.err
+        assert back.stdout == _plaintext(version, blob["plaintext"])
+        message = next(m for m in info["messages"] if m["key_ids"] == [key["key_id"]])
+        path = _input(version, message["file"], tmp_path / version)
+        back = run("decrypt", str(path), *_context_args(message["context"]), "-o", "-", env=env)
+        assert back.status == 0, back.err
+        assert back.stdout == _plaintext(version, message["plaintext"])

@@ -25,7 +25,7 @@ from tests.conftest import Runner
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 # The files of tests/vectors/ that are provenance, not vectors.
-PROVENANCE = {"README.md", "make_vectors.py"}
+PROVENANCE = {".gitattributes", "README.md", "make_vectors.py"}
 VERSIONS = sorted(p.name for p in VECTORS.iterdir() if (p / "expected.json").is_file())
 APP_ROLE = "arn:aws:iam::111122223333:role/vector-app"
 

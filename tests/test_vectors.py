@@ -15,13 +15,16 @@ import hashlib
 import json
 import os
 import shutil
+import signal
+import subprocess
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Runner
+from tests.conftest import KMSCLI, Runner
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 # The files of tests/vectors/ that are provenance, not vectors.
@@ -30,6 +33,7 @@ VERSIONS = sorted(p.name for p in VECTORS.iterdir() if (p / "expected.json").is_
 APP_ROLE = "arn:aws:iam::111122223333:role/vector-app"
 
 
+@cache
 def _expected(version: str) -> dict[str, Any]:
     document: dict[str, Any] = json.loads((VECTORS / version / "expected.json").read_bytes())
     return document
@@ -650,3 +654,48 @@ def test_passphrase_keyring_opens_with_its_passphrase_only(run: Runner, tmp_path
         right = run("--json", "key", "describe", key, env={**env, "KMSCLI_PASSPHRASE": passphrase})
         assert right.status == 0, right.err
         assert json.loads(right.out)["KeyMetadata"]["KeyId"] == key
+
+
+def test_old_access_key_signs_requests_to_serve(kmscli_env: dict[str, str], tmp_path: Path) -> None:
+    """The access key stored in the old keyring still authenticates `kmscli serve` requests."""
+    import boto3
+    import botocore.config
+
+    for version in VERSIONS:
+        info = _expected(version)["keyrings"]["keyfile"]
+        env = {**kmscli_env, **_open(version, "keyfile", tmp_path / version)}
+        access = info["access_keys"][0]
+        blob = next(b for b in info["blobs"] if b["file"] == "blobs/sym-material-2.blob")
+        log = tmp_path / version / "serve.log"
+        with (
+            log.open("wb") as errors,
+            subprocess.Popen(
+                [KMSCLI, "serve", "--port", "0"], stdout=subprocess.PIPE, stderr=errors, env=env
+            ) as server,
+        ):
+            try:
+                assert server.stdout is not None
+                url = server.stdout.readline().decode().strip()
+                assert url.startswith("http://127.0.0.1:"), url or log.read_text()
+                client = boto3.client(
+                    "kms",
+                    endpoint_url=url,
+                    region_name="us-east-1",
+                    aws_access_key_id=access["access_key_id"],
+                    aws_secret_access_key=access["secret_access_key"],
+                    config=botocore.config.Config(retries={"max_attempts": 1}),
+                )
+                answer = client.decrypt(
+                    CiphertextBlob=(VECTORS / version / blob["file"]).read_bytes(),
+                    EncryptionContext=blob["context"],
+                )
+                client.close()
+                assert answer["Plaintext"] == _plaintext(version, blob["plaintext"])
+                assert answer["KeyId"].endswith(blob["key_id"])
+            finally:
+                server.send_signal(signal.SIGTERM)
+                try:
+                    server.wait(timeout=20)
+                finally:
+                    if server.poll() is None:
+                        server.kill()

@@ -136,6 +136,10 @@ def _context_args(context: dict[str, str]) -> list[str]:
 def test_there_are_vectors() -> None:
     assert VERSIONS, "tests/vectors/ holds no vector set"
     assert "v1" in VERSIONS
+    for version in VERSIONS:
+        made = _expected(version)["provenance"]
+        assert made["git_commit"] and made["kmscli_version"].startswith("kmscli ")
+        assert made["kmscli_tree_modified"] is False, "vectors must come from committed code"
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -171,6 +175,13 @@ def test_keyring_and_audit_trail_verify(
     assert audited.status == 0, audited.err
     status = _json(run, env, "keyring", "status")
     assert status["AccountId"] == info["account_id"]
+    assert status["Protection"] == info["protection"]
+    header = json.loads((VECTORS / version / info["home"] / "header").read_bytes().split(b"\n")[0])
+    assert status["KeyringId"] == header["keyring_id"]
+    regions: dict[str, int] = {}
+    for key in info["keys"].values():
+        regions[key["region"]] = regions.get(key["region"], 0) + 1
+    assert {r["Region"]: r["KeyCount"] for r in status["Regions"]} == regions
     records = _json(run, env, "audit")["Records"]
     # The trail made with the vectors comes first, unchanged; this test's commands follow it.
     events = [[r["eventName"], r["eventID"]] for r in records]

@@ -56,15 +56,14 @@ def _vectors_untouched() -> Iterator[None]:
     assert _tree_digest() == before, "a test modified tests/vectors/"
 
 
-def _items(kind: str, keyring: str = "keyfile") -> list[Any]:
+def _items(kind: str) -> list[Any]:
+    """(version, keyring, item) for every vector of one kind, in every folder and keyring."""
     params = []
     for version in VERSIONS:
-        for item in _expected(version)["keyrings"][keyring].get(kind, []):
-            params.append(
-                pytest.param(
-                    version, item, id=f"{version}:{item.get('file', item.get('peer_public_key'))}"
-                )
-            )
+        for keyring, info in _expected(version)["keyrings"].items():
+            for item in info.get(kind, []):
+                name = item.get("file", item.get("peer_public_key"))
+                params.append(pytest.param(version, keyring, item, id=f"{version}:{name}"))
     return params
 
 
@@ -266,9 +265,10 @@ def test_rotations_policies_grants_and_principals(run_inproc: Runner, tmp_path: 
 # ------------------------------------------------------------------------------ decryption
 
 
-@pytest.mark.parametrize(("version", "item"), _items("blobs") + _items("blobs", "passphrase"))
-def test_blob_decrypts(run_inproc: Runner, tmp_path: Path, version: str, item: Any) -> None:
-    keyring = "passphrase" if item["file"].startswith("passphrase") else "keyfile"
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("blobs"))
+def test_blob_decrypts(
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
+) -> None:
     info = _expected(version)["keyrings"][keyring]
     env = _open(version, keyring, tmp_path)
     blob = _input(version, item["file"], tmp_path)
@@ -293,9 +293,10 @@ def test_blob_decrypts(run_inproc: Runner, tmp_path: Path, version: str, item: A
         assert out.read_bytes() == _plaintext(version, item["plaintext"])
 
 
-@pytest.mark.parametrize(("version", "item"), _items("messages") + _items("messages", "passphrase"))
-def test_message_decrypts(run_inproc: Runner, tmp_path: Path, version: str, item: Any) -> None:
-    keyring = "passphrase" if item["file"].startswith("passphrase") else "keyfile"
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("messages"))
+def test_message_decrypts(
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
+) -> None:
     env = _open(version, keyring, tmp_path)
     message = _input(version, item["file"], tmp_path)
     if "inspect" in item:
@@ -321,11 +322,11 @@ def test_message_decrypts(run_inproc: Runner, tmp_path: Path, version: str, item
         assert only.read_bytes() == _plaintext(version, item["plaintext"])
 
 
-@pytest.mark.parametrize(("version", "item"), _items("datakeys"))
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("datakeys"))
 def test_data_key_blob_decrypts(
-    run_inproc: Runner, tmp_path: Path, version: str, item: Any
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
 ) -> None:
-    env = _open(version, "keyfile", tmp_path)
+    env = _open(version, keyring, tmp_path)
     blob = _input(version, item["file"], tmp_path)
     out = tmp_path / "dk"
     result = run_inproc(
@@ -347,11 +348,11 @@ def test_data_key_blob_decrypts(
         )
 
 
-@pytest.mark.parametrize(("version", "item"), _items("rsa_ciphertexts"))
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("rsa_ciphertexts"))
 def test_rsa_ciphertext_decrypts(
-    run_inproc: Runner, tmp_path: Path, version: str, item: Any
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
 ) -> None:
-    env = _open(version, "keyfile", tmp_path)
+    env = _open(version, keyring, tmp_path)
     ciphertext = _input(version, item["file"], tmp_path)
     out = tmp_path / "out"
     result = run_inproc(
@@ -372,18 +373,22 @@ def test_rsa_ciphertext_decrypts(
 # ------------------------------------------------------------------------------ asymmetric, MAC
 
 
-@pytest.mark.parametrize(("version", "item"), _items("public_keys"))
-def test_public_key_unchanged(run_inproc: Runner, tmp_path: Path, version: str, item: Any) -> None:
-    env = _open(version, "keyfile", tmp_path)
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("public_keys"))
+def test_public_key_unchanged(
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
+) -> None:
+    env = _open(version, keyring, tmp_path)
     out = tmp_path / "pub.der"
     result = run_inproc("key", "public-key", item["key_id"], "-o", str(out), env=env)
     assert result.status == 0, result.err
     assert out.read_bytes() == (VECTORS / version / item["file"]).read_bytes()
 
 
-@pytest.mark.parametrize(("version", "item"), _items("signatures"))
-def test_signature_verifies(run_inproc: Runner, tmp_path: Path, version: str, item: Any) -> None:
-    env = _open(version, "keyfile", tmp_path)
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("signatures"))
+def test_signature_verifies(
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
+) -> None:
+    env = _open(version, keyring, tmp_path)
     message = _input(version, _expected(version)["plaintexts"][item["message"]]["file"], tmp_path)
     signature = _input(version, item["file"], tmp_path)
     result = run_inproc(
@@ -460,11 +465,10 @@ def _verify_with_cryptography(version: str, item: Any, message: bytes, signature
         public.verify(signature, message)
 
 
-@pytest.mark.parametrize(("version", "item"), _items("macs") + _items("macs", "passphrase"))
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("macs"))
 def test_mac_verifies_and_is_reproduced(
-    run_inproc: Runner, tmp_path: Path, version: str, item: Any
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
 ) -> None:
-    keyring = "passphrase" if item["file"].startswith("passphrase") else "keyfile"
     env = _open(version, keyring, tmp_path)
     message = _input(version, _expected(version)["plaintexts"][item["message"]]["file"], tmp_path)
     mac = _input(version, item["file"], tmp_path)
@@ -489,11 +493,11 @@ def test_mac_verifies_and_is_reproduced(
     assert again.read_bytes() == mac.read_bytes()
 
 
-@pytest.mark.parametrize(("version", "item"), _items("shared_secrets", "keyfile"))
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("shared_secrets"))
 def test_shared_secret_is_reproduced(
-    run_inproc: Runner, tmp_path: Path, version: str, item: Any
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
 ) -> None:
-    env = _open(version, "keyfile", tmp_path)
+    env = _open(version, keyring, tmp_path)
     peer = _input(version, item["peer_public_key"], tmp_path)
     secret = _json(
         run_inproc, env, "key", "derive-shared-secret", item["key_id"], "--public-key", str(peer)
@@ -509,7 +513,7 @@ def test_shared_secret_is_reproduced(
     assert isinstance(private, ec.EllipticCurvePrivateKey)
     public_file = next(
         p["file"]
-        for p in _expected(version)["keyrings"]["keyfile"]["public_keys"]
+        for p in _expected(version)["keyrings"][keyring]["public_keys"]
         if p["key_id"] == item["key_id"]
     )
     public = serialization.load_der_public_key((VECTORS / version / public_file).read_bytes())

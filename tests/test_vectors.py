@@ -403,39 +403,22 @@ def test_signature_verifies(
         env=env,
     )
     assert result.status == 0, result.err
-    if item["deterministic"]:
-        # Same private key, same signature: the stored private key is the one that signed.
-        again = tmp_path / "again.sig"
-        result = run_inproc(
-            "sign",
-            str(message),
-            "-k",
-            item["key_id"],
-            "--algorithm",
-            item["algorithm"],
-            "-o",
-            str(again),
-            env=env,
-        )
-        assert result.status == 0, result.err
-        assert again.read_bytes() == signature.read_bytes()
-    else:
-        # A fresh signature verifies against the committed public key.
-        again = tmp_path / "again.sig"
-        result = run_inproc(
-            "sign",
-            str(message),
-            "-k",
-            item["key_id"],
-            "--algorithm",
-            item["algorithm"],
-            "-o",
-            str(again),
-            env=env,
-        )
-        assert result.status == 0, result.err
-        _verify_with_cryptography(version, item, message.read_bytes(), again.read_bytes())
     _verify_with_cryptography(version, item, message.read_bytes(), signature.read_bytes())
+    # The stored private key still signs for the committed public key.
+    again = tmp_path / "again.sig"
+    result = run_inproc(
+        "sign", str(message), "-k", item["key_id"], "--algorithm", item["algorithm"],
+        "-o", str(again), env=env,
+    )  # fmt: skip
+    assert result.status == 0, result.err
+    if item["deterministic"]:
+        assert again.read_bytes() == signature.read_bytes()
+    _verify_with_cryptography(version, item, message.read_bytes(), again.read_bytes())
+    result = run_inproc(
+        "verify", str(message), "-k", item["key_id"], "--signature", str(again),
+        "--algorithm", item["algorithm"], env=env,
+    )  # fmt: skip
+    assert result.status == 0, result.err
 
 
 def _verify_with_cryptography(version: str, item: Any, message: bytes, signature: bytes) -> None:

@@ -106,10 +106,20 @@ def provenance() -> dict[str, Any]:
         text=True,
         check=True,
     ).stdout.strip()
+    script_dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", str(Path(__file__).resolve())],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     return {
         "kmscli_version": version,
         "git_commit": commit,
         "kmscli_tree_modified": bool(dirty),
+        # The script that ran, so it can be found in history even if it was not committed yet.
+        "script_sha256": sha256_file(Path(__file__).resolve()),
+        "script_modified": bool(script_dirty),
         "python": sys.version.split()[0],
         "made_by": "tests/vectors/make_vectors.py",
     }

@@ -90,3 +90,27 @@ def test_the_cli_exits_9_with_an_upgrade_hint(
     result = run_inproc("key", "list")
     assert result.status == 9
     assert "newer kmscli" in result.err and "upgrade kmscli" in result.err
+
+
+def test_a_key_record_of_a_newer_version_asks_for_an_upgrade(
+    run_inproc: Runner, kmscli_env: dict[str, str]
+) -> None:
+    import json
+
+    key_id = run_inproc("key", "create").out.strip()
+    keyring = open_keyring(
+        Path(kmscli_env["KMSCLI_HOME"]),
+        root_key_file=Path(kmscli_env["KMSCLI_ROOT_KEY_FILE"]),
+        root_key_dir=Path(kmscli_env["XDG_CONFIG_HOME"]),
+        passphrase=no_passphrase,
+    )
+    name = f"us-east-1/{key_id}"
+    with keyring.write() as tx:
+        record = json.loads(tx.get("keys", name) or b"")
+        assert record["record_version"] == 1
+        record["record_version"] = 2
+        record["a_field_of_the_future"] = True
+        tx.put("keys", name, json.dumps(record).encode())
+    result = run_inproc("key", "describe", key_id)
+    assert result.status == 9, result.err
+    assert "newer kmscli" in result.err and "upgrade kmscli" in result.err

@@ -114,3 +114,18 @@ def test_a_key_record_of_a_newer_version_asks_for_an_upgrade(
     result = run_inproc("key", "describe", key_id)
     assert result.status == 9, result.err
     assert "newer kmscli" in result.err and "upgrade kmscli" in result.err
+
+
+def test_a_blob_of_a_newer_version_is_an_unsupported_format(
+    run_inproc: Runner, tmp_path: Path
+) -> None:
+    key_id = run_inproc("key", "create").out.strip()
+    (tmp_path / "secret").write_bytes(b"x")
+    assert run_inproc("encrypt", "--direct", "-k", key_id, "-o", "blob", "secret").status == 0
+    blob = bytearray((tmp_path / "blob").read_bytes())
+    blob[4] = 2
+    (tmp_path / "blob").write_bytes(bytes(blob))
+    result = run_inproc("decrypt", "-o", "out", "blob")
+    assert result.status == 8, result.err
+    assert "version 2" in result.err and "upgrade kmscli" in result.err
+    assert not (tmp_path / "out").exists()

@@ -274,6 +274,10 @@ class _Parser:
             raise MalformedPolicyDocumentException(
                 "Policy is not valid JSON: nested too deeply."
             ) from None
+        except ValueError:  # a number of more digits than int() converts
+            raise MalformedPolicyDocumentException(
+                "Policy is not valid JSON: a number has too many digits."
+            ) from None
         if not isinstance(tree, dict):
             raise MalformedPolicyDocumentException("Policy must be a JSON object.")
         for member in tree:

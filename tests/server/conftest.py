@@ -68,12 +68,9 @@ def kms_server(kmscli_env: dict[str, str]) -> Iterator[Server]:
     home = Path(kmscli_env["KMSCLI_HOME"])
     paths = _keyring_paths(kmscli_env)
     keyring = init_keyring(home, account_id=ACCOUNT, **paths)
-
-    def opener() -> Keyring:
-        return open_keyring(home, passphrase=lambda: None, create=False, **paths)
-
+    opened = open_keyring(home, passphrase=lambda: None, create=False, **paths)
     errors: list[str] = []
-    application = Application(pool=KeyringPool(opener), log=errors.append)
+    application = Application(pool=KeyringPool(opened), log=errors.append)
     server = make_server("127.0.0.1", 0, application)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()

@@ -15,8 +15,8 @@ interpret request members (`operations`) or encode them (`protocol`).
 from __future__ import annotations
 
 import contextlib
+import selectors
 import socket
-import socketserver
 import threading
 import traceback
 import uuid
@@ -40,6 +40,10 @@ SIGNED_HEADERS = ("content-type", "host", "x-amz-date", "x-amz-target")
 """Headers every request must sign: the operation and its encoding are part of what is
 signed, so a captured request cannot be replayed as another operation. botocore, the AWS CLI
 and the other AWS SDKs sign every header they send but a few hop-by-hop ones."""
+
+LISTEN_BACKLOG = 512
+ACCEPT_BATCH = 256
+ACCEPT_BACKOFF = 0.05  # seconds
 
 Log = Callable[[str], None]
 
@@ -173,14 +177,12 @@ def _refusal(error: ProtocolError) -> Response:
     return Response(status, body)
 
 
-class KmsServer(socketserver.TCPServer):
-    """The accept loop; each accepted connection goes to `connections` for a slot and a thread.
+class KmsServer:
+    """The listening socket and its accept loop; each accepted connection goes to
+    `connections` for a slot and a thread.
 
     `stop()` stops accepting, closes idle connections, lets half-sent requests finish within
     their deadline and requests being served finish, and returns."""
-
-    allow_reuse_address = True
-    request_queue_size = 128
 
     def __init__(
         self, address: tuple[str, int], application: Application, limits: Limits | None = None
@@ -188,10 +190,19 @@ class KmsServer(socketserver.TCPServer):
         self.application = application
         self.limits = limits or Limits()
         self.connections = ConnectionTable(self.limits, self._exchange)
-        self.request_queue_size = max(128, self.limits.max_connections)
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, socketserver.BaseRequestHandler)
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.socket = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self.socket.bind(address)
+            self.socket.listen(max(LISTEN_BACKLOG, self.limits.max_connections))
+            self.socket.setblocking(False)
+        except BaseException:
+            self.socket.close()
+            raise
+        self.server_address: tuple[Any, ...] = self.socket.getsockname()
+        self._stopping = threading.Event()
+        self._stopped = threading.Event()
 
     @property
     def url(self) -> str:
@@ -199,16 +210,36 @@ class KmsServer(socketserver.TCPServer):
         shown = host if isinstance(host, str) else host.decode()
         return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        self.connections.admit(request, _peer(client_address))
+    def serve_forever(self, poll_interval: float = 0.1) -> None:
+        """Accept connections until `stop()`; every pending connection at each wake-up, so
+        that a burst of them never overflows the listen queue."""
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.socket, selectors.EVENT_READ)
+                while not self._stopping.is_set():
+                    if selector.select(poll_interval):
+                        self._accept_all()
+                    self.connections.expire_pending()
+        finally:
+            self._stopped.set()
 
-    def service_actions(self) -> None:
-        self.connections.expire_pending()
+    def _accept_all(self) -> None:
+        for _ in range(ACCEPT_BATCH):
+            try:
+                sock, address = self.socket.accept()
+            except BlockingIOError:
+                return
+            except OSError:  # out of file descriptors or memory: let some close first
+                self._stopping.wait(ACCEPT_BACKOFF)
+                return
+            sock.setblocking(True)
+            self.connections.admit(sock, _peer(address))
 
     def stop(self) -> None:
         """Call from another thread than the one running `serve_forever`."""
-        self.shutdown()
-        self.server_close()
+        self._stopping.set()
+        self._stopped.wait()
+        self.socket.close()
         self.connections.stop()
 
     # -- one connection ------------------------------------------------------------------------
@@ -252,7 +283,8 @@ class KmsServer(socketserver.TCPServer):
         response = self.application.handle(request)
         keep_alive = head.keep_alive and not self.connections.stopping
         self._answer(connection, line, response, keep_alive=keep_alive)
-        return keep_alive and self.connections.end(connection)
+        succeeded = response.status == 200
+        return keep_alive and self.connections.end(connection, succeeded=succeeded)
 
     def _timed_out(self) -> Response:
         seconds = f"{self.limits.request_timeout:g}"

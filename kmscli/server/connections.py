@@ -1,13 +1,14 @@
 """The connections of `kmscli serve`: how many, for how long, and reading them under deadlines.
 
 Owns: admitting connections (at most `max_connections` served at once, one thread each; a new
-connection past the cap takes the slot of the connection that has waited longest for a
-request, idle or half-sent, and when every slot is busy serving a request it waits up to
+connection past the cap takes the slot of a connection waiting for a request, idle or
+half-sent: one whose client never had a request succeed before one whose client did, the
+longest waiting first; when every slot is busy serving a request, the newcomer waits up to
 `admission_wait` for one and is then closed); the deadlines of each connection (an idle
-keep-alive connection is closed after `idle_timeout`; once the first byte of a request has come
-the whole request must come within `request_timeout`, however slowly it trickles); reading and
-writing bytes under those deadlines; stopping (idle connections are closed at once, half-sent
-requests keep their deadline, requests being served finish).
+keep-alive connection is closed after `idle_timeout`; once the first byte of a request has
+come the whole request must come within `request_timeout`, however slowly it trickles);
+reading and writing bytes under those deadlines; stopping (idle connections are closed at
+once, half-sent requests keep their deadline, requests being served finish).
 
 So a flood of idle or trickling connections costs each one a socket and a thread at most for a
 few seconds, and never keeps a well-behaved client out for longer than it takes to evict one.
@@ -61,6 +62,8 @@ class Connection:
         self.buffer = bytearray()
         # The fields below change under the table's lock.
         self.busy = False
+        self.proven = False
+        """A request on this connection succeeded: its client holds an access key."""
         self.started = False
         """A byte of the next request has come (its whole-request deadline runs)."""
         self.waiting_since = time.monotonic()
@@ -171,8 +174,13 @@ class ConnectionTable:
             self._start(sock, peer)
 
     def _victim(self) -> Connection | None:
+        """The connection to close for a newcomer: of those not being served, one that never
+        had a request succeed before one that did (a client that holds an access key), the one
+        waiting longest first."""
         waiting = [c for c in self._open if not c.busy]
-        return min(waiting, key=lambda c: c.waiting_since) if waiting else None
+        if not waiting:
+            return None
+        return min(waiting, key=lambda c: (c.proven, c.waiting_since))
 
     def _start(self, sock: socket.socket, peer: str) -> None:
         connection = Connection(sock, peer, self)
@@ -225,13 +233,14 @@ class ConnectionTable:
             connection.busy = True
             return True
 
-    def end(self, connection: Connection) -> bool:
+    def end(self, connection: Connection, *, succeeded: bool) -> bool:
         """The response was sent: wait for the next request, unless the server is stopping."""
         with self._lock:
             if self._stopping:
                 return False
             now = time.monotonic()
             connection.busy = False
+            connection.proven = connection.proven or succeeded
             connection.waiting_since = now
             connection.started = bool(connection.buffer)
             limits = self.limits

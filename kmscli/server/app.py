@@ -202,6 +202,7 @@ class KmsServer:
             raise
         self.server_address: tuple[Any, ...] = self.socket.getsockname()
         self._stopping = threading.Event()
+        self._serving = threading.Event()
         self._stopped = threading.Event()
 
     @property
@@ -213,6 +214,7 @@ class KmsServer:
     def serve_forever(self, poll_interval: float = 0.1) -> None:
         """Accept connections until `stop()`; every pending connection at each wake-up, so
         that a burst of them never overflows the listen queue."""
+        self._serving.set()
         try:
             with selectors.DefaultSelector() as selector:
                 selector.register(self.socket, selectors.EVENT_READ)
@@ -238,7 +240,8 @@ class KmsServer:
     def stop(self) -> None:
         """Call from another thread than the one running `serve_forever`."""
         self._stopping.set()
-        self._stopped.wait()
+        if self._serving.is_set():
+            self._stopped.wait()
         self.socket.close()
         self.connections.stop()
 

@@ -29,10 +29,11 @@ import botocore.exceptions
 import pytest
 
 from kmscli.crypto.primitives import argon2id
+from kmscli.server.connections import Limits
 from kmscli.store import layout
 from kmscli.store.rootkey import ARGON2_ITERATIONS, ARGON2_LANES, ARGON2_MEMORY_KIB
 from tests.conftest import KMSCLI, Runner
-from tests.server.conftest import ACCOUNT, REGION, ROOT
+from tests.server.conftest import ACCOUNT, REGION, ROOT, Server, serving
 from tests.server.test_authentication import _signed
 
 CAP = 64
@@ -113,11 +114,9 @@ def _client(served: Served, key: tuple[str, str]) -> Any:
     )
 
 
-def _signed_exchange(
-    connection: http.client.HTTPConnection, served: Served, key: tuple[str, str]
-) -> int:
+def _signed_exchange(connection: http.client.HTTPConnection, url: str, key: tuple[str, str]) -> int:
     body = json.dumps({"NumberOfBytes": 8}).encode()
-    request = _signed(served.url, key[0], key[1], "TrentService.GenerateRandom", body)
+    request = _signed(url, key[0], key[1], "TrentService.GenerateRandom", body)
     connection.request("POST", "/", body=body, headers=dict(request.headers.items()))
     response = connection.getresponse()
     response.read()
@@ -143,7 +142,7 @@ def test_a_flood_of_idle_connections_does_not_lock_clients_out(
     key = _access_key(run)
     served = serve("--max-connections", str(CAP))
     established = http.client.HTTPConnection(served.address[0], served.address[1], timeout=5)
-    assert _signed_exchange(established, served, key) == 200
+    assert _signed_exchange(established, served.url, key) == 200
     flood: list[socket.socket] = []
     try:
         flooding = time.monotonic()
@@ -152,9 +151,9 @@ def test_a_flood_of_idle_connections_does_not_lock_clients_out(
             flood.append(sock)
             sock.sendall(b"P")
             if count % 200 == 0:  # a client with a connection from before keeps it
-                assert _signed_exchange(established, served, key) == 200, count
+                assert _signed_exchange(established, served.url, key) == 200, count
         started = time.monotonic()
-        assert _signed_exchange(established, served, key) == 200, started - flooding
+        assert _signed_exchange(established, served.url, key) == 200, started - flooding
         # A new client gets in.
         made = _client(served, key).create_key()["KeyMetadata"]["KeyId"]
         assert time.monotonic() - started < 3
@@ -327,3 +326,73 @@ def test_unknown_keys_and_bad_signatures_cost_no_argon2(
         [("UnrecognizedClientException", 400)] * 4 + [("InvalidSignatureException", 400)] * 4
     )
     assert spent < one_derivation / 2, (spent, one_derivation)
+
+
+def _open_connection(server: Server) -> socket.socket:
+    parts = urlsplit(server.url)
+    assert parts.hostname is not None and parts.port is not None
+    return socket.create_connection((parts.hostname, parts.port), timeout=10)
+
+
+def _http(server: Server, timeout: float) -> http.client.HTTPConnection:
+    parts = urlsplit(server.url)
+    assert parts.hostname is not None
+    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+
+
+def _wait_closed(sock: socket.socket, limit: float) -> float | None:
+    """Seconds until the server closes `sock` (None if not within `limit`); what it sent is
+    discarded."""
+    started = time.monotonic()
+    sock.settimeout(limit)
+    try:
+        while sock.recv(65536):
+            pass
+    except TimeoutError:
+        return None
+    except OSError:
+        pass
+    return time.monotonic() - started
+
+
+def test_idle_connections_are_closed_after_the_idle_time(kmscli_env: dict[str, str]) -> None:
+    with serving(kmscli_env, Limits(idle_timeout=1.0)) as server:
+        silent = _open_connection(server)
+        kept_alive = _http(server, timeout=5)
+        key = server.access_key()
+        assert _signed_exchange(kept_alive, server.url, key) == 200
+        assert kept_alive.sock is not None
+        for sock in (silent, kept_alive.sock):
+            closed_after = _wait_closed(sock, limit=5)
+            assert closed_after is not None and closed_after < 2.5
+        silent.close()
+        kept_alive.close()
+
+
+def test_past_the_cap_with_every_slot_busy_a_newcomer_waits_then_is_closed(
+    kmscli_env: dict[str, str],
+) -> None:
+    with serving(kmscli_env, Limits(max_connections=2, admission_wait=1.0)) as server:
+        key = server.access_key()
+        answers: list[int] = []
+
+        def call() -> None:
+            connection = _http(server, timeout=10)
+            answers.append(_signed_exchange(connection, server.url, key))
+            connection.close()
+
+        with (server.home / layout.LOCK).open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # both requests wait for the keyring: both slots busy
+            callers = [threading.Thread(target=call) for _ in range(2)]
+            for caller in callers:
+                caller.start()
+            time.sleep(0.5)
+            newcomer = _open_connection(server)
+            newcomer.sendall(b"POST / HTTP/1.1\r\n")
+            closed_after = _wait_closed(newcomer, limit=5)
+            newcomer.close()
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        for caller in callers:
+            caller.join(timeout=10)
+        assert closed_after is not None and 0.8 < closed_after < 2.5
+        assert answers == [200, 200]

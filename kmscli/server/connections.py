@@ -90,14 +90,17 @@ class Connection:
 
     def read_head(self) -> bytes:
         """The next request head, through its blank line (ConnectionEnded, ProtocolError)."""
+        searched = 0
         while True:
             while self.buffer[:2] == b"\r\n":  # empty lines before a request are allowed
                 del self.buffer[:2]
-            end = wire.head_end(self.buffer)
+                searched = 0
+            end = wire.head_end(self.buffer, searched)
             if end >= 0:
                 head = bytes(self.buffer[:end])
                 del self.buffer[:end]
                 return head
+            searched = len(self.buffer)
             self._fill()
 
     def read_body(self, length: int) -> bytes:

@@ -47,10 +47,13 @@ def bad_request(message: str, status: int = 400) -> ProtocolError:
     return ProtocolError("SerializationException", message, status)
 
 
-def head_end(buffer: bytes | bytearray) -> int:
+def head_end(buffer: bytes | bytearray, searched: int = 0) -> int:
     """The length of the complete head at the start of `buffer`, or -1 if it has not all come;
-    a head longer than MAX_HEAD_BYTES is refused as soon as that many bytes have come."""
-    end = buffer.find(END_OF_HEAD, 0, MAX_HEAD_BYTES + len(END_OF_HEAD))
+    a head longer than MAX_HEAD_BYTES is refused as soon as that many bytes have come.
+    `searched`: how many bytes an earlier call already searched (so that a head arriving a
+    byte at a time is searched once, not once per byte)."""
+    start = max(0, searched - len(END_OF_HEAD) + 1)
+    end = buffer.find(END_OF_HEAD, start, MAX_HEAD_BYTES + len(END_OF_HEAD))
     if end >= 0:
         return end + len(END_OF_HEAD)
     if len(buffer) > MAX_HEAD_BYTES:

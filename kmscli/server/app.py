@@ -154,7 +154,7 @@ def _peer(address: Any) -> str:
     return "-"
 
 
-def _render(response: Response, *, keep_alive: bool) -> bytes:
+def _render(response: Response, *, keep_alive: bool, dated: bool = True) -> bytes:
     try:
         reason = HTTPStatus(response.status).phrase
     except ValueError:
@@ -162,7 +162,7 @@ def _render(response: Response, *, keep_alive: bool) -> bytes:
     lines = [
         f"HTTP/1.1 {response.status} {reason}",
         "Server: kmscli",
-        f"Date: {formatdate(usegmt=True)}",
+        *([f"Date: {formatdate(usegmt=True)}"] if dated else []),
         f"Content-Type: {protocol.CONTENT_TYPE}",
         f"Content-Length: {len(response.body)}",
         f"x-amzn-RequestId: {response.request_id}",
@@ -189,7 +189,14 @@ class KmsServer:
     ) -> None:
         self.application = application
         self.limits = limits or Limits()
-        self.connections = ConnectionTable(self.limits, self._exchange)
+        busy = ProtocolError(
+            "ServiceUnavailableException",
+            "kmscli serve has as many connections as it serves at once: try again",
+            503,
+        )
+        self.connections = ConnectionTable(
+            self.limits, self._exchange, _render(_refusal(busy), keep_alive=False, dated=False)
+        )
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
         try:

@@ -4,7 +4,7 @@ Owns: admitting connections (at most `max_connections` served at once, one threa
 connection past the cap takes the slot of a connection waiting for a request, idle or
 half-sent: one whose client never had a request succeed before one whose client did, the
 longest waiting first; when every slot is busy serving a request, the newcomer waits up to
-`admission_wait` for one and is then closed); the deadlines of each connection (an idle
+`admission_wait` for one and is then turned away: answered 503, which SDKs retry, and closed); the deadlines of each connection (an idle
 keep-alive connection is closed after `idle_timeout`; once the first byte of a request has
 come the whole request must come within `request_timeout`, however slowly it trickles);
 reading and writing bytes under those deadlines; stopping (idle connections are closed at
@@ -136,12 +136,31 @@ def _close_socket(sock: socket.socket) -> None:
         sock.close()
 
 
+def _turn_away(sock: socket.socket, reply: bytes) -> None:
+    """Answer `reply` to a connection that got no slot and close it, without ever waiting:
+    what it sent so far is read first (unread bytes would make the close a reset that can
+    discard the reply), as much as has come."""
+    with contextlib.suppress(OSError):
+        sock.setblocking(False)
+        for _ in range(4):
+            if not sock.recv(RECV_SIZE):
+                break
+    with contextlib.suppress(OSError):
+        sock.send(reply)
+    _close_socket(sock)
+
+
 class ConnectionTable:
     """The connections being served, the ones waiting for a slot, and their threads."""
 
-    def __init__(self, limits: Limits, serve: Callable[[Connection], None]) -> None:
+    def __init__(
+        self, limits: Limits, serve: Callable[[Connection], None], turn_away: bytes = b""
+    ) -> None:
+        """`serve` runs in a connection's thread until it is done with it; `turn_away` is
+        what a connection that got no slot is answered before it is closed."""
         self.limits = limits
         self._serve = serve
+        self._turn_away = turn_away
         self._lock = threading.Lock()
         self._open: dict[Connection, None] = {}
         self._pending: deque[tuple[socket.socket, str, float]] = deque()
@@ -169,7 +188,7 @@ class ConnectionTable:
                 if victim is None:
                     self._pending.append((sock, peer, time.monotonic()))
                     while len(self._pending) > self.limits.max_connections:
-                        _close_socket(self._pending.popleft()[0])
+                        _turn_away(self._pending.popleft()[0], self._turn_away)
                     return
                 victim.evicted = True
                 del self._open[victim]
@@ -201,7 +220,7 @@ class ConnectionTable:
 
     def _expire_pending(self, now: float) -> None:
         while self._pending and now - self._pending[0][2] > self.limits.admission_wait:
-            _close_socket(self._pending.popleft()[0])
+            _turn_away(self._pending.popleft()[0], self._turn_away)
 
     def _run(self, connection: Connection) -> None:
         try:
@@ -259,7 +278,7 @@ class ConnectionTable:
         with self._lock:
             self._stopping = True
             while self._pending:
-                _close_socket(self._pending.popleft()[0])
+                _turn_away(self._pending.popleft()[0], self._turn_away)
             for connection in self._open:
                 if not connection.busy and not connection.started:
                     connection.wake()

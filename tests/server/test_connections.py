@@ -340,14 +340,17 @@ def _http(server: Server, timeout: float) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
 
 
-def _wait_closed(sock: socket.socket, limit: float) -> float | None:
-    """Seconds until the server closes `sock` (None if not within `limit`); what it sent is
-    discarded."""
+def _wait_closed(
+    sock: socket.socket, limit: float, received: bytearray | None = None
+) -> float | None:
+    """Seconds until the server closes `sock` (None if not within `limit`); what it sent goes
+    to `received`."""
     started = time.monotonic()
     sock.settimeout(limit)
     try:
-        while sock.recv(65536):
-            pass
+        while chunk := sock.recv(65536):
+            if received is not None:
+                received += chunk
     except TimeoutError:
         return None
     except OSError:
@@ -369,7 +372,7 @@ def test_idle_connections_are_closed_after_the_idle_time(kmscli_env: dict[str, s
         kept_alive.close()
 
 
-def test_past_the_cap_with_every_slot_busy_a_newcomer_waits_then_is_closed(
+def test_past_the_cap_with_every_slot_busy_a_newcomer_waits_then_is_turned_away(
     kmscli_env: dict[str, str],
 ) -> None:
     with serving(kmscli_env, Limits(max_connections=2, admission_wait=1.0)) as server:
@@ -389,12 +392,16 @@ def test_past_the_cap_with_every_slot_busy_a_newcomer_waits_then_is_closed(
             time.sleep(0.5)
             newcomer = _open_connection(server)
             newcomer.sendall(b"POST / HTTP/1.1\r\n")
-            closed_after = _wait_closed(newcomer, limit=5)
+            turned_away = bytearray()
+            closed_after = _wait_closed(newcomer, limit=5, received=turned_away)
             newcomer.close()
             fcntl.flock(lock, fcntl.LOCK_UN)
         for caller in callers:
             caller.join(timeout=10)
         assert closed_after is not None and 0.8 < closed_after < 4
+        head, _, body = bytes(turned_away).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"), turned_away
+        assert json.loads(body)["__type"] == "ServiceUnavailableException"
         assert answers == [200, 200]
 
 

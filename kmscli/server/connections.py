@@ -4,11 +4,12 @@ Owns: admitting connections (at most `max_connections` served at once, one threa
 connection past the cap takes the slot of a connection waiting for a request, idle or
 half-sent: one whose client never had a request succeed before one whose client did, the
 longest waiting first; when every slot is busy serving a request, the newcomer waits up to
-`admission_wait` for one and is then turned away: answered 503, which SDKs retry, and closed); the deadlines of each connection (an idle
-keep-alive connection is closed after `idle_timeout`; once the first byte of a request has
-come the whole request must come within `request_timeout`, however slowly it trickles);
-reading and writing bytes under those deadlines; stopping (idle connections are closed at
-once, half-sent requests keep their deadline, requests being served finish).
+`admission_wait` for one and is then turned away: answered 503, which SDKs retry, and
+closed); the deadlines of each connection (an idle keep-alive connection is closed after
+`idle_timeout`; once the first byte of a request has come the whole request must come within
+`request_timeout`, however slowly it trickles); reading and writing bytes under those
+deadlines; stopping (idle connections are closed at once, half-sent requests keep their
+deadline, requests being served finish).
 
 So a flood of idle or trickling connections costs each one a socket and a thread at most for a
 few seconds, and never keeps a well-behaved client out for longer than it takes to evict one.

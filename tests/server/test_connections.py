@@ -271,6 +271,7 @@ def test_sigterm_stops_the_server_while_a_client_trickles(
     assert elapsed < 7  # the trickle's deadline: 5 seconds from its first byte
 
 
+@pytest.mark.slow
 def test_unknown_keys_and_bad_signatures_cost_no_argon2(
     run: Runner, kmscli_env: dict[str, str], serve: Any
 ) -> None:

@@ -34,8 +34,11 @@ from kmscli.store import layout
 from kmscli.store.atomic import fsync_dir, make_dir, write_new
 from kmscli.store.records import encode_record
 from kmscli.store.subkeys import Subkeys
+from kmscli.store.versions import known_version
 
-MAGIC = b"KMSJ\x01"
+JOURNAL_MAGIC = b"KMSJ"
+JOURNAL_VERSION = 1
+MAGIC = JOURNAL_MAGIC + bytes([JOURNAL_VERSION])
 _AAD = b"kmscli journal v1"
 _TEMP_RE = r"\.tmp-[0-9a-f]{16}-[0-9]+"  # compiled on first use: only recovery reads a journal
 
@@ -81,7 +84,7 @@ def encode_journal(keys: Subkeys, entries: Sequence[Entry]) -> bytes:
 
 
 def decode_journal(keys: Subkeys, blob: bytes) -> list[Entry]:
-    if not blob.startswith(MAGIC):
+    if not known_version(blob, JOURNAL_MAGIC, JOURNAL_VERSION, where="the keyring's journal"):
         raise _corrupt()
     try:
         payload = json.loads(aes_gcm_open(keys.journal, blob[len(MAGIC) :], _AAD))

@@ -15,6 +15,6 @@ path. Its rooms, each with one job:
 - `app`: the accept loop, one HTTP/1.1 exchange after another on each connection, a pool of
   handles on the keyring unlocked once, one KmsService per request, clean shutdown.
 
-Nothing here prints, reads the environment or exits: the CLI hands in the keyring opener, the
-clocks and the address, and does the printing.
+Nothing here prints, reads the environment or exits: the CLI hands in the opened keyring, the
+clocks, the address and the limits, and does the printing.
 """

@@ -1,11 +1,12 @@
 """The AWS JSON 1.1 protocol of KMS: request members in, response documents and errors out.
 
 Owns: parsing a request body into typed members (`Members`: strings, Base64 blobs, integers,
-booleans, string maps, lists, tags, epoch timestamps) with AWS's error types for a body that is
-not JSON (`SerializationException`) and for a missing or mistyped member
-(`ValidationException`); encoding a service response (bytes as Base64, timestamps as epoch
-seconds, as botocore's JSON parser expects); the error body `{"__type", "message"}` and the HTTP
-status of every error.
+booleans, string maps, lists, tags, epoch timestamps) with AWS's error types: a body that is
+not JSON, or JSON that no member can hold (NaN, lone surrogates, numbers beyond 20 digits or
+an Integer's range, nesting beyond the parser's depth), or a mistyped member, is a
+`SerializationException`; a missing member a `ValidationException`. Encoding a service
+response (bytes as Base64, timestamps as epoch seconds, as botocore's JSON parser expects);
+the error body `{"__type", "message"}` and the HTTP status of every error.
 
 Must not: know HTTP, sockets or headers, call the service, or decide who the caller is.
 """

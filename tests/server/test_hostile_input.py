@@ -12,9 +12,11 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
+import botocore.auth
+import botocore.credentials
 import pytest
 
-from tests.server.conftest import Server
+from tests.server.conftest import REGION, Server
 from tests.server.test_authentication import _signed
 
 DEEP = 100_000
@@ -235,3 +237,28 @@ def test_a_malformed_request_line_and_other_methods_get_aws_error_json(kms_serve
         status, headers, answer = _raw(kms_server, request)
         assert status == expected, (request, answer)
         _aws_error(status, headers, answer)
+
+
+def test_a_twice_given_target_is_refused_even_when_signed(kms_server: Server) -> None:
+    key = _key(kms_server)
+    key_id, secret = kms_server.access_key()
+    body = json.dumps({"KeyId": key}).encode()
+    request = _signed(kms_server.url, key_id, secret, "TrentService.DescribeKey", body)
+    request.headers["X-Amz-Target"] = "TrentService.DisableKey"  # a second field, both signed
+    del request.headers["Authorization"]
+    del request.headers["X-Amz-Date"]
+    botocore.auth.SigV4Auth(
+        botocore.credentials.Credentials(key_id, secret), "kms", REGION
+    ).add_auth(request)
+    assert request.headers.get_all("X-Amz-Target") == [
+        "TrentService.DescribeKey",
+        "TrentService.DisableKey",
+    ]
+    parts = urlsplit(kms_server.url)
+    lines = ["POST / HTTP/1.1", f"Host: {parts.netloc}", f"Content-Length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in request.headers.items()]
+    status, headers, answer = _raw(kms_server, ("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    error = _aws_error(status, headers, answer)
+    assert (status, error["__type"]) == (400, "SerializationException"), error
+    state = kms_server.client().describe_key(KeyId=key)["KeyMetadata"]["KeyState"]
+    assert state == "Enabled"

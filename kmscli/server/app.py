@@ -265,16 +265,16 @@ class KmsServer:
         try:
             head = wire.parse_head(connection.read_head())
         except ProtocolError as error:
-            self._answer(connection, "-", _refusal(error), keep_alive=False)
+            self._refuse(connection, "-", _refusal(error))
             return False
         except ConnectionEnded as closed:
             if closed.timed_out and connection.started:
-                self._answer(connection, "-", self._timed_out(), keep_alive=False)
+                self._refuse(connection, "-", self._timed_out())
             return False
         line = f"{head.method} {head.target}"
         if head.method != "POST":
             refusal = ProtocolError("UnknownOperationException", "KMS accepts POST / only", 405)
-            self._answer(connection, line, _refusal(refusal), keep_alive=False)
+            self._refuse(connection, line, _refusal(refusal))
             return False
         if head.expects_continue:
             connection.send(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -282,7 +282,7 @@ class KmsServer:
             body = connection.read_body(head.content_length)
         except ConnectionEnded as closed:
             if closed.timed_out:
-                self._answer(connection, line, self._timed_out(), keep_alive=False)
+                self._refuse(connection, line, self._timed_out())
             return False
         if not self.connections.begin(connection):
             return False
@@ -305,6 +305,11 @@ class KmsServer:
                 408,
             )
         )
+
+    def _refuse(self, connection: Connection, line: str, response: Response) -> None:
+        """Answer a request that is not read to its end, then close its connection."""
+        self._answer(connection, line, response, keep_alive=False)
+        connection.linger()
 
     def _answer(
         self, connection: Connection, line: str, response: Response, *, keep_alive: bool

@@ -43,6 +43,8 @@ class Limits:
     """Seconds a connection past the cap waits for a slot while every slot is serving."""
     write_timeout: float = 10.0
     """Seconds a response may take to be accepted by a client that reads slowly."""
+    linger: float = 1.0
+    """Seconds a refused connection is drained before it is closed."""
 
 
 class ConnectionEnded(Exception):  # noqa: N818 - an end, not an error
@@ -117,6 +119,21 @@ class Connection:
             self.sock.sendall(data)
         except OSError:
             raise ConnectionEnded() from None
+
+    def linger(self) -> None:
+        """After a refusal, before closing: stop sending, then read and drop what the client
+        still sends, for at most `linger` seconds (none once the server is stopping), so that
+        the close does not reset the connection, discarding the answer, while the client is
+        still sending."""
+        if self._table.stopping:
+            return
+        end = time.monotonic() + self._table.limits.linger
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_WR)
+            while (remaining := end - time.monotonic()) > 0:
+                self.sock.settimeout(remaining)
+                if not self.sock.recv(RECV_SIZE):
+                    return
 
     def wake(self) -> None:
         """Wake the thread reading this connection (its recv returns end-of-file). Called

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -262,3 +263,31 @@ def test_a_twice_given_target_is_refused_even_when_signed(kms_server: Server) ->
     assert (status, error["__type"]) == (400, "SerializationException"), error
     state = kms_server.client().describe_key(KeyId=key)["KeyMetadata"]["KeyState"]
     assert state == "Enabled"
+
+
+def test_a_body_too_large_is_answered_413_while_it_is_still_being_sent(kms_server: Server) -> None:
+    body = b"{" * (2 * 1024 * 1024)
+    request = _signed_raw(kms_server, "ListKeys", body)
+    parts = urlsplit(kms_server.url)
+    assert parts.hostname is not None and parts.port is not None
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sender_failed: list[OSError] = []
+
+        def send() -> None:
+            try:
+                sock.sendall(request)
+            except OSError as error:
+                sender_failed.append(error)
+
+        sender = threading.Thread(target=send)
+        sender.start()
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            pass
+        sender.join(timeout=10)
+    head, _, answer = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413 "), (received, sender_failed)
+    assert json.loads(answer)["__type"] == "SerializationException"

@@ -149,7 +149,8 @@ def page(entries: Sequence[Any], member: str, limit: int, marker: str | None) ->
     """
     start = 0
     if marker is not None:
-        if not marker.isdigit() or int(marker) > len(entries) or len(marker) > 1024:
+        digits = marker.isascii() and marker.isdigit() and len(marker) <= 1024
+        if not digits or int(marker) > len(entries):
             raise InvalidMarkerException("The marker is not one that this list handed out.")
         start = int(marker)
     chunk = list(entries[start : start + limit])

@@ -9,9 +9,12 @@ path. Its rooms, each with one job:
 - `sigv4`: verifying an AWS Signature Version 4 request. Pure: given the request and a way to
   find a secret, it returns who signed or raises.
 - `access_keys`: access key records in the keyring (secrets sealed), each mapped to a principal.
-- `app`: the HTTP server (standard library `ThreadingHTTPServer`), a pool of opened keyrings, one
-  KmsService per request, clean shutdown.
+- `wire`: reading an HTTP/1.1 request head and its Content-Length, within fixed bounds.
+- `connections`: how many connections are served at once, which one a newcomer replaces, and
+  the deadlines every request is read under.
+- `app`: the accept loop, one HTTP/1.1 exchange after another on each connection, a pool of
+  handles on the keyring unlocked once, one KmsService per request, clean shutdown.
 
-Nothing here prints, reads the environment or exits: the CLI hands in the keyring opener, the
-clocks and the address, and does the printing.
+Nothing here prints, reads the environment or exits: the CLI hands in the opened keyring, the
+clocks, the address and the limits, and does the printing.
 """

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kmscli.errors import UnsupportedOperationException
-from kmscli.server.protocol import Members
+from kmscli.server.protocol import Members, serialization_error
 
 if TYPE_CHECKING:
     from kmscli.kms.service import KmsService
@@ -374,7 +374,7 @@ def create_grant(s: KmsService, m: Members) -> dict[str, Any]:
     _unsupported(m, "DryRun")
     constraints: Any = m.document.get("Constraints") or {}
     if not isinstance(constraints, dict):
-        raise UnsupportedOperationException("Constraints must be a structure")
+        raise serialization_error("Constraints: expected a structure")
     inner = Members(constraints)
     return grants.create_grant(
         s,

@@ -1,11 +1,12 @@
 """The AWS JSON 1.1 protocol of KMS: request members in, response documents and errors out.
 
 Owns: parsing a request body into typed members (`Members`: strings, Base64 blobs, integers,
-booleans, string maps, lists, tags, epoch timestamps) with AWS's error types for a body that is
-not JSON (`SerializationException`) and for a missing or mistyped member
-(`ValidationException`); encoding a service response (bytes as Base64, timestamps as epoch
-seconds, as botocore's JSON parser expects); the error body `{"__type", "message"}` and the HTTP
-status of every error.
+booleans, string maps, lists, tags, epoch timestamps) with AWS's error types: a body that is
+not JSON, or JSON that no member can hold (NaN, lone surrogates, numbers beyond 20 digits or
+an Integer's range, nesting beyond the parser's depth), or a mistyped member, is a
+`SerializationException`; a missing member a `ValidationException`. Encoding a service
+response (bytes as Base64, timestamps as epoch seconds, as botocore's JSON parser expects);
+the error body `{"__type", "message"}` and the HTTP status of every error.
 
 Must not: know HTTP, sockets or headers, call the service, or decide who the caller is.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +42,11 @@ TIMESTAMP_MEMBERS = frozenset(
         "ValidTo",
     }
 )
+MAX_INTEGER_DIGITS = 20
+"""Longer numbers are refused while parsing (no member is an integer beyond 64 bits), which
+keeps Python's int() digit limit and its cost out of reach."""
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+"""The range of the model's Integer members."""
 INTERNAL_MESSAGE = "An internal error occurred. kmscli serve logged the details."
 
 
@@ -85,7 +92,7 @@ class Members:
             if required:
                 raise _null_member(name)
             return None
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
             raise serialization_error(f"{name}: expected a {_kind_name(kind)}")
         return value
 
@@ -102,6 +109,8 @@ class Members:
 
     def integer(self, name: str) -> int | None:
         value: int | None = self._get(name, int, False)
+        if value is not None and not INT_MIN <= value <= INT_MAX:
+            raise serialization_error(f"{name}: the number is out of range for an Integer")
         return value
 
     def boolean(self, name: str, default: bool = False) -> bool:
@@ -153,7 +162,10 @@ class Members:
             except ValueError:
                 raise serialization_error(f"{name}: not a timestamp") from None
             return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise serialization_error(f"{name}: not a timestamp") from None
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
@@ -163,16 +175,68 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     return names.get(kind, kind.__name__)
 
 
+def _no_constant(name: str) -> Any:
+    raise serialization_error(f"The request body is not valid JSON: {name} is not a JSON value")
+
+
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise serialization_error("The request body holds a number too large for any member")
+    return int(digits)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise serialization_error("The request body holds a number too large for any member")
+    return value
+
+
+def _check_strings(document: Any) -> None:
+    """Refuse strings that are not Unicode text (a lone surrogate such as "\\ud800" is valid
+    JSON but no UTF-8 can carry it): keys and values, at any depth, without recursion."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise serialization_error(
+                    "The request body holds a string that is not valid Unicode "
+                    "(an unpaired surrogate)"
+                ) from None
+
+
 def parse_body(body: bytes) -> Members:
-    """The request document; an empty body is an empty document, as AWS takes it."""
+    """The request document; an empty body is an empty document, as AWS takes it.
+
+    Anything but a JSON object of Unicode text is a SerializationException: bytes that are not
+    UTF-8, NaN and Infinity, numbers of more than MAX_INTEGER_DIGITS digits or beyond a
+    double, nesting deeper than the parser's recursion allows, lone surrogates."""
     if not body.strip():
         return Members({})
     try:
-        document = json.loads(body)
+        document = json.loads(
+            body.decode("utf-8"),
+            parse_constant=_no_constant,
+            parse_int=_bounded_int,
+            parse_float=_finite_float,
+        )
+    except ProtocolError:
+        raise
+    except RecursionError:
+        raise serialization_error("The request body is nested too deeply") from None
     except (ValueError, UnicodeDecodeError):
         raise serialization_error("The request body is not valid JSON") from None
     if not isinstance(document, dict):
         raise serialization_error("Start of structure or map found where not expected.")
+    _check_strings(document)
     return Members(document)
 
 

@@ -84,8 +84,12 @@ class Credential:
         return f"{self.scope_date}/{self.region}/{self.service}/{TERMINATOR}"
 
 
-def parse(request: Request) -> Credential:
-    """The credential a request claims, its syntax checked (no secret needed yet)."""
+def parse(request: Request, *, must_sign: Iterable[str] = ("host",)) -> Credential:
+    """The credential a request claims, its syntax checked (no secret needed yet).
+
+    `must_sign`: lower-case names of the headers whose absence from SignedHeaders refuses the
+    request (AWS itself insists on `host`; a service adds the headers that choose what the
+    request does, so that they cannot be changed on a captured request)."""
     headers = request.header("Authorization")
     if not headers:
         if "X-Amz-Algorithm=" in request.query or "X-Amz-Signature=" in request.query:
@@ -142,8 +146,10 @@ def parse(request: Request) -> Credential:
             f"from HTTP: '{scope_date}' != '{amz_date[:8]}', from '{amz_date}'."
         )
     signed = tuple(parameters["SignedHeaders"].lower().split(";"))
-    if "host" not in signed:
-        raise invalid("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.")
+    for name in must_sign:
+        if name not in signed:
+            shown = "'Host' or ':authority'" if name == "host" else f"'{_title(name)}'"
+            raise invalid(f"{shown} must be a 'SignedHeader' in the AWS Authorization.")
     return Credential(
         access_key_id=access_key_id,
         scope_date=scope_date,
@@ -154,6 +160,10 @@ def parse(request: Request) -> Credential:
         amz_date=amz_date,
         instant=instant,
     )
+
+
+def _title(name: str) -> str:
+    return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
 
 
 def check_scope(credential: Credential, *, service: str, region_ok: Callable[[str], bool]) -> None:

@@ -210,6 +210,11 @@ class Keyring:
     def __repr__(self) -> str:
         return f"Keyring(home={str(self.info.home)!r}, keyring_id={self.info.keyring_id!r})"
 
+    def duplicate(self) -> Keyring:
+        """Another handle on this opened keyring, for use by another thread at the same time:
+        the same keys (no root key file read, no Argon2id), its own lock state."""
+        return Keyring(self.info, self._keys)
+
     # -- locking -----------------------------------------------------------------------------
 
     @contextlib.contextmanager

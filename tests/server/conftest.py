@@ -7,6 +7,7 @@ access key for the account root and makes boto3 clients signed with any principa
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ import pytest
 
 from kmscli.server.access_keys import create_access_key
 from kmscli.server.app import Application, KeyringPool, KmsServer, make_server
+from kmscli.server.connections import Limits
 from kmscli.store import Keyring, init_keyring, open_keyring
 
 ACCOUNT = "111122223333"
@@ -63,18 +65,16 @@ def _keyring_paths(env: dict[str, str]) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def kms_server(kmscli_env: dict[str, str]) -> Iterator[Server]:
+@contextlib.contextmanager
+def serving(kmscli_env: dict[str, str], limits: Limits | None = None) -> Iterator[Server]:
+    """The server over a new keyring, with the given limits, until the block ends."""
     home = Path(kmscli_env["KMSCLI_HOME"])
     paths = _keyring_paths(kmscli_env)
     keyring = init_keyring(home, account_id=ACCOUNT, **paths)
-
-    def opener() -> Keyring:
-        return open_keyring(home, passphrase=lambda: None, create=False, **paths)
-
+    opened = open_keyring(home, passphrase=lambda: None, create=False, **paths)
     errors: list[str] = []
-    application = Application(pool=KeyringPool(opener), log=errors.append)
-    server = make_server("127.0.0.1", 0, application)
+    application = Application(pool=KeyringPool(opened), log=errors.append)
+    server = make_server("127.0.0.1", 0, application, limits)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:
@@ -83,3 +83,9 @@ def kms_server(kmscli_env: dict[str, str]) -> Iterator[Server]:
         server.stop()
         thread.join()
     assert not errors, "\n".join(errors)
+
+
+@pytest.fixture
+def kms_server(kmscli_env: dict[str, str]) -> Iterator[Server]:
+    with serving(kmscli_env) as server:
+        yield server

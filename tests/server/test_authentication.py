@@ -206,3 +206,86 @@ def test_verifies_what_botocore_signs(path: str, query: str, extra: dict[str, st
     sigv4.verify(request, credential, "secret")
     with pytest.raises(sigv4.ProtocolError):
         sigv4.verify(request, credential, "other")
+
+
+class _NarrowSigner(botocore.auth.SigV4Auth):
+    """botocore's signer, signing only the headers named (a client that signs too little)."""
+
+    def __init__(self, credentials: Any, region: str, names: tuple[str, ...]) -> None:
+        super().__init__(credentials, "kms", region)
+        self.names = names
+
+    def headers_to_sign(self, request: Any) -> Any:
+        headers = super().headers_to_sign(request)
+        for name in list(headers.keys()):
+            if name not in self.names:
+                del headers[name]
+        return headers
+
+
+def _narrowly_signed(server: Server, target: str, body: bytes, names: tuple[str, ...]) -> Any:
+    key_id, secret = server.access_key()
+    request = botocore.awsrequest.AWSRequest(
+        method="POST",
+        url=server.url + "/",
+        data=body,
+        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
+    )
+    credentials = botocore.credentials.Credentials(key_id, secret)
+    _NarrowSigner(credentials, REGION, names).add_auth(request)
+    return request
+
+
+def _state(server: Server, key: str) -> str:
+    return server.client().describe_key(KeyId=key)["KeyMetadata"]["KeyState"]  # type: ignore[no-any-return]
+
+
+def test_a_captured_request_cannot_be_replayed_as_another_operation(kms_server: Server) -> None:
+    key = kms_server.client().create_key()["KeyMetadata"]["KeyId"]
+    body = json.dumps({"KeyId": key}).encode()
+    # Signed as botocore signs (every header): the target cannot be changed.
+    request = _signed(kms_server.url, *kms_server.access_key(), "TrentService.DescribeKey", body)
+    headers = dict(request.headers.items())
+    assert "x-amz-target" in headers["Authorization"]
+    headers["X-Amz-Target"] = "TrentService.DisableKey"
+    status, answer = _send(kms_server.url, headers, body)
+    assert (status, answer["__type"]) == (400, "InvalidSignatureException")
+    # Signed by a client that leaves the target out of the signature: refused as it is.
+    request = _narrowly_signed(
+        kms_server, "TrentService.DescribeKey", body, ("host", "x-amz-date", "content-type")
+    )
+    headers = dict(request.headers.items())
+    status, answer = _send(kms_server.url, headers, body)
+    assert (status, answer["__type"]) == (400, "InvalidSignatureException")
+    assert answer["message"] == (
+        "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."
+    )
+    headers["X-Amz-Target"] = "TrentService.DisableKey"
+    status, answer = _send(kms_server.url, headers, body)
+    assert (status, answer["__type"]) == (400, "InvalidSignatureException")
+    assert _state(kms_server, key) == "Enabled"
+
+
+@pytest.mark.parametrize(
+    ("signed", "missing"),
+    [
+        (("host", "x-amz-date", "content-type"), "X-Amz-Target"),
+        (("host", "x-amz-date", "x-amz-target"), "Content-Type"),
+        (("host", "content-type", "x-amz-target"), "X-Amz-Date"),
+    ],
+)
+def test_the_target_type_and_date_headers_must_be_signed(
+    kms_server: Server, signed: tuple[str, ...], missing: str
+) -> None:
+    request = _narrowly_signed(kms_server, "TrentService.ListKeys", b"{}", signed)
+    status, answer = _send(kms_server.url, dict(request.headers.items()), b"{}")
+    assert (status, answer["__type"]) == (400, "InvalidSignatureException")
+    assert answer["message"] == f"'{missing}' must be a 'SignedHeader' in the AWS Authorization."
+    full = _narrowly_signed(
+        kms_server,
+        "TrentService.ListKeys",
+        b"{}",
+        ("host", "x-amz-date", "content-type", "x-amz-target"),
+    )
+    status, answer = _send(kms_server.url, dict(full.headers.items()), b"{}")
+    assert status == 200, answer

@@ -300,8 +300,8 @@ _kmscli_spec() {
         _kmscli_arguments='file...'
         ;;
     'serve')
-        _kmscli_options='--host --port'
-        _kmscli_valued='--host=none --port=none'
+        _kmscli_options='--host --port --max-connections --request-timeout'
+        _kmscli_valued='--host=none --port=none --max-connections=none --request-timeout=none'
         ;;
     'sign')
         _kmscli_options='-k --key --algorithm --message-type -o --output -f --force --grant-token'

@@ -177,7 +177,7 @@ function __kmscli_spec
             set -g __kmscli_valued -k --key -c --context --new-context --source-key -o --output --commitment-policy --max-encrypted-data-keys --grant-token
             set -g __kmscli_arguments file...
         case 'serve'
-            set -g __kmscli_valued --host --port
+            set -g __kmscli_valued --host --port --max-connections --request-timeout
         case 'sign'
             set -g __kmscli_valued -k --key --algorithm --message-type -o --output --grant-token
             set -g __kmscli_arguments file
@@ -673,6 +673,8 @@ complete -c kmscli -n '__kmscli_at "reencrypt"' -l grant-token -r -f -d 'A grant
 # kmscli serve
 complete -c kmscli -n '__kmscli_at "serve"' -l host -r -f -d 'Address to listen on; anything but loopback is warned about.'
 complete -c kmscli -n '__kmscli_at "serve"' -l port -r -f -d 'Port to listen on; 0 picks a free one (the URL printed says which).'
+complete -c kmscli -n '__kmscli_at "serve"' -l max-connections -r -f -d 'Connections served at once; past it, a new connection takes the slot of one waiting for a request, or waits a second for a busy slot and is answered 503.'
+complete -c kmscli -n '__kmscli_at "serve"' -l request-timeout -r -f -d 'Time a request has, from its first byte, to arrive whole (headers and body).'
 
 # kmscli sign
 complete -c kmscli -n '__kmscli_at "sign"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key: key ID, key ARN, alias or alias ARN.'

@@ -3,6 +3,11 @@
 Owns: `MessageDecryptor` - the header checks of esdk-format.md §1.12 steps 1-7 (`read_header`)
 and steps 8-13 given the unwrapped data key (`decrypt`), with memory bounded by the frame size.
 
+Memory rule: a header may declare frames of up to 2**31-1 bytes (anyone allowed GenerateDataKey
+can make one with a valid tag), and a frame must be held whole to be authenticated. So the frame
+length a header declares (or a non-framed body's length) is checked against `max_frame_length`
+before any buffer is sized, and the buffers then hold about two frames whatever the stream holds.
+
 Release rule: a regular frame's plaintext reaches `dst` once its tag verifies; the final frame's
 plaintext (and a non-framed body) only after the signature, if any, verifies and the stream is
 known to end right there. A damaged, truncated or extended message therefore raises before the
@@ -48,14 +53,16 @@ from kmscli.message.suites import AlgorithmSuite, CommitmentPolicy
 
 __all__ = [
     "DEFAULT_MAX_ENCRYPTED_DATA_KEYS",
-    "NON_FRAMED_BUFFER_LIMIT",
+    "DEFAULT_MAX_FRAME_LENGTH",
     "CommitmentPolicy",
     "MessageDecryptor",
 ]
 
 DEFAULT_MAX_ENCRYPTED_DATA_KEYS: Final = 64
-# A non-framed body is authenticated as one block, so it has to be held whole before release.
-NON_FRAMED_BUFFER_LIMIT: Final = 64 * 1024 * 1024
+# 16 times kmscli's default frame (256 KiB), 1024 times what the ESDKs write (4096), 4 times the
+# largest frame the benchmarks try (1 MiB): real messages pass, and a hostile header costs at most
+# about 8 MiB. A non-framed body is authenticated as one block, so the same limit applies to it.
+DEFAULT_MAX_FRAME_LENGTH: Final = 4 * 1024 * 1024
 CHUNK_TARGET_BYTES: Final = 1024 * 1024
 _POOL_DEPTH: Final = 3
 _FINAL_HEAD: Final = struct.Struct(">4sI12sI")
@@ -74,7 +81,8 @@ class MessageDecryptor:
 
     `progress`, if given, is called in the caller's thread with the number of plaintext bytes
     just released (a delta). `unsigned_only` fails signed messages right after the header;
-    `max_body_length` rejects frame lengths (or a non-framed body) above it.
+    `max_frame_length` (None: no limit but the format's) rejects, right after the header, frame
+    lengths above it, and non-framed bodies above it before they are read.
     """
 
     def __init__(
@@ -83,14 +91,14 @@ class MessageDecryptor:
         commitment_policy: CommitmentPolicy = CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
         max_encrypted_data_keys: int | None = DEFAULT_MAX_ENCRYPTED_DATA_KEYS,
         *,
-        max_body_length: int | None = None,
+        max_frame_length: int | None = DEFAULT_MAX_FRAME_LENGTH,
         unsigned_only: bool = False,
         threaded: bool = True,
     ) -> None:
         self._src = src
         self.commitment_policy = commitment_policy
         self.max_encrypted_data_keys = max_encrypted_data_keys
-        self.max_body_length = max_body_length
+        self.max_frame_length = max_frame_length
         self.unsigned_only = unsigned_only
         self._threaded = threaded
         self._header: MessageHeader | None = None
@@ -118,9 +126,7 @@ class MessageDecryptor:
             max_encrypted_data_keys=self.max_encrypted_data_keys,
             check_suite=self._check_suite,
         )
-        limit = self.max_body_length
-        if limit is not None and header.frame_length > limit:
-            raise FormatError(f"frame length {header.frame_length} exceeds the limit of {limit}")
+        check_frame_length(header.frame_length, self.max_frame_length)
         public_key = header.encryption_context.get(PUBLIC_KEY_FIELD)
         curve = header.suite.signature
         if curve is not None:
@@ -140,6 +146,12 @@ class MessageDecryptor:
             )
         self._header = header
         return header
+
+    def check_frame_length(self, limit: int | None) -> None:
+        """FormatError if the header's frames (or a non-framed body) may exceed `limit`; for a
+        non-framed body the length is only known from the body, so the limit is kept for it."""
+        self.max_frame_length = limit
+        check_frame_length(self.read_header().frame_length, limit)
 
     @property
     def header(self) -> MessageHeader:
@@ -204,11 +216,12 @@ class MessageDecryptor:
         if len(head) != 20:
             raise _damaged("the body is truncated")
         length = int.from_bytes(head[12:], "big")
-        limit = min(NON_FRAMED_MAX_CONTENT, NON_FRAMED_BUFFER_LIMIT)
-        if self.max_body_length is not None:
-            limit = min(limit, self.max_body_length)
-        if length > limit:
-            raise FormatError(f"the non-framed body of {length} bytes exceeds the limit of {limit}")
+        if length > NON_FRAMED_MAX_CONTENT:
+            raise FormatError(
+                f"the non-framed body of {length} bytes exceeds the format's limit of "
+                f"{NON_FRAMED_MAX_CONTENT}"
+            )
+        check_frame_length(length, self.max_frame_length, what="the non-framed body")
         sealed = read_exact(src, length + TAG_LENGTH)
         if len(sealed) != length + TAG_LENGTH:
             raise _damaged("the body is truncated")
@@ -228,6 +241,17 @@ class MessageDecryptor:
         if progress is not None:
             progress(length)
         return length
+
+
+def check_frame_length(length: int, limit: int | None, *, what: str = "the frame length") -> None:
+    """FormatError (with a hint) if `length` bytes, held in memory twice, exceed `limit`."""
+    if limit is None or length <= limit:
+        return
+    raise FormatError(
+        f"{what} of {length} bytes exceeds the limit of {limit} bytes: decrypting holds a whole "
+        "frame in memory twice",
+        hints=(f"if you trust this message, allow it with --max-frame-length {length}",),
+    )
 
 
 def _verify_footer(verifier: MessageVerifier, take: Callable[[int], bytes]) -> None:

@@ -75,8 +75,12 @@ def encrypt(
     return out.getvalue()
 
 
-def decrypt(message: bytes, *, threaded: bool = True) -> bytes:
-    decryptor = MessageDecryptor(io.BytesIO(message), threaded=threaded)
+def decrypt(
+    message: bytes, *, threaded: bool = True, max_frame_length: int | None = None
+) -> bytes:
+    decryptor = MessageDecryptor(
+        io.BytesIO(message), threaded=threaded, max_frame_length=max_frame_length
+    )
     out = io.BytesIO()
     decryptor.read_header()
     assert decryptor.decrypt(DATA_KEY, out) == len(out.getvalue())
@@ -263,8 +267,8 @@ def test_wrong_data_key() -> None:
 def test_decrypt_guards() -> None:
     message = encrypt(b"x" * 1000, frame_length=256)
     with pytest.raises(FormatError, match="limit"):
-        MessageDecryptor(io.BytesIO(message), max_body_length=128).read_header()
-    MessageDecryptor(io.BytesIO(message), max_body_length=256).read_header()
+        MessageDecryptor(io.BytesIO(message), max_frame_length=128).read_header()
+    MessageDecryptor(io.BytesIO(message), max_frame_length=256).read_header()
     signed = encrypt(b"x", SIGNED_SUITE)
     with pytest.raises(FormatError, match="signed"):
         MessageDecryptor(io.BytesIO(signed), unsigned_only=True).read_header()

@@ -146,6 +146,10 @@ def deliver(
 def io_errors(job: Job) -> Iterator[None]:
     try:
         yield
+    except BrokenPipeError:
+        # The reader of the output went away: end quietly with 141, as documented (a bare
+        # BrokenPipeError would reach click, which exits 1).
+        raise click.exceptions.Exit(141) from None
     except OSError as error:
         where = job.target_label if error.filename is None else error.filename
         raise InputOutputError(describe_os_error(error, where)) from None

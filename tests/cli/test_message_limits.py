@@ -191,3 +191,30 @@ def test_the_cli_default_is_the_decoders() -> None:
     from kmscli.message import decoder
 
     assert jobs.DEFAULT_MAX_FRAME_LENGTH == decoder.DEFAULT_MAX_FRAME_LENGTH
+
+
+@pytest.mark.parametrize(
+    "algorithm",
+    ["AES_256_GCM_HKDF_SHA512_COMMIT_KEY", "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384"],
+)
+def test_large_frames_cost_two_frames_plus_a_constant(
+    run: Runner, kmscli_env: dict[str, str], tmp_path: Path, algorithm: str
+) -> None:
+    """Allowed large frames: peak RSS within two frames of a tiny message's (the constant)."""
+    key = run("key", "create").out.strip()
+    frame = 16 * MiB
+    plaintext = os.urandom(2 * frame + 5 * MiB + 7)  # two regular frames and a final one
+    (tmp_path / "p").write_bytes(plaintext)
+    (tmp_path / "tiny").write_bytes(b"tiny")
+    for name, size in (("p", frame), ("tiny", 4096)):
+        done = run("encrypt", "-k", key, "--algorithm", algorithm, "--frame-size", str(size), name)
+        assert done.status == 0, done.err
+    option = ("--max-frame-length", str(frame))
+    status, constant, err = measure(kmscli_env, tmp_path, "decrypt", *option, "-o", "-", "tiny.kms")
+    assert status == 0, err
+    for target in ("out", "-"):
+        status, rss, err = measure(kmscli_env, tmp_path, "decrypt", *option, "-o", target, "p.kms")
+        assert status == 0, err
+        extra = rss - constant
+        assert extra < 2 * frame + 6 * MiB, f"{extra / MiB:.0f} MiB above the constant"
+    assert (tmp_path / "out").read_bytes() == plaintext

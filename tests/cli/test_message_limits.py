@@ -218,3 +218,28 @@ def test_large_frames_cost_two_frames_plus_a_constant(
         extra = rss - constant
         assert extra < 2 * frame + 6 * MiB, f"{extra / MiB:.0f} MiB above the constant"
     assert (tmp_path / "out").read_bytes() == plaintext
+
+
+def test_the_number_of_data_keys_is_bounded_on_inspect_and_decrypt(
+    run: Runner, tmp_path: Path
+) -> None:
+    """inspect reads no frame, but a header of 65535 data keys of 3 x 65535 bytes each would
+    be 12 GiB: it has decrypt's limit on their number (64 by default), with the same option."""
+    keys = [EncryptedDataKey("aws-kms", b"arn:%d" % n, os.urandom(64)) for n in range(65)]
+    body = serialize_header_body_v2(
+        suite=DEFAULT_SUITE,
+        message_id=os.urandom(32),
+        encryption_context_bytes=b"",
+        encrypted_data_keys=keys,
+        frame_length=4096,
+        commitment_key=os.urandom(32),
+    )
+    (tmp_path / "many.kms").write_bytes(body + os.urandom(16))
+    for command in ("inspect", "decrypt"):
+        refused = run(command, "many.kms")
+        assert refused.status == 8, refused.err
+        assert "65 encrypted data keys; the limit is 64" in refused.err
+        assert "--max-encrypted-data-keys 65" in refused.err
+    shown = run("inspect", "--max-encrypted-data-keys", "65", "many.kms", "--json")
+    assert shown.status == 0, shown.err
+    assert len(json.loads(shown.out)["EncryptedDataKeys"]) == 65

@@ -162,6 +162,7 @@ def test_the_hostile_header_is_genuine_and_a_raised_limit_still_costs_what_is_re
     assert rss < RSS_BOUND, f"peak RSS {rss / MiB:.0f} MiB"
 
 
+@pytest.mark.slow
 def test_a_legitimate_large_frame_needs_the_option(run: Runner, tmp_path: Path) -> None:
     key = run("key", "create").out.strip()
     plaintext = os.urandom(5 * MiB + 123)
@@ -193,6 +194,7 @@ def test_the_cli_default_is_the_decoders() -> None:
     assert jobs.DEFAULT_MAX_FRAME_LENGTH == decoder.DEFAULT_MAX_FRAME_LENGTH
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "algorithm",
     ["AES_256_GCM_HKDF_SHA512_COMMIT_KEY", "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384"],

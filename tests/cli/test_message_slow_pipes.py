@@ -33,11 +33,14 @@ def message(run: Runner, tmp_path: Path) -> bytes:
 
 
 def _start(
-    env: dict[str, str], cwd: Path, stdout: int | object = subprocess.DEVNULL
+    env: dict[str, str],
+    cwd: Path,
+    stdout: int | object = subprocess.DEVNULL,
+    command: tuple[str, ...] = ("decrypt", "-o", "-"),
 ) -> subprocess.Popen[bytes]:
     with (cwd / "err").open("wb") as err:
         return subprocess.Popen(
-            [KMSCLI, "decrypt", "-o", "-"],
+            [KMSCLI, *command],
             stdin=subprocess.PIPE,
             stdout=stdout,  # type: ignore[arg-type]
             stderr=err,
@@ -147,3 +150,20 @@ def test_stdout_closed_mid_decrypt_exits_141(
     status, err = _finish(child, tmp_path)
     _clean(err)
     assert status == 141, err
+
+
+@pytest.mark.parametrize("attempt", range(REPEAT))
+def test_ctrl_c_while_encrypt_waits_for_a_slow_pipe_exits_130(
+    run: Runner, kmscli_env: dict[str, str], tmp_path: Path, attempt: int
+) -> None:
+    key = run("key", "create").out.strip()
+    out = tmp_path / "out"
+    with out.open("wb") as sink:
+        child = _start(kmscli_env, tmp_path, stdout=sink, command=("encrypt", "-k", key))
+        _feed(child, os.urandom(SIZE))  # a few chunks, then the writer stalls
+        _wait_for(lambda: out.stat().st_size > 0)
+        time.sleep(0.05 * attempt)
+        child.send_signal(signal.SIGINT)
+        status, err = _finish(child, tmp_path)
+    _clean(err)
+    assert status == 130, err

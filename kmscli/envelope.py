@@ -148,14 +148,21 @@ def _new_data_key(
 
 
 def read_header(
-    src: BinaryIO, *, commitment_policy: CommitmentPolicy, max_encrypted_data_keys: int | None
+    src: BinaryIO,
+    *,
+    commitment_policy: CommitmentPolicy,
+    max_encrypted_data_keys: int | None,
+    max_frame_length: int | None,
 ) -> MessageDecryptor:
+    """A decryptor whose header is read and checked, before any data key is asked for: a frame
+    length above `max_frame_length` fails here, before any buffer is sized (None: no limit)."""
     from kmscli.message.decoder import MessageDecryptor
 
     decryptor = MessageDecryptor(
         src,
         commitment_policy=commitment_policy,
         max_encrypted_data_keys=max_encrypted_data_keys,
+        max_frame_length=max_frame_length,
     )
     decryptor.read_header()
     return decryptor
@@ -315,6 +322,7 @@ def reencrypt_stream(
     keys: Sequence[str],
     commitment_policy: CommitmentPolicy,
     max_encrypted_data_keys: int | None,
+    max_frame_length: int | None,
     allowed_keys: Sequence[str] = (),
     required_context: Mapping[str, str] | None = None,
     full: bool = False,
@@ -327,14 +335,20 @@ def reencrypt_stream(
     copied as they are (not authenticated here: a damaged body stays damaged and fails on
     decrypt). A signed message, or any message with `full`, is decrypted and encrypted again
     (a new data key, message ID and, if signed, signing key), streaming through a pipe so no
-    plaintext touches a disk. `allowed_keys` and `required_context` work as in decrypt.
+    plaintext touches a disk. `allowed_keys` and `required_context` work as in decrypt;
+    `max_frame_length` only where the message is decrypted (a re-wrap holds no frame).
     """
     if not keys:
         raise UsageError("no key to re-encrypt under")
     decryptor = read_header(
-        src, commitment_policy=commitment_policy, max_encrypted_data_keys=max_encrypted_data_keys
+        src,
+        commitment_policy=commitment_policy,
+        max_encrypted_data_keys=max_encrypted_data_keys,
+        max_frame_length=None,
     )
     header = decryptor.header
+    if header.suite.signed or full:
+        decryptor.check_frame_length(max_frame_length)
     _check_required_context(header.encryption_context, required_context or {})
     data_key, _ = _unwrap_data_key(header, provider, allowed_keys)
     if not header.suite.signed and not full:

@@ -1212,8 +1212,9 @@ def format_page() -> str:
     from kmscli.envelope import KMS_PROVIDER_ID
     from kmscli.kms import blob
     from kmscli.message import frames
+    from kmscli.message.decoder import DEFAULT_MAX_ENCRYPTED_DATA_KEYS, DEFAULT_MAX_FRAME_LENGTH
     from kmscli.message.encoder import DEFAULT_FRAME_LENGTH
-    from kmscli.message.header import MESSAGE_ID_LENGTH, VERSION_2
+    from kmscli.message.header import MAX_FRAME_LENGTH, MESSAGE_ID_LENGTH, VERSION_2
     from kmscli.message.suites import DEFAULT_SUITE, ENCRYPT_SUITES, SIGNED_SUITE
     from kmscli.store import header, journal, layout, records, rootkey
 
@@ -1354,6 +1355,22 @@ def format_page() -> str:
             "Decrypting to a file, no plaintext appears before the signature verified; to stdout, "
             "regular frames are released as their tags verify and the final frame only after "
             "the end of the message verified."
+        ),
+        ".SS Limits",
+        roff(
+            "A frame is authenticated whole, so a reader holds it in memory, twice (ciphertext "
+            "and plaintext). The format allows frame lengths up to "
+            f"{MAX_FRAME_LENGTH}; kmscli decrypt and reencrypt refuse a header declaring more "
+            f"than {DEFAULT_MAX_FRAME_LENGTH} bytes ({DEFAULT_MAX_FRAME_LENGTH // 2**20} MiB) "
+            "per frame, or a non-framed body longer than that, unless --max-frame-length allows "
+            "it (exit 8). The check comes right after the header, before any buffer is sized and "
+            "before any data key is unwrapped, so a header with a valid tag that declares huge "
+            "frames costs nothing; memory then stays within about two frames plus a constant. "
+            "Messages with more than "
+            f"{DEFAULT_MAX_ENCRYPTED_DATA_KEYS} encrypted data keys are refused unless "
+            "--max-encrypted-data-keys allows them (decrypt, reencrypt, inspect). Every other "
+            "length in a header is a 2-byte field, so no field is longer than 65535 bytes. Bytes "
+            "after the end of a message are an error (exit 7)."
         ),
         '.SH "CIPHERTEXT BLOBS"',
         roff(

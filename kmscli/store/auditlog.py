@@ -35,16 +35,17 @@ import fcntl
 import os
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from kmscli.crypto.primitives import constant_time_equal, hmac_sha256, hmac_sha256_verify
-from kmscli.errors import KeyringCorruptError, ValidationException
+from kmscli.errors import KeyringCorruptError, KMSInternalException, ValidationException
 from kmscli.store.atomic import FILE_MODE, io_error, make_dir
 from kmscli.store.layout import AUDIT
 
 if TYPE_CHECKING:
+    from kmscli.store.anchor import Anchor
     from kmscli.store.keyring import Keyring
 
 AUDIT_DIR = AUDIT
@@ -105,8 +106,9 @@ class AuditReport:
         return not self.problems
 
 
-class _Head:
-    """A head slot: the last record's sequence number, the log size after it, and its MAC."""
+class Position:
+    """A point of the chain: a record's sequence number, the log size after it, and its MAC
+    (what a head slot holds; seq 0 is the empty log)."""
 
     __slots__ = ("mac", "seq", "size")
 
@@ -116,7 +118,7 @@ class _Head:
         self.mac: Final = mac
 
 
-_EMPTY = _Head(0, 0, _GENESIS)
+_EMPTY = Position(0, 0, _GENESIS)
 
 
 class AuditLog:
@@ -162,6 +164,11 @@ class AuditLog:
 
     def _check_line(self, raw: bytes, seq: int, prev: bytes) -> bytes | None:
         """The MAC of `raw` if it is record `seq` chained to `prev`, else None."""
+        found = self._chained(raw, seq, prev)
+        return None if found is None else found[0]
+
+    def _chained(self, raw: bytes, seq: int, prev: bytes) -> tuple[bytes, bytes] | None:
+        """(MAC, event) of `raw` if it is record `seq` chained to `prev`, else None."""
         match = re.fullmatch(_LINE, raw.rstrip(b"\n"))
         if match is None:
             return None
@@ -170,16 +177,16 @@ class AuditLog:
             return None
         if int(match["seq"]) != seq or match["prev"].decode() != prev.hex():
             return None
-        return mac
+        return mac, match["event"]
 
     # -- the head --------------------------------------------------------------------------------
 
-    def _read_head(self, fd: int) -> _Head | None:
+    def _read_head(self, fd: int) -> Position | None:
         """The newest valid slot; _EMPTY for an empty file; None when no slot is valid."""
         raw = os.pread(fd, 2 * _SLOT_BYTES, 0)
         if not raw.strip(b"\0"):
             return _EMPTY
-        best: _Head | None = None
+        best: Position | None = None
         for offset in (0, _SLOT_BYTES):
             chunk = raw[offset : offset + _SLOT.size]
             if len(chunk) < _SLOT.size:
@@ -188,10 +195,10 @@ class AuditLog:
             if magic != _HEAD_MAGIC or not self._slot_mac_ok(seq, size, mac, check):
                 continue
             if best is None or seq > best.seq:
-                best = _Head(seq, size, mac)
+                best = Position(seq, size, mac)
         return best
 
-    def _write_head(self, fd: int, head: _Head) -> None:
+    def _write_head(self, fd: int, head: Position) -> None:
         slot = _SLOT.pack(
             _HEAD_MAGIC,
             head.seq,
@@ -245,7 +252,7 @@ class AuditLog:
         try:
             fd = os.open(self._dir / HEAD, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
-            head: _Head | None = _EMPTY
+            head: Position | None = _EMPTY
         except OSError:
             return  # unreadable: append reports it (or skips a read-only keyring)
         else:
@@ -270,10 +277,7 @@ class AuditLog:
         keyring can still be used, unaudited. KeyringCorruptError when the head was tampered
         with, InputOutputError for other I/O failures.
         """
-        if b"\n" in event or b"\r" in event:
-            raise ValidationException("an audit event must be one line")
-        if len(event) > _MAX_EVENT_BYTES:
-            raise ValidationException("an audit event is larger than 1 MiB")
+        _check_event(event)
         try:
             with self._locked(exclusive=True) as head_fd:
                 if head_fd is None:
@@ -288,9 +292,7 @@ class AuditLog:
         head = self._read_head(head_fd)
         if head is None:
             raise self._corrupt_head()
-        log_fd = os.open(
-            self._dir / LOG, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE
-        )
+        log_fd = self._open_log()
         try:
             head = self._catch_up(log_fd, head)
             line, mac = self._line(head.seq + 1, head.mac, event)
@@ -301,11 +303,11 @@ class AuditLog:
             size = os.fstat(log_fd).st_size
         finally:
             os.close(log_fd)
-        new = _Head(head.seq + 1, size, mac)
+        new = Position(head.seq + 1, size, mac)
         self._write_head(head_fd, new)
         return new.seq
 
-    def _catch_up(self, log_fd: int, head: _Head) -> _Head:
+    def _catch_up(self, log_fd: int, head: Position, *, trusted: bool = False) -> Position:
         """Account for what an interrupted append left past the head (see the module doc).
 
         A log shorter than the head says lost records off its end: the next record still
@@ -320,7 +322,7 @@ class AuditLog:
             return head
         extra = os.pread(log_fd, size - head.size, head.size)
         lines = extra.splitlines(keepends=True)
-        if head.seq == 0 and sum(1 for raw in lines if raw.endswith(b"\n")) > 1:
+        if not trusted and head.seq == 0 and sum(1 for raw in lines if raw.endswith(b"\n")) > 1:
             raise self._corrupt_head()
         position, seq, mac = head.size, head.seq, head.mac
         for raw in lines:
@@ -331,7 +333,116 @@ class AuditLog:
             adopted = self._check_line(raw, seq + 1, mac)
             if adopted is not None:
                 seq, mac = seq + 1, adopted
-        return _Head(seq, position, mac)
+        return Position(seq, position, mac)
+
+    # -- appending as part of a keyring transaction (see kmscli.store.journal) --------------------
+
+    def position(self) -> Position:
+        """Where the chain ends now, after settling what an interrupted append left (see
+        `_catch_up`): the base a transaction's events are appended after. The caller holds the
+        keyring's exclusive lock, so no other appender can move it until the transaction ends."""
+        try:
+            with self._locked(exclusive=True) as head_fd:
+                if head_fd is None:  # pragma: no cover (exclusive never yields None)
+                    raise KMSInternalException("the audit head could not be opened")
+                head = self._read_head(head_fd)
+                if head is None:
+                    raise self._corrupt_head()
+                log_fd = self._open_log()
+                try:
+                    return self._catch_up(log_fd, head)
+                finally:
+                    os.close(log_fd)
+        except OSError as exc:
+            raise io_error(self._dir, exc, "append to the audit log in") from None
+
+    def _open_log(self) -> int:
+        return os.open(
+            self._dir / LOG, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE
+        )
+
+    def append_events(self, base: Position, events: Sequence[bytes]) -> Position:
+        """Make sure each of `events` is in the log after `base`, in order; the position of
+        the last one. Idempotent: events an earlier, interrupted attempt appended are found
+        (by their bytes, which carry a unique event ID) and not appended again, so recovery
+        can repeat it. Raises OSError (the caller rolls back or leaves the journal)."""
+        for event in events:
+            _check_event(event)
+        with self._locked(exclusive=True) as head_fd:
+            if head_fd is None:  # pragma: no cover (exclusive never yields None)
+                raise KMSInternalException("the audit head could not be opened")
+            head = self._read_head(head_fd)
+            if head is None:
+                raise self._corrupt_head()
+            log_fd = self._open_log()
+            try:
+                # `base` comes from the sealed journal: what follows it may be several records
+                # of this transaction whose head write an interruption prevented.
+                start = head if head.seq > base.seq else base
+                end = self._catch_up(log_fd, start, trusted=True)
+                present = self._events_after(log_fd, base, end)
+                last: Position | None = None
+                lines: list[bytes] = []
+                size = os.fstat(log_fd).st_size  # where O_APPEND writes (a cut log is shorter)
+                for event in events:
+                    found = present.get(event)
+                    if found is not None:
+                        last = found
+                        continue
+                    line, mac = self._line(end.seq + 1, end.mac, event)
+                    lines.append(line)
+                    size += len(line)
+                    end = last = Position(end.seq + 1, size, mac)
+                if lines:
+                    view = memoryview(b"".join(lines))
+                    while view:
+                        view = view[os.write(log_fd, view) :]
+                    os.fdatasync(log_fd)
+            finally:
+                os.close(log_fd)
+            self._write_head(head_fd, end)
+            os.fsync(head_fd)
+        if last is None:  # pragma: no cover (a transaction always has an event)
+            raise KMSInternalException("a transaction committed without an audit event")
+        return last
+
+    def _events_after(self, log_fd: int, base: Position, end: Position) -> dict[bytes, Position]:
+        """The events of the records chained after `base`, up to `end`."""
+        found: dict[bytes, Position] = {}
+        if end.size <= base.size:
+            return found
+        data = os.pread(log_fd, end.size - base.size, base.size)
+        seq, mac, size = base.seq, base.mac, base.size
+        for raw in data.splitlines(keepends=True):
+            size += len(raw)
+            chained = self._chained(raw, seq + 1, mac)
+            if chained is not None:
+                seq, mac = seq + 1, chained[0]
+                found.setdefault(chained[1], Position(seq, size, mac))
+        return found
+
+    def restore(self, base: Position) -> None:
+        """Undo `append_events` after a failure before any record changed: cut the log back to
+        `base` and make the head say so. Raises OSError."""
+        with self._locked(exclusive=True) as head_fd:
+            if head_fd is None:  # pragma: no cover (exclusive never yields None)
+                raise KMSInternalException("the audit head could not be opened")
+            log_fd = self._open_log()
+            try:
+                if os.fstat(log_fd).st_size > base.size:
+                    os.ftruncate(log_fd, base.size)
+                    os.fdatasync(log_fd)
+            finally:
+                os.close(log_fd)
+            # The newest slot wins, so the other one (which may now name a removed record)
+            # is cleared; an empty head is all zeros.
+            other = ((base.seq + 1) % 2) * _SLOT_BYTES
+            os.pwrite(head_fd, bytes(_SLOT_BYTES), other)
+            if base.seq:
+                self._write_head(head_fd, base)
+            else:
+                os.pwrite(head_fd, bytes(_SLOT_BYTES), 0)
+            os.fsync(head_fd)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -355,17 +466,64 @@ class AuditLog:
                 found.append(AuditEntry(number, int(match["seq"]), match["event"]))
         return found
 
-    def verify(self) -> AuditReport:
-        """Check every record's MAC, the chain, and the end of the log against the head."""
+    def verify(self, anchor: Anchor | None = None) -> AuditReport:
+        """Check every record's MAC, the chain, and the end of the log against the head and
+        against `anchor`, the keyring's sealed record of its last change's audit record (None:
+        no change anchored yet). Read the anchor first: it never gets ahead of the log."""
         try:
             with self._locked(exclusive=False) as head_fd:
                 head = _EMPTY if head_fd is None else self._read_head(head_fd)
                 data = self._read_log()
         except OSError as exc:
             raise io_error(self._dir, exc, "read the audit log in") from None
-        return self._verify(data, head)
+        report = self._verify(data, head)
+        if anchor is None:
+            return report
+        problems = list(report.problems)
+        problems.extend(self._anchor_problems(data, head, anchor))
+        return AuditReport(
+            report.records, report.head_seq, report.head_mac, tuple(problems), report.notes
+        )
 
-    def _verify(self, data: bytes, head: _Head | None) -> AuditReport:
+    def _anchor_problems(self, data: bytes, head: Position | None, anchor: Anchor) -> list[str]:
+        """The log must still hold record `anchor.seq` with MAC `anchor.mac`, and the head
+        must not be older than it."""
+        problems: list[str] = []
+        mac: bytes | None = None
+        last = 0
+        for raw in data.splitlines():
+            match = re.fullmatch(_LINE, raw)
+            if match is None or not self._record_mac_ok(
+                match["body"], bytes.fromhex(match["mac"].decode())
+            ):
+                continue
+            seq = int(match["seq"])
+            last = max(last, seq)
+            if seq == anchor.seq:
+                mac = bytes.fromhex(match["mac"].decode())
+        if mac is None:
+            if last < anchor.seq:
+                problems.append(
+                    f"the log ends at record {last} but the keyring's last change was recorded "
+                    f"as record {anchor.seq}: the audit trail was removed or truncated"
+                )
+            else:
+                problems.append(
+                    f"record {anchor.seq}, the keyring's last change, is missing (removed)"
+                )
+        elif not constant_time_equal(mac, anchor.mac):
+            problems.append(
+                f"record {anchor.seq} is not the one the keyring's last change committed with "
+                "(the audit trail was replaced)"
+            )
+        if head is not None and head.seq < anchor.seq:
+            problems.append(
+                f"the head '{AUDIT_DIR}/{HEAD}' records {head.seq} but the keyring's last change "
+                f"was recorded as record {anchor.seq}: the head was removed or replaced"
+            )
+        return problems
+
+    def _verify(self, data: bytes, head: Position | None) -> AuditReport:
         problems: list[str] = []
         notes: list[str] = []
         expected_seq, prev = 1, _GENESIS
@@ -434,6 +592,13 @@ class AuditLog:
                     "next append brings the head up to date"
                 )
         return AuditReport(records, head_seq, head_mac, tuple(problems), tuple(notes))
+
+
+def _check_event(event: bytes) -> None:
+    if b"\n" in event or b"\r" in event:
+        raise ValidationException("an audit event must be one line")
+    if len(event) > _MAX_EVENT_BYTES:
+        raise ValidationException("an audit event is larger than 1 MiB")
 
 
 def audit_log(keyring: Keyring) -> AuditLog:

@@ -1,25 +1,46 @@
-"""Atomic multi-record transactions: the redo journal and crash recovery.
+"""Atomic multi-record transactions, with their audit events: the redo journal and recovery.
 
-Owns: turning one transaction's puts and deletes into files on disk so that, whatever moment
-the process dies at, the records end up either all old or all new. It runs only under the
-exclusive lock (the caller takes it) and knows records only as opaque encoded bytes.
+Owns: turning one transaction's puts, deletes and audit events into files on disk so that,
+whatever moment the process dies at, the records end up either all old or all new, and the
+audit log holds the transaction's events exactly when its records are new. It runs only under
+the keyring's exclusive lock (the caller takes it; every audit append, even of an operation that
+changes nothing, happens under the keyring's lock, so nobody appends to the log while a
+transaction is open) and knows records only as opaque encoded bytes, events as opaque lines.
 
 Commit protocol:
-  1. write `journal.pending` (the authenticated list of renames/deletes) and fsync it;
-     its mere presence also marks "temporary files may be lying around";
+  1. note where the audit chain ends (the base: seq, log size, MAC); write `journal.pending`
+     (the authenticated list of renames/deletes, the events and the base) and fsync it; its
+     mere presence also marks "temporary files may be lying around";
   2. write each new record as `.tmp-<txid>-<n>` in its kind directory, fsync each, then
      fsync those directories;
   3. rename `journal.pending` → `journal` and fsync home: the commit point;
-  4. rename the temporaries onto their records, unlink deleted records, fsync the directories;
-  5. unlink `journal`.
+  4. append the events to the audit log after the base (fdatasync, head), then set the audit
+     anchor (kmscli.store.anchor) to the last one: from here on, the records are meant to
+     change and the trail says so;
+  5. rename the temporaries onto their records, unlink deleted records, fsync the directories;
+  6. unlink `journal`.
+
+A failure before step 3 leaves nothing changed. A failure in step 4 (a full disk, a file size
+limit) is undone by the failing process, which still holds the lock: the log is cut back to the
+base, the head and `journal` removed, the temporaries swept, so the change did not happen and
+was not audited. A failure in steps 5-6 leaves `journal` for the next opener.
 
 Recovery (under the exclusive lock, whenever a journal file is seen): a `journal` is rolled
-forward (step 4 is idempotent), then every `.tmp-*` file is swept and `journal.pending` removed.
-A `journal` that fails its check is corruption; `journal.pending` is never trusted or read.
+forward (steps 4-6 are idempotent: events already in the log after the base are found by their
+bytes, which carry a unique event ID, and not appended twice), then every `.tmp-*` file is swept
+and `journal.pending` removed. A `journal` that fails its check is corruption;
+`journal.pending` is never trusted or read, and no event is appended before it is renamed, so
+discarding it discards a transaction and its events together.
+
+Journal format: `KMSJ` ‖ 1 ‖ AES-GCM(journal subkey, JSON) with a fixed label as associated
+data. Payload version 1 (`{"v":1,"ops":[[kind,name,temp|null]...]}`, written by kmscli before
+audit events were journaled) is still read; version 2 adds `"audit":{"base":[seq,size,mac],
+"events":[base64...]}` when the transaction has events.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -29,9 +50,10 @@ from pathlib import Path
 from typing import Final
 
 from kmscli.crypto.primitives import AuthenticationError, aes_gcm_open, aes_gcm_seal, random_bytes
-from kmscli.errors import KeyringCorruptError, ValidationException
-from kmscli.store import layout
+from kmscli.errors import KeyringCorruptError, KMSInternalException, ValidationException
+from kmscli.store import anchor, layout
 from kmscli.store.atomic import fsync_dir, make_dir, write_new
+from kmscli.store.auditlog import AuditLog, Position
 from kmscli.store.records import encode_record
 from kmscli.store.subkeys import Subkeys
 
@@ -54,6 +76,16 @@ class Op:
         self.data: Final = data
 
 
+class PendingAudit:
+    """A transaction's audit events and the point of the chain they follow."""
+
+    __slots__ = ("base", "events")
+
+    def __init__(self, base: Position, events: Sequence[bytes]) -> None:
+        self.base: Final = base
+        self.events: Final = tuple(events)
+
+
 class Entry:
     """One journal line: the record, and the temporary that replaces it (None: delete)."""
 
@@ -72,22 +104,28 @@ def _corrupt() -> KeyringCorruptError:
     )
 
 
-def encode_journal(keys: Subkeys, entries: Sequence[Entry]) -> bytes:
-    payload = json.dumps(
-        {"v": 1, "ops": [[e.kind, e.name, e.temp] for e in entries]},
-        separators=(",", ":"),
-    ).encode()
+def encode_journal(
+    keys: Subkeys, entries: Sequence[Entry], audit: PendingAudit | None = None
+) -> bytes:
+    document: dict[str, object] = {"v": 2, "ops": [[e.kind, e.name, e.temp] for e in entries]}
+    if audit is not None:
+        base = audit.base
+        document["audit"] = {
+            "base": [base.seq, base.size, base.mac.hex()],
+            "events": [base64.b64encode(event).decode("ascii") for event in audit.events],
+        }
+    payload = json.dumps(document, separators=(",", ":")).encode()
     return MAGIC + aes_gcm_seal(keys.journal, payload, _AAD)
 
 
-def decode_journal(keys: Subkeys, blob: bytes) -> list[Entry]:
+def decode_journal(keys: Subkeys, blob: bytes) -> tuple[list[Entry], PendingAudit | None]:
     if not blob.startswith(MAGIC):
         raise _corrupt()
     try:
         payload = json.loads(aes_gcm_open(keys.journal, blob[len(MAGIC) :], _AAD))
     except (AuthenticationError, ValueError):
         raise _corrupt() from None
-    if not isinstance(payload, dict) or payload.get("v") != 1:
+    if not isinstance(payload, dict) or payload.get("v") not in (1, 2):
         raise _corrupt()
     ops = payload.get("ops")
     if not isinstance(ops, list):
@@ -107,20 +145,39 @@ def decode_journal(keys: Subkeys, blob: bytes) -> list[Entry]:
         except ValidationException:
             raise _corrupt() from None
         entries.append(Entry(kind, name, temp))
-    return entries
+    raw_audit = payload.get("audit") if payload["v"] == 2 else None
+    return entries, None if raw_audit is None else _decode_audit(raw_audit)
+
+
+def _decode_audit(raw: object) -> PendingAudit:
+    # Sealed under the journal subkey, so this only guards against a bug, never an attacker.
+    try:
+        assert isinstance(raw, dict)
+        seq, size, mac = raw["base"]
+        assert isinstance(seq, int) and isinstance(size, int) and seq >= 0 and size >= 0
+        events = [base64.b64decode(e, validate=True) for e in raw["events"]]
+        assert events
+        return PendingAudit(Position(seq, size, bytes.fromhex(mac)), events)
+    except (AssertionError, KeyError, TypeError, ValueError):
+        raise _corrupt() from None
 
 
 class Staged:
     """Steps 1-2 done: the journal's entries and the directories they touch."""
 
-    __slots__ = ("dirs", "entries")
+    __slots__ = ("audit", "dirs", "entries")
 
-    def __init__(self, entries: list[Entry], dirs: frozenset[Path]) -> None:
+    def __init__(
+        self, entries: list[Entry], dirs: frozenset[Path], audit: PendingAudit | None
+    ) -> None:
         self.entries: Final = entries
         self.dirs: Final = dirs
+        self.audit: Final = audit
 
 
-def stage(home: Path, keys: Subkeys, ops: Sequence[Op]) -> Staged:
+def stage(
+    home: Path, keys: Subkeys, ops: Sequence[Op], audit: PendingAudit | None = None
+) -> Staged:
     """Steps 1-2: the pending journal and the fsynced temporaries. Nothing is visible yet."""
     txid = random_bytes(8).hex()
     entries: list[Entry] = []
@@ -128,7 +185,7 @@ def stage(home: Path, keys: Subkeys, ops: Sequence[Op]) -> Staged:
         temp = None if op.data is None else f"{layout.TEMP_PREFIX}{txid}-{number}"
         entries.append(Entry(op.kind, op.name, temp))
     dirs = frozenset(layout.kind_dir(home, op.kind) for op in ops)
-    write_new(home / layout.JOURNAL_PENDING, encode_journal(keys, entries))
+    write_new(home / layout.JOURNAL_PENDING, encode_journal(keys, entries, audit))
     for op, entry in zip(ops, entries, strict=True):
         if op.data is None or entry.temp is None:
             continue
@@ -138,7 +195,7 @@ def stage(home: Path, keys: Subkeys, ops: Sequence[Op]) -> Staged:
     for directory in dirs:
         if directory.is_dir():
             fsync_dir(directory)
-    return Staged(entries, dirs)
+    return Staged(entries, dirs, audit)
 
 
 def commit_point(home: Path) -> None:
@@ -169,20 +226,56 @@ def apply(home: Path, entries: Iterable[Entry]) -> None:
         os.unlink(home / layout.JOURNAL)
 
 
-def commit(home: Path, keys: Subkeys, ops: Sequence[Op]) -> None:
-    """Steps 1-5. An error before the commit point leaves the records untouched."""
+def apply_audit(home: Path, keys: Subkeys, log: AuditLog, audit: PendingAudit) -> None:
+    """Step 4, idempotent: the events in the log after their base, the anchor set to the last."""
+    last = log.append_events(audit.base, audit.events)
+    anchor.write(home, keys, anchor.Anchor(last.seq, last.mac))
+
+
+def commit(
+    home: Path,
+    keys: Subkeys,
+    ops: Sequence[Op],
+    events: Sequence[bytes] = (),
+    log: AuditLog | None = None,
+) -> None:
+    """Steps 1-6. An error before step 5 leaves the records and the audit log untouched."""
     if not ops:
+        if events:
+            raise KMSInternalException("audit events without a change are appended, not committed")
         return
+    audit: PendingAudit | None = None
+    if events:
+        if log is None:
+            raise KMSInternalException("a transaction with audit events needs the audit log")
+        audit = PendingAudit(log.position(), events)
     try:
-        staged = stage(home, keys, ops)
+        staged = stage(home, keys, ops, audit)
         commit_point(home)
     except BaseException:
         with contextlib.suppress(OSError):
             discard(home)
         raise
+    if audit is not None and log is not None:
+        try:
+            apply_audit(home, keys, log, audit)
+        except BaseException:
+            _undo(home, log, audit.base)
+            raise
     # From here on the transaction has happened; an error in apply leaves the journal for the
     # next opener to roll forward.
     apply(home, staged.entries)
+
+
+def _undo(home: Path, log: AuditLog, base: Position) -> None:
+    """Take back a committed transaction whose audit events did not get into the log: no
+    record was renamed yet. The log goes back first, so a crash in between leaves a journal
+    that recovery completes (events and records together)."""
+    with contextlib.suppress(OSError):
+        log.restore(base)
+        os.unlink(home / layout.JOURNAL)
+        fsync_dir(home)
+        discard(home)
 
 
 def discard(home: Path) -> None:
@@ -221,7 +314,7 @@ def sweep(home: Path) -> None:
             os.unlink(path)
 
 
-def recover(home: Path, keys: Subkeys) -> None:
+def recover(home: Path, keys: Subkeys, log: AuditLog | None = None) -> None:
     """Finish or discard whatever a crashed writer left. Caller holds the exclusive lock."""
     journal = home / layout.JOURNAL
     try:
@@ -229,7 +322,12 @@ def recover(home: Path, keys: Subkeys) -> None:
     except FileNotFoundError:
         blob = None
     if blob is not None:
-        apply(home, decode_journal(keys, blob))
+        entries, audit = decode_journal(keys, blob)
+        if audit is not None:
+            if log is None:
+                raise KMSInternalException("recovering audit events needs the audit log")
+            apply_audit(home, keys, log, audit)
+        apply(home, entries)
     sweep(home)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(home / layout.JOURNAL_PENDING)

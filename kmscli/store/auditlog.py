@@ -188,15 +188,20 @@ class AuditLog:
             return _EMPTY
         best: Position | None = None
         for offset in (0, _SLOT_BYTES):
-            chunk = raw[offset : offset + _SLOT.size]
-            if len(chunk) < _SLOT.size:
-                continue
-            magic, seq, size, mac, check = _SLOT.unpack(chunk)
-            if magic != _HEAD_MAGIC or not self._slot_mac_ok(seq, size, mac, check):
-                continue
-            if best is None or seq > best.seq:
-                best = Position(seq, size, mac)
+            slot = self._slot(raw[offset : offset + _SLOT_BYTES])
+            if slot is not None and (best is None or slot.seq > best.seq):
+                best = slot
         return best
+
+    def _slot(self, raw: bytes) -> Position | None:
+        """The position a head slot holds, None if it holds no valid one."""
+        chunk = raw[: _SLOT.size]
+        if len(chunk) < _SLOT.size:
+            return None
+        magic, seq, size, mac, check = _SLOT.unpack(chunk)
+        if magic != _HEAD_MAGIC or not self._slot_mac_ok(seq, size, mac, check):
+            return None
+        return Position(seq, size, mac)
 
     def _write_head(self, fd: int, head: Position) -> None:
         slot = _SLOT.pack(
@@ -434,15 +439,21 @@ class AuditLog:
                     os.fdatasync(log_fd)
             finally:
                 os.close(log_fd)
-            # The newest slot wins, so the other one (which may now name a removed record)
-            # is cleared; an empty head is all zeros.
-            other = ((base.seq + 1) % 2) * _SLOT_BYTES
-            os.pwrite(head_fd, bytes(_SLOT_BYTES), other)
-            if base.seq:
-                self._write_head(head_fd, base)
-            else:
-                os.pwrite(head_fd, bytes(_SLOT_BYTES), 0)
-            os.fsync(head_fd)
+            # Only a slot naming a record past the base is rewritten (the newest valid slot
+            # wins): base in its own slot, zeros in the other; an empty head is all zeros.
+            raw = os.pread(head_fd, 2 * _SLOT_BYTES, 0)
+            changed = False
+            for index in (0, 1):
+                slot = self._slot(raw[index * _SLOT_BYTES : (index + 1) * _SLOT_BYTES])
+                if slot is None or slot.seq <= base.seq:
+                    continue
+                changed = True
+                if base.seq and index == base.seq % 2:
+                    self._write_head(head_fd, base)
+                else:
+                    os.pwrite(head_fd, bytes(_SLOT_BYTES), index * _SLOT_BYTES)
+            if changed:
+                os.fsync(head_fd)
 
     # -- reading ---------------------------------------------------------------------------------
 

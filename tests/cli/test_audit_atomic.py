@@ -72,7 +72,7 @@ def _run_limited(env: dict[str, str], cwd: Path, limit: int, *args: str) -> Resu
         cwd=cwd,
         timeout=60,
         check=False,
-        preexec_fn=_limited(limit),  # noqa: PLW1509 (no threads in the test process's child)
+        preexec_fn=_limited(limit),
     )
     return Result(done.returncode, done.stdout, done.stderr)
 
@@ -194,7 +194,7 @@ def test_catch_up_events_whose_audit_records_cannot_be_written_do_not_happen(
         env=env,
         timeout=60,
         check=False,
-        preexec_fn=_limited(limit),  # noqa: PLW1509
+        preexec_fn=_limited(limit),
     )
     assert done.returncode == 10, done.stderr.decode()
     assert keyring.files() == files
@@ -204,8 +204,6 @@ def test_catch_up_events_whose_audit_records_cannot_be_written_do_not_happen(
     done = subprocess.run(script, capture_output=True, env=env, timeout=60, check=False)
     assert done.returncode == 0, done.stderr.decode()
     events = json.loads(keyring.ok("audit", "--json").out)["Records"]
-    assert [e["eventName"] for e in events if e["eventType"] == "AwsServiceEvent"] == [
-        "DeleteKey"
-    ]
+    assert [e["eventName"] for e in events if e["eventType"] == "AwsServiceEvent"] == ["DeleteKey"]
     assert keyring.run("key", "describe", keyring.key).status == 3
     assert keyring.run("audit", "--verify").status == 0

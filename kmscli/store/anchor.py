@@ -1,12 +1,14 @@
 """The audit anchor: the keyring's sealed record of where its audit trail had got to.
 
-Owns the anchor record: its kind and name among the records, its content (format version 1,
-JSON `{"v":1,"seq":<n>,"mac":"<hex>"}`, sealed like every record, so only the root key can
-make or read one) and writing it during a transaction's apply step. Every transaction that
-changes records carries its audit events (see journal); once they are in the log, the anchor is
-set to the sequence number and MAC of the last one, before any changed record becomes visible.
-So the sealed state always names the audit record of the last change, and a trail that was
-removed, truncated or replaced no longer contains it: verification (auditlog) reports it.
+Owns the anchor record: its kind and name among the records and its content (format version 1,
+JSON `{"v":1,"seq":<n>,"size":<log size after it>,"mac":"<hex>"}`, sealed like every record,
+so only the root key can make or read one). Every transaction that changes records carries its
+audit events and a new anchor naming the last of them (see journal): the anchor changes with
+the records, atomically. So the sealed state names the audit record of the last change, and a
+trail that was removed, truncated or replaced no longer holds it: verification (auditlog)
+reports it. A transaction that finds the anchored record gone from the log keeps the old anchor
+rather than re-anchoring on whatever chain is there now, so the loss stays reported (until the
+keyring is restored from a backup).
 
 The anchor guarantees the trail up to the last change: events of operations that change
 nothing (Encrypt, Decrypt, DescribeKey, denied calls...) may follow it unanchored, protected by
@@ -21,85 +23,52 @@ It does no locking (its callers hold the keyring's exclusive lock) and knows not
 from __future__ import annotations
 
 import json
-import os
 import re
-from typing import TYPE_CHECKING, Final
 
 from kmscli.errors import KeyringCorruptError, KeyringVersionError
-from kmscli.store import layout
-from kmscli.store.atomic import fsync_dir, make_dir, temp_name, write_new
-from kmscli.store.records import encode_record
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from kmscli.store.subkeys import Subkeys
+from kmscli.store.auditlog import Position
 
 KIND = "keyring"
 NAME = "audit-anchor"
 VERSION = 1
 _MAC_HEX = r"[0-9a-f]{64}"
+_WHERE = f"{KIND}/{NAME}"
 
 
-class Anchor:
-    """The audit record the keyring's last change committed with."""
-
-    __slots__ = ("mac", "seq")
-
-    def __init__(self, seq: int, mac: bytes) -> None:
-        self.seq: Final = seq
-        self.mac: Final = mac
-
-    def __repr__(self) -> str:
-        return f"Anchor(seq={self.seq}, mac={self.mac.hex()})"
-
-
-def encode(anchor: Anchor) -> bytes:
+def encode(position: Position) -> bytes:
     return json.dumps(
-        {"v": VERSION, "seq": anchor.seq, "mac": anchor.mac.hex()}, separators=(",", ":")
+        {"v": VERSION, "seq": position.seq, "size": position.size, "mac": position.mac.hex()},
+        separators=(",", ":"),
     ).encode()
 
 
-def decode(data: bytes) -> Anchor:
-    """The anchor a (decrypted) anchor record holds; KeyringCorruptError if it holds none,
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def decode(data: bytes) -> Position:
+    """The position an (opened) anchor record holds; KeyringCorruptError if it holds none,
     KeyringVersionError if its version is newer than this build knows."""
-    where = f"{KIND}/{NAME}"
     try:
         fields = json.loads(data)
     except ValueError:
         fields = None
-    if isinstance(fields, dict) and isinstance(fields.get("v"), int) and fields["v"] > VERSION:
+    if isinstance(fields, dict) and _count(fields.get("v")) and fields["v"] > VERSION:
         raise KeyringVersionError(
-            f"keyring record '{where}' has version {fields['v']}; this kmscli knows up to "
+            f"keyring record '{_WHERE}' has version {fields['v']}; this kmscli knows up to "
             f"{VERSION}",
             hints=["upgrade kmscli to use this keyring"],
         )
     if not (
         isinstance(fields, dict)
         and fields.get("v") == VERSION
-        and isinstance(fields.get("seq"), int)
-        and not isinstance(fields["seq"], bool)
-        and fields["seq"] >= 1
+        and _count(fields.get("seq"))
+        and _count(fields.get("size"))
         and isinstance(fields.get("mac"), str)
         and re.fullmatch(_MAC_HEX, fields["mac"])
     ):
         raise KeyringCorruptError(
-            f"keyring record '{where}' is not an audit anchor",
+            f"keyring record '{_WHERE}' is not an audit anchor",
             hints=["restore the keyring directory from a backup"],
         )
-    return Anchor(fields["seq"], bytes.fromhex(fields["mac"]))
-
-
-def write(home: Path, keys: Subkeys, anchor: Anchor) -> None:
-    """Replace the anchor record durably (temporary, fsync, rename, fsync the directory)."""
-    directory = layout.kind_dir(home, KIND)
-    make_dir(directory)
-    temp = directory / temp_name("anchor-")
-    try:
-        write_new(temp, encode_record(keys, KIND, NAME, encode(anchor)))
-        os.replace(temp, layout.record_path(home, KIND, NAME))
-    except BaseException:
-        if os.path.lexists(temp):
-            os.unlink(temp)
-        raise
-    fsync_dir(directory)
+    return Position(fields["seq"], fields["size"], bytes.fromhex(fields["mac"]))

@@ -45,7 +45,6 @@ from kmscli.store.atomic import FILE_MODE, io_error, make_dir
 from kmscli.store.layout import AUDIT
 
 if TYPE_CHECKING:
-    from kmscli.store.anchor import Anchor
     from kmscli.store.keyring import Keyring
 
 AUDIT_DIR = AUDIT
@@ -411,6 +410,41 @@ class AuditLog:
             raise KMSInternalException("a transaction committed without an audit event")
         return last
 
+    def chain(self, base: Position, events: Sequence[bytes]) -> Position:
+        """Where the chain ends once `events` are appended after `base` (no I/O)."""
+        seq, size, mac = base.seq, base.size, base.mac
+        for event in events:
+            line, mac = self._line(seq + 1, mac, event)
+            seq, size = seq + 1, size + len(line)
+        return Position(seq, size, mac)
+
+    def holds(self, anchor: Position) -> bool:
+        """Whether the log still holds record `anchor.seq`, with its MAC, ending at
+        `anchor.size` (a cheap check: one read of the end of that line)."""
+        if anchor.size < 2:
+            return False
+        try:
+            with open(self._dir / LOG, "rb") as log:
+                start = anchor.size
+                while True:
+                    start = max(0, start - 4096)
+                    log.seek(start)
+                    chunk = log.read(anchor.size - start)
+                    if len(chunk) != anchor.size - start or not chunk.endswith(b"\n"):
+                        return False
+                    newline = chunk.rfind(b"\n", 0, len(chunk) - 1)
+                    if newline >= 0 or start == 0:
+                        break
+                    if anchor.size - start > _MAX_EVENT_BYTES + 4096:
+                        return False
+        except FileNotFoundError:
+            return False
+        match = re.fullmatch(_LINE, chunk[newline + 1 : -1])
+        if match is None or int(match["seq"]) != anchor.seq:
+            return False
+        mac = bytes.fromhex(match["mac"].decode())
+        return constant_time_equal(mac, anchor.mac) and self._record_mac_ok(match["body"], mac)
+
     def _events_after(self, log_fd: int, base: Position, end: Position) -> dict[bytes, Position]:
         """The events of the records chained after `base`, up to `end`."""
         found: dict[bytes, Position] = {}
@@ -477,7 +511,7 @@ class AuditLog:
                 found.append(AuditEntry(number, int(match["seq"]), match["event"]))
         return found
 
-    def verify(self, anchor: Anchor | None = None) -> AuditReport:
+    def verify(self, anchor: Position | None = None) -> AuditReport:
         """Check every record's MAC, the chain, and the end of the log against the head and
         against `anchor`, the keyring's sealed record of its last change's audit record (None:
         no change anchored yet). Read the anchor first: it never gets ahead of the log."""
@@ -496,7 +530,7 @@ class AuditLog:
             report.records, report.head_seq, report.head_mac, tuple(problems), report.notes
         )
 
-    def _anchor_problems(self, data: bytes, head: Position | None, anchor: Anchor) -> list[str]:
+    def _anchor_problems(self, data: bytes, head: Position | None, anchor: Position) -> list[str]:
         """The log must still hold record `anchor.seq` with MAC `anchor.mac`, and the head
         must not be older than it."""
         problems: list[str] = []

@@ -14,10 +14,10 @@ Commit protocol:
   2. write each new record as `.tmp-<txid>-<n>` in its kind directory, fsync each, then
      fsync those directories;
   3. rename `journal.pending` → `journal` and fsync home: the commit point;
-  4. append the events to the audit log after the base (fdatasync, head), then set the audit
-     anchor (kmscli.store.anchor) to the last one: from here on, the records are meant to
-     change and the trail says so;
-  5. rename the temporaries onto their records, unlink deleted records, fsync the directories;
+  4. append the events to the audit log after the base (fdatasync, head): from here on, the
+     records are meant to change and the trail says so;
+  5. rename the temporaries onto their records (among them the audit anchor,
+     kmscli.store.anchor, naming the last event), unlink deleted records, fsync the directories;
   6. unlink `journal`.
 
 A failure before step 3 leaves nothing changed. A failure in step 4 (a full disk, a file size
@@ -52,7 +52,7 @@ from typing import Final
 from kmscli.crypto.primitives import AuthenticationError, aes_gcm_open, aes_gcm_seal, random_bytes
 from kmscli.errors import KeyringCorruptError, KMSInternalException, ValidationException
 from kmscli.store import anchor, layout
-from kmscli.store.atomic import fsync_dir, make_dir, write_new
+from kmscli.store.atomic import fsync_dir, make_dir, temp_name, write_new
 from kmscli.store.auditlog import AuditLog, Position
 from kmscli.store.records import encode_record
 from kmscli.store.subkeys import Subkeys
@@ -226,10 +226,23 @@ def apply(home: Path, entries: Iterable[Entry]) -> None:
         os.unlink(home / layout.JOURNAL)
 
 
-def apply_audit(home: Path, keys: Subkeys, log: AuditLog, audit: PendingAudit) -> None:
-    """Step 4, idempotent: the events in the log after their base, the anchor set to the last."""
+def apply_audit(
+    home: Path, keys: Subkeys, log: AuditLog, audit: PendingAudit, entries: Sequence[Entry]
+) -> None:
+    """Step 4, idempotent: the events in the log after their base. The anchor staged with them
+    names where they were expected to end; should they end elsewhere (only when something
+    appended to the log behind the keyring's lock), its temporary is rewritten to match."""
     last = log.append_events(audit.base, audit.events)
-    anchor.write(home, keys, anchor.Anchor(last.seq, last.mac))
+    expected = log.chain(audit.base, audit.events)
+    if (last.seq, last.size, last.mac) == (expected.seq, expected.size, expected.mac):
+        return
+    for entry in entries:
+        if (entry.kind, entry.name) == (anchor.KIND, anchor.NAME) and entry.temp is not None:
+            directory = layout.kind_dir(home, entry.kind)
+            fresh = directory / temp_name("anchor-")
+            write_new(fresh, encode_record(keys, entry.kind, entry.name, anchor.encode(last)))
+            os.replace(fresh, directory / entry.temp)
+            fsync_dir(directory)
 
 
 def commit(
@@ -238,8 +251,13 @@ def commit(
     ops: Sequence[Op],
     events: Sequence[bytes] = (),
     log: AuditLog | None = None,
+    anchored: Position | None = None,
 ) -> None:
-    """Steps 1-6. An error before step 5 leaves the records and the audit log untouched."""
+    """Steps 1-6. An error before step 5 leaves the records and the audit log untouched.
+
+    With `events`, the anchor moves to the last of them, unless the log no longer holds the
+    record `anchored` (the current anchor) names: then the anchor stays, and keeps the loss
+    visible to verification."""
     if not ops:
         if events:
             raise KMSInternalException("audit events without a change are appended, not committed")
@@ -249,6 +267,9 @@ def commit(
         if log is None:
             raise KMSInternalException("a transaction with audit events needs the audit log")
         audit = PendingAudit(log.position(), events)
+        if anchored is None or log.holds(anchored):
+            expected = log.chain(audit.base, audit.events)
+            ops = [*ops, Op(anchor.KIND, anchor.NAME, anchor.encode(expected))]
     try:
         staged = stage(home, keys, ops, audit)
         commit_point(home)
@@ -258,7 +279,7 @@ def commit(
         raise
     if audit is not None and log is not None:
         try:
-            apply_audit(home, keys, log, audit)
+            apply_audit(home, keys, log, audit, staged.entries)
         except BaseException:
             _undo(home, log, audit.base)
             raise
@@ -326,7 +347,7 @@ def recover(home: Path, keys: Subkeys, log: AuditLog | None = None) -> None:
         if audit is not None:
             if log is None:
                 raise KMSInternalException("recovering audit events needs the audit log")
-            apply_audit(home, keys, log, audit)
+            apply_audit(home, keys, log, audit, entries)
         apply(home, entries)
     sweep(home)
     with contextlib.suppress(FileNotFoundError):

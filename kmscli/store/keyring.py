@@ -43,9 +43,8 @@ from kmscli.errors import (
     ValidationException,
 )
 from kmscli.store import anchor, journal, layout
-from kmscli.store.anchor import Anchor
 from kmscli.store.atomic import io_error, make_dir, read_bytes, write_atomic
-from kmscli.store.auditlog import AuditLog, AuditReport
+from kmscli.store.auditlog import AuditLog, AuditReport, Position
 from kmscli.store.header import (
     KEY_FILE,
     PASSPHRASE,
@@ -381,7 +380,9 @@ class Keyring:
         ops = tx._ops()
         try:
             if ops:
-                journal.commit(self.info.home, self._keys, ops, tx._events, self._audit_log())
+                anchored = self.audit_anchor(RecordView(self)) if tx._events else None
+                log = self._audit_log()
+                journal.commit(self.info.home, self._keys, ops, tx._events, log, anchored)
                 return
         except OSError as exc:
             raise io_error(self.info.home, exc, "write the keyring in") from None
@@ -401,7 +402,7 @@ class Keyring:
         with self._locked(exclusive=False):
             return self._audit_log().append(event)
 
-    def audit_anchor(self, view: RecordView) -> Anchor | None:
+    def audit_anchor(self, view: RecordView) -> Position | None:
         """The audit record of the keyring's last change (None: no change anchored yet)."""
         data = view.get(anchor.KIND, anchor.NAME)
         return None if data is None else anchor.decode(data)

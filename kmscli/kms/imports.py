@@ -46,7 +46,7 @@ from kmscli.kms.model import (
     parse_timestamp,
 )
 from kmscli.kms.states import check_state
-from kmscli.store import RecordView, Transaction
+from kmscli.store import Keyring, RecordView, Transaction
 
 if TYPE_CHECKING:
     from kmscli.kms.service import KmsService
@@ -58,12 +58,21 @@ MAX_VALID_TO = timedelta(days=365)
 SYMMETRIC_MATERIAL_BYTES = 32
 _TOKEN_AAD = b"kmscli/import-token/v1"
 _PRIVATE_KEY_AAD = b"kmscli/import-wrapping-key/v1\x00"
-_MATERIAL_ID_LABEL = b"kmscli/imported-key-material/v1\x00"
+_LEGACY_MATERIAL_ID_LABEL = b"kmscli/imported-key-material/v1\x00"
+_MATERIAL_ID_LABEL = b"kmscli/imported-key-material/v2"
 
 
-def material_id_for(key_id: str, material: bytes) -> str:
-    """The KeyMaterialId of imported material: the same bytes always give the same ID."""
-    return sha256(_MATERIAL_ID_LABEL + key_id.encode() + b"\x00" + material).hex()
+def material_id_for(keyring: Keyring, key_id: str, material: bytes) -> str:
+    """The KeyMaterialId of imported material: the same bytes always give the same ID in this
+    keyring. It is keyed with the keyring's root key because it appears in every ciphertext,
+    where an unkeyed hash would let anyone test guesses of low-entropy material."""
+    return keyring.fingerprint(_MATERIAL_ID_LABEL, key_id.encode() + b"\x00" + material).hex()
+
+
+def legacy_material_id(key_id: str, material: bytes) -> str:
+    """The unkeyed ID kmscli gave imported material before v2; material imported then keeps it
+    (its ciphertexts name it), so re-importing that material must still recognise it."""
+    return sha256(_LEGACY_MATERIAL_ID_LABEL + key_id.encode() + b"\x00" + material).hex()
 
 
 def _check_external(key: KeyRecord) -> None:
@@ -245,7 +254,7 @@ def import_key_material(
             from kmscli.kms import asymmetric_ops
 
             material = asymmetric_ops.imported_material(record, material)
-        material_id = _check_material(tx, record, material)
+        material_id = _check_material(service.keyring, tx, record, material)
         existing = record.material(material_id)
         sealed = service._seal_material(record.arn, material_id, material)
         if existing is None:
@@ -262,16 +271,17 @@ def import_key_material(
     return {"KeyId": record.arn, "KeyMaterialId": material_id}
 
 
-def _check_material(tx: Transaction, record: KeyRecord, material: bytes) -> str:
+def _check_material(keyring: Keyring, tx: Transaction, record: KeyRecord, material: bytes) -> str:
     if record.key_spec == SYMMETRIC_DEFAULT and len(material) != SYMMETRIC_MATERIAL_BYTES:
         raise IncorrectKeyMaterialException(
             f"The key material is {len(material)} bytes; a SYMMETRIC_DEFAULT key takes "
             f"{SYMMETRIC_MATERIAL_BYTES} bytes (256 bits)."
         )
-    material_id = material_id_for(record.key_id, material)
     known = {m.material_id for m in record.materials}
     for other in multiregion.related(tx, record):
         known.update(m.material_id for m in other.materials)
+    legacy = legacy_material_id(record.key_id, material)
+    material_id = legacy if legacy in known else material_id_for(keyring, record.key_id, material)
     if known and material_id not in known:
         raise IncorrectKeyMaterialException(
             "The key material being imported is not the same as the key material previously "

@@ -56,9 +56,13 @@ from kmscli.store.atomic import fsync_dir, make_dir, temp_name, write_new
 from kmscli.store.auditlog import AuditLog, Position
 from kmscli.store.records import encode_record
 from kmscli.store.subkeys import Subkeys
+from kmscli.store.versions import known_version, newer
 
-MAGIC = b"KMSJ\x01"
+JOURNAL_MAGIC = b"KMSJ"
+JOURNAL_VERSION = 1
+MAGIC = JOURNAL_MAGIC + bytes([JOURNAL_VERSION])
 _AAD = b"kmscli journal v1"
+_PAYLOAD_VERSION = 2  # 1: before audit events were journaled (still read)
 _TEMP_RE = r"\.tmp-[0-9a-f]{16}-[0-9]+"  # compiled on first use: only recovery reads a journal
 
 
@@ -107,7 +111,10 @@ def _corrupt() -> KeyringCorruptError:
 def encode_journal(
     keys: Subkeys, entries: Sequence[Entry], audit: PendingAudit | None = None
 ) -> bytes:
-    document: dict[str, object] = {"v": 2, "ops": [[e.kind, e.name, e.temp] for e in entries]}
+    document: dict[str, object] = {
+        "v": _PAYLOAD_VERSION,
+        "ops": [[e.kind, e.name, e.temp] for e in entries],
+    }
     if audit is not None:
         base = audit.base
         document["audit"] = {
@@ -119,13 +126,18 @@ def encode_journal(
 
 
 def decode_journal(keys: Subkeys, blob: bytes) -> tuple[list[Entry], PendingAudit | None]:
-    if not blob.startswith(MAGIC):
+    if not known_version(blob, JOURNAL_MAGIC, JOURNAL_VERSION, where="the keyring's journal"):
         raise _corrupt()
     try:
         payload = json.loads(aes_gcm_open(keys.journal, blob[len(MAGIC) :], _AAD))
     except (AuthenticationError, ValueError):
         raise _corrupt() from None
-    if not isinstance(payload, dict) or payload.get("v") not in (1, 2):
+    if not isinstance(payload, dict):
+        raise _corrupt()
+    found = payload.get("v")
+    if isinstance(found, int) and not isinstance(found, bool) and found > _PAYLOAD_VERSION:
+        raise newer("the keyring's journal", found, _PAYLOAD_VERSION)
+    if found not in (1, _PAYLOAD_VERSION):
         raise _corrupt()
     ops = payload.get("ops")
     if not isinstance(ops, list):

@@ -30,6 +30,7 @@ from kmscli.crypto.primitives import (
     AuthenticationError,
     aes_gcm_open,
     aes_gcm_seal,
+    hmac_sha256,
     random_bytes,
 )
 from kmscli.errors import (
@@ -42,7 +43,7 @@ from kmscli.errors import (
     NotFoundException,
     ValidationException,
 )
-from kmscli.store import anchor, journal, layout
+from kmscli.store import anchor, journal, layout, versions
 from kmscli.store.atomic import io_error, make_dir, read_bytes, write_atomic
 from kmscli.store.auditlog import AuditLog, AuditReport, Position
 from kmscli.store.header import (
@@ -415,11 +416,19 @@ class Keyring:
 
     # -- sealing key material ------------------------------------------------------------------
 
+    def fingerprint(self, label: bytes, data: bytes) -> bytes:
+        """A keyed hash of `data` that only holders of this keyring's root key can compute or
+        test guesses against (HMAC-SHA256 under the fingerprint subkey, domain-separated by
+        `label`)."""
+        return hmac_sha256(self._keys.fingerprint, label + b"\x00" + data)
+
     def seal(self, plaintext: bytes, aad: bytes) -> bytes:
         """Encrypt key material under the keyring; `aad` must be given again to unseal."""
         return _SEAL_VERSION + aes_gcm_seal(self._keys.seal, plaintext, _SEAL_LABEL + aad)
 
     def unseal(self, sealed: bytes, aad: bytes, *, where: str) -> bytes:
+        if sealed[:1] > _SEAL_VERSION:
+            raise versions.newer(where, sealed[0], _SEAL_VERSION[0])
         if sealed[:1] == _SEAL_VERSION:
             try:
                 return aes_gcm_open(self._keys.seal, sealed[1:], _SEAL_LABEL + aad)

@@ -14,8 +14,11 @@ from kmscli.crypto.primitives import AuthenticationError, aes_gcm_open, aes_gcm_
 from kmscli.errors import KeyringCorruptError, ValidationException
 from kmscli.store.layout import encode_name, name_bytes
 from kmscli.store.subkeys import Subkeys
+from kmscli.store.versions import known_version
 
-MAGIC = b"KMSR\x01"
+RECORD_MAGIC = b"KMSR"
+RECORD_VERSION = 1
+MAGIC = RECORD_MAGIC + bytes([RECORD_VERSION])
 _AAD_LABEL = b"kmscli record v1\0"
 _NAME_LEN = struct.Struct(">H")
 
@@ -41,7 +44,7 @@ def decode_record(
     keys: Subkeys, kind: str, filename: str, blob: bytes, *, where: str
 ) -> tuple[str, bytes]:
     """(name, data) of a record file; KeyringCorruptError naming `where` on any mismatch."""
-    if not blob.startswith(MAGIC):
+    if not known_version(blob, RECORD_MAGIC, RECORD_VERSION, where=f"keyring file '{where}'"):
         raise corrupt(where)
     try:
         plaintext = aes_gcm_open(keys.records, blob[len(MAGIC) :], _aad(kind, filename))

@@ -19,7 +19,16 @@ class Subkeys:
     """One subkey per purpose (a plain class: cheaper to create at import than a NamedTuple or
     dataclass, and nothing ever compares or prints subkeys)."""
 
-    __slots__ = ("audit", "backup", "header_mac", "journal", "key_check", "records", "seal")
+    __slots__ = (
+        "audit",
+        "backup",
+        "fingerprint",
+        "header_mac",
+        "journal",
+        "key_check",
+        "records",
+        "seal",
+    )
 
     def __init__(
         self,
@@ -31,6 +40,7 @@ class Subkeys:
         seal: bytes,
         audit: bytes,
         backup: bytes,
+        fingerprint: bytes,
     ) -> None:
         self.key_check: Final = key_check
         self.header_mac: Final = header_mac
@@ -39,6 +49,7 @@ class Subkeys:
         self.seal: Final = seal
         self.audit: Final = audit
         self.backup: Final = backup
+        self.fingerprint: Final = fingerprint
 
     def __repr__(self) -> str:  # never print key bytes
         return "Subkeys(<redacted>)"
@@ -60,6 +71,7 @@ def derive(root_key: bytes, keyring_id: str) -> Subkeys:
         seal=sub(b"seal"),
         audit=sub(b"audit"),
         backup=sub(b"backup"),
+        fingerprint=sub(b"fingerprint"),
     )
 
 

@@ -33,7 +33,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import re
 import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -42,6 +41,7 @@ from typing import TYPE_CHECKING, Final
 from kmscli.crypto.primitives import constant_time_equal, hmac_sha256, hmac_sha256_verify
 from kmscli.errors import KeyringCorruptError, KMSInternalException, ValidationException
 from kmscli.store.atomic import FILE_MODE, io_error, make_dir
+from kmscli.store.auditrecord import Parsed, RecordCodec
 from kmscli.store.layout import AUDIT
 
 if TYPE_CHECKING:
@@ -51,18 +51,12 @@ AUDIT_DIR = AUDIT
 LOG = "log"
 HEAD = "head"
 
-_RECORD_LABEL = b"kmscli audit record v1\0"
 _HEAD_LABEL = b"kmscli audit head v1\0"
 _HEAD_MAGIC = b"KMAH\x01"
 _SLOT = struct.Struct(">5sQQ32s32s")
 _SLOT_BYTES = 128
 _GENESIS = bytes(32)
 _MAX_EVENT_BYTES = 1 << 20
-# A record line; compiled on first use (the re module caches it): appending never parses one.
-_LINE = (
-    rb'\{"mac":"(?P<mac>[0-9a-f]{64})",(?P<body>"seq":(?P<seq>[1-9][0-9]{0,18}),'
-    rb'"prev":"(?P<prev>[0-9a-f]{64})","event":(?P<event>.*))\}'
-)
 _READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
 
 
@@ -123,10 +117,11 @@ _EMPTY = Position(0, 0, _GENESIS)
 class AuditLog:
     """The audit log of one keyring directory, keyed by the keyring's audit subkey."""
 
-    def __init__(self, home: Path, key: bytes, keyring_id: str) -> None:
+    def __init__(self, home: Path, key: bytes, keyring_id: str, seal_key: bytes) -> None:
         self._dir = Path(home) / AUDIT_DIR
         self._key = key
         self._keyring_id = keyring_id.encode("ascii")
+        self._codec = RecordCodec(key, seal_key, self._keyring_id)
 
     def __repr__(self) -> str:  # never show the key
         return f"AuditLog({str(self._dir)!r})"
@@ -136,15 +131,6 @@ class AuditLog:
         return self._dir / LOG
 
     # -- MACs ------------------------------------------------------------------------------------
-
-    def _record_mac_input(self, body: bytes) -> bytes:
-        return _RECORD_LABEL + self._keyring_id + b"\0" + body
-
-    def _record_mac(self, body: bytes) -> bytes:
-        return hmac_sha256(self._key, self._record_mac_input(body))
-
-    def _record_mac_ok(self, body: bytes, mac: bytes) -> bool:
-        return hmac_sha256_verify(self._key, self._record_mac_input(body), mac)
 
     def _slot_mac_input(self, seq: int, size: int, mac: bytes) -> bytes:
         fields = _HEAD_MAGIC + struct.pack(">QQ", seq, size) + mac
@@ -157,26 +143,21 @@ class AuditLog:
         return hmac_sha256_verify(self._key, self._slot_mac_input(seq, size, mac), check)
 
     def _line(self, seq: int, prev: bytes, event: bytes) -> tuple[bytes, bytes]:
-        body = b'"seq":%d,"prev":"%s","event":%s' % (seq, prev.hex().encode(), event)
-        mac = self._record_mac(body)
-        return b'{"mac":"' + mac.hex().encode() + b'",' + body + b"}\n", mac
+        return self._codec.line(seq, prev, event)
+
+    def _record(self, raw: bytes) -> Parsed | None:
+        """The record `raw` holds if its MAC is right, else None."""
+        record = self._codec.parse(raw)
+        if record is None or not self._codec.mac_ok(record):
+            return None
+        return record
 
     def _check_line(self, raw: bytes, seq: int, prev: bytes) -> bytes | None:
         """The MAC of `raw` if it is record `seq` chained to `prev`, else None."""
-        found = self._chained(raw, seq, prev)
-        return None if found is None else found[0]
-
-    def _chained(self, raw: bytes, seq: int, prev: bytes) -> tuple[bytes, bytes] | None:
-        """(MAC, event) of `raw` if it is record `seq` chained to `prev`, else None."""
-        match = re.fullmatch(_LINE, raw.rstrip(b"\n"))
-        if match is None:
+        record = self._record(raw)
+        if record is None or record.seq != seq or record.prev != prev:
             return None
-        mac = bytes.fromhex(match["mac"].decode())
-        if not self._record_mac_ok(match["body"], mac):
-            return None
-        if int(match["seq"]) != seq or match["prev"].decode() != prev.hex():
-            return None
-        return mac, match["event"]
+        return record.mac
 
     # -- the head --------------------------------------------------------------------------------
 
@@ -365,13 +346,34 @@ class AuditLog:
             self._dir / LOG, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE
         )
 
-    def append_events(self, base: Position, events: Sequence[bytes]) -> Position:
-        """Make sure each of `events` is in the log after `base`, in order; the position of
-        the last one. Idempotent: events an earlier, interrupted attempt appended are found
-        (by their bytes, which carry a unique event ID) and not appended again, so recovery
-        can repeat it. Raises OSError (the caller rolls back or leaves the journal)."""
+    def prepare(self, base: Position, events: Sequence[bytes]) -> list[bytes]:
+        """The record lines of `events` appended after `base` (no I/O): what a transaction's
+        journal carries, so that appending them, even again after a crash, writes these
+        bytes (sealing is randomized: the same event sealed twice differs)."""
+        lines: list[bytes] = []
+        seq, mac = base.seq, base.mac
         for event in events:
             _check_event(event)
+            line, mac = self._line(seq + 1, mac, event)
+            lines.append(line)
+            seq += 1
+        return lines
+
+    def chain_end(self, base: Position, lines: Sequence[bytes]) -> Position:
+        """Where the chain ends once `lines` (from `prepare`) follow `base`."""
+        size = base.size + sum(len(line) for line in lines)
+        last = self._codec.parse(lines[-1]) if lines else None
+        return Position(base.seq + len(lines), size, base.mac if last is None else last.mac)
+
+    def append_lines(self, base: Position, lines: Sequence[bytes]) -> Position:
+        """Make sure the records `lines` (from `prepare`) are in the log after `base`, in
+        order; the position of the last one. Idempotent: records an earlier, interrupted
+        attempt appended are found (by their event, which carries a unique event ID) and not
+        appended again, so recovery can repeat it. Lines that no longer chain (something was
+        appended behind the keyring's lock) are sealed again where the chain ends. Raises
+        OSError (the caller rolls back or leaves the journal)."""
+        records = [self._record(line) for line in lines]
+        events = [None if r is None else self._codec.event(r) for r in records]
         with self._locked(exclusive=True) as head_fd:
             if head_fd is None:  # pragma: no cover (exclusive never yields None)
                 raise KMSInternalException("the audit head could not be opened")
@@ -386,19 +388,23 @@ class AuditLog:
                 end = self._catch_up(log_fd, start, trusted=True)
                 present = self._events_after(log_fd, base, end)
                 last: Position | None = None
-                lines: list[bytes] = []
+                out: list[bytes] = []
                 size = os.fstat(log_fd).st_size  # where O_APPEND writes (a cut log is shorter)
-                for event in events:
+                for line, record, event in zip(lines, records, events, strict=True):
+                    if record is None or event is None:
+                        raise KMSInternalException("a journaled audit record does not open")
                     found = present.get(event)
                     if found is not None:
                         last = found
                         continue
-                    line, mac = self._line(end.seq + 1, end.mac, event)
-                    lines.append(line)
-                    size += len(line)
+                    written, mac = line, record.mac
+                    if (record.seq, record.prev) != (end.seq + 1, end.mac):
+                        written, mac = self._line(end.seq + 1, end.mac, event)
+                    out.append(written)
+                    size += len(written)
                     end = last = Position(end.seq + 1, size, mac)
-                if lines:
-                    view = memoryview(b"".join(lines))
+                if out:
+                    view = memoryview(b"".join(out))
                     while view:
                         view = view[os.write(log_fd, view) :]
                     os.fdatasync(log_fd)
@@ -409,14 +415,6 @@ class AuditLog:
         if last is None:  # pragma: no cover (a transaction always has an event)
             raise KMSInternalException("a transaction committed without an audit event")
         return last
-
-    def chain(self, base: Position, events: Sequence[bytes]) -> Position:
-        """Where the chain ends once `events` are appended after `base` (no I/O)."""
-        seq, size, mac = base.seq, base.size, base.mac
-        for event in events:
-            line, mac = self._line(seq + 1, mac, event)
-            seq, size = seq + 1, size + len(line)
-        return Position(seq, size, mac)
 
     def holds(self, anchor: Position) -> bool:
         """Whether the log still holds record `anchor.seq`, with its MAC, ending at
@@ -435,15 +433,16 @@ class AuditLog:
                     newline = chunk.rfind(b"\n", 0, len(chunk) - 1)
                     if newline >= 0 or start == 0:
                         break
-                    if anchor.size - start > _MAX_EVENT_BYTES + 4096:
+                    if anchor.size - start > 2 * _MAX_EVENT_BYTES:
                         return False
         except FileNotFoundError:
             return False
-        match = re.fullmatch(_LINE, chunk[newline + 1 : -1])
-        if match is None or int(match["seq"]) != anchor.seq:
-            return False
-        mac = bytes.fromhex(match["mac"].decode())
-        return constant_time_equal(mac, anchor.mac) and self._record_mac_ok(match["body"], mac)
+        record = self._record(chunk[newline + 1 :])
+        return (
+            record is not None
+            and record.seq == anchor.seq
+            and constant_time_equal(record.mac, anchor.mac)
+        )
 
     def _events_after(self, log_fd: int, base: Position, end: Position) -> dict[bytes, Position]:
         """The events of the records chained after `base`, up to `end`."""
@@ -454,10 +453,13 @@ class AuditLog:
         seq, mac, size = base.seq, base.mac, base.size
         for raw in data.splitlines(keepends=True):
             size += len(raw)
-            chained = self._chained(raw, seq + 1, mac)
-            if chained is not None:
-                seq, mac = seq + 1, chained[0]
-                found.setdefault(chained[1], Position(seq, size, mac))
+            record = self._record(raw)
+            if record is None or (record.seq, record.prev) != (seq + 1, mac):
+                continue
+            seq, mac = record.seq, record.mac
+            event = self._codec.event(record)
+            if event is not None:
+                found.setdefault(event, Position(seq, size, mac))
         return found
 
     def restore(self, base: Position) -> None:
@@ -498,7 +500,8 @@ class AuditLog:
             return b""
 
     def entries(self) -> list[AuditEntry]:
-        """Every line that parses as a record, in file order (not verified)."""
+        """Every line that parses as a record, in file order, with its event (opened, for a
+        sealed record; one that does not open is left out). Not verified: see `verify`."""
         try:
             with self._locked(exclusive=False):
                 data = self._read_log()
@@ -506,9 +509,10 @@ class AuditLog:
             raise io_error(self._dir, exc, "read the audit log in") from None
         found: list[AuditEntry] = []
         for number, raw in enumerate(data.splitlines(), start=1):
-            match = re.fullmatch(_LINE, raw)
-            if match is not None:
-                found.append(AuditEntry(number, int(match["seq"]), match["event"]))
+            record = self._codec.parse(raw)
+            event = None if record is None else self._codec.event(record)
+            if record is not None and event is not None:
+                found.append(AuditEntry(number, record.seq, event))
         return found
 
     def verify(self, anchor: Position | None = None) -> AuditReport:
@@ -521,36 +525,21 @@ class AuditLog:
                 data = self._read_log()
         except OSError as exc:
             raise io_error(self._dir, exc, "read the audit log in") from None
-        report = self._verify(data, head)
-        if anchor is None:
-            return report
-        problems = list(report.problems)
-        problems.extend(self._anchor_problems(data, head, anchor))
-        return AuditReport(
-            report.records, report.head_seq, report.head_mac, tuple(problems), report.notes
-        )
+        return self._verify(data, head, anchor)
 
-    def _anchor_problems(self, data: bytes, head: Position | None, anchor: Position) -> list[str]:
+    @staticmethod
+    def _anchor_problems(
+        macs: dict[int, bytes], last_seq: int, head: Position | None, anchor: Position
+    ) -> list[str]:
         """The log must still hold record `anchor.seq` with MAC `anchor.mac`, and the head
         must not be older than it."""
         problems: list[str] = []
-        mac: bytes | None = None
-        last = 0
-        for raw in data.splitlines():
-            match = re.fullmatch(_LINE, raw)
-            if match is None or not self._record_mac_ok(
-                match["body"], bytes.fromhex(match["mac"].decode())
-            ):
-                continue
-            seq = int(match["seq"])
-            last = max(last, seq)
-            if seq == anchor.seq:
-                mac = bytes.fromhex(match["mac"].decode())
+        mac = macs.get(anchor.seq)
         if mac is None:
-            if last < anchor.seq:
+            if last_seq < anchor.seq:
                 problems.append(
-                    f"the log ends at record {last} but the keyring's last change was recorded "
-                    f"as record {anchor.seq}: the audit trail was removed or truncated"
+                    f"the log ends at record {last_seq} but the keyring's last change was "
+                    f"recorded as record {anchor.seq}: the audit trail was removed or truncated"
                 )
             else:
                 problems.append(
@@ -568,7 +557,7 @@ class AuditLog:
             )
         return problems
 
-    def _verify(self, data: bytes, head: Position | None) -> AuditReport:
+    def _verify(self, data: bytes, head: Position | None, anchor: Position | None) -> AuditReport:
         problems: list[str] = []
         notes: list[str] = []
         expected_seq, prev = 1, _GENESIS
@@ -588,19 +577,18 @@ class AuditLog:
                 else:
                     problems.append(f"line {number}: record cut short (the log was truncated)")
                 continue
-            match = re.fullmatch(_LINE, raw[:-1])
-            if match is None:
+            record = self._codec.parse(raw)
+            if record is None:
                 problems.append(f"line {number}: not an audit record (edited or inserted)")
                 continue
-            mac = bytes.fromhex(match["mac"].decode())
-            seq = int(match["seq"])
-            if not self._record_mac_ok(match["body"], mac):
+            mac, seq = record.mac, record.seq
+            if not self._codec.mac_ok(record):
                 problems.append(f"line {number}: record {seq} fails its MAC (edited)")
                 # Chain on from what the record claims, so one edit is reported once.
                 expected_seq, prev = seq + 1, mac
                 continue
             records += 1
-            if seq != expected_seq or match["prev"].decode() != prev.hex():
+            if seq != expected_seq or record.prev != prev:
                 if seq > expected_seq:
                     what = f"records {expected_seq} to {seq - 1} are missing (removed)"
                     if seq == expected_seq + 1:
@@ -636,6 +624,8 @@ class AuditLog:
                     f"records after {head.seq} were appended by an interrupted append; the "
                     "next append brings the head up to date"
                 )
+        if anchor is not None:
+            problems.extend(self._anchor_problems(macs, last_seq, head, anchor))
         return AuditReport(records, head_seq, head_mac, tuple(problems), tuple(notes))
 
 
@@ -648,4 +638,6 @@ def _check_event(event: bytes) -> None:
 
 def audit_log(keyring: Keyring) -> AuditLog:
     """The audit log of an opened keyring."""
-    return AuditLog(keyring.info.home, keyring._keys.audit, keyring.info.keyring_id)
+    return AuditLog(
+        keyring.info.home, keyring._keys.audit, keyring.info.keyring_id, keyring._keys.audit_seal
+    )

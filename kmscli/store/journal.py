@@ -8,8 +8,9 @@ changes nothing, happens under the keyring's lock, so nobody appends to the log 
 transaction is open) and knows records only as opaque encoded bytes, events as opaque lines.
 
 Commit protocol:
-  1. note where the audit chain ends (the base: seq, log size, MAC); write `journal.pending`
-     (the authenticated list of renames/deletes, the events and the base) and fsync it; its
+  1. note where the audit chain ends (the base: seq, log size, MAC) and make the events' record
+     lines after it; write `journal.pending` (the authenticated list of renames/deletes, the
+     lines and the base) and fsync it; its
      mere presence also marks "temporary files may be lying around";
   2. write each new record as `.tmp-<txid>-<n>` in its kind directory, fsync each, then
      fsync those directories;
@@ -26,8 +27,8 @@ base, the head and `journal` removed, the temporaries swept, so the change did n
 was not audited. A failure in steps 5-6 leaves `journal` for the next opener.
 
 Recovery (under the exclusive lock, whenever a journal file is seen): a `journal` is rolled
-forward (steps 4-6 are idempotent: events already in the log after the base are found by their
-bytes, which carry a unique event ID, and not appended twice), then every `.tmp-*` file is swept
+forward (steps 4-6 are idempotent: records already in the log after the base are found by their
+events, which carry a unique event ID, and not appended twice), then every `.tmp-*` file is swept
 and `journal.pending` removed. A `journal` that fails its check is corruption;
 `journal.pending` is never trusted or read, and no event is appended before it is renamed, so
 discarding it discards a transaction and its events together.
@@ -35,7 +36,8 @@ discarding it discards a transaction and its events together.
 Journal format: `KMSJ` ‖ 1 ‖ AES-GCM(journal subkey, JSON) with a fixed label as associated
 data. Payload version 1 (`{"v":1,"ops":[[kind,name,temp|null]...]}`, written by kmscli before
 audit events were journaled) is still read; version 2 adds `"audit":{"base":[seq,size,mac],
-"events":[base64...]}` when the transaction has events.
+"lines":[base64...]}` (the audit records, sealed and chained, ready to append) when the
+transaction has events.
 """
 
 from __future__ import annotations
@@ -81,13 +83,14 @@ class Op:
 
 
 class PendingAudit:
-    """A transaction's audit events and the point of the chain they follow."""
+    """A transaction's audit records (whole lines, as `AuditLog.prepare` made them) and the
+    point of the chain they follow."""
 
-    __slots__ = ("base", "events")
+    __slots__ = ("base", "lines")
 
-    def __init__(self, base: Position, events: Sequence[bytes]) -> None:
+    def __init__(self, base: Position, lines: Sequence[bytes]) -> None:
         self.base: Final = base
-        self.events: Final = tuple(events)
+        self.lines: Final = tuple(lines)
 
 
 class Entry:
@@ -119,7 +122,7 @@ def encode_journal(
         base = audit.base
         document["audit"] = {
             "base": [base.seq, base.size, base.mac.hex()],
-            "events": [base64.b64encode(event).decode("ascii") for event in audit.events],
+            "lines": [base64.b64encode(line).decode("ascii") for line in audit.lines],
         }
     payload = json.dumps(document, separators=(",", ":")).encode()
     return MAGIC + aes_gcm_seal(keys.journal, payload, _AAD)
@@ -167,9 +170,9 @@ def _decode_audit(raw: object) -> PendingAudit:
         assert isinstance(raw, dict)
         seq, size, mac = raw["base"]
         assert isinstance(seq, int) and isinstance(size, int) and seq >= 0 and size >= 0
-        events = [base64.b64decode(e, validate=True) for e in raw["events"]]
-        assert events
-        return PendingAudit(Position(seq, size, bytes.fromhex(mac)), events)
+        lines = [base64.b64decode(line, validate=True) for line in raw["lines"]]
+        assert lines
+        return PendingAudit(Position(seq, size, bytes.fromhex(mac)), lines)
     except (AssertionError, KeyError, TypeError, ValueError):
         raise _corrupt() from None
 
@@ -244,8 +247,8 @@ def apply_audit(
     """Step 4, idempotent: the events in the log after their base. The anchor staged with them
     names where they were expected to end; should they end elsewhere (only when something
     appended to the log behind the keyring's lock), its temporary is rewritten to match."""
-    last = log.append_events(audit.base, audit.events)
-    expected = log.chain(audit.base, audit.events)
+    last = log.append_lines(audit.base, audit.lines)
+    expected = log.chain_end(audit.base, audit.lines)
     if (last.seq, last.size, last.mac) == (expected.seq, expected.size, expected.mac):
         return
     for entry in entries:
@@ -278,9 +281,10 @@ def commit(
     if events:
         if log is None:
             raise KMSInternalException("a transaction with audit events needs the audit log")
-        audit = PendingAudit(log.position(), events)
+        base = log.position()
+        audit = PendingAudit(base, log.prepare(base, events))
         if anchored is None or log.holds(anchored):
-            expected = log.chain(audit.base, audit.events)
+            expected = log.chain_end(audit.base, audit.lines)
             ops = [*ops, Op(anchor.KIND, anchor.NAME, anchor.encode(expected))]
     try:
         staged = stage(home, keys, ops, audit)

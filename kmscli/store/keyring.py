@@ -393,7 +393,9 @@ class Keyring:
     # -- the audit trail -----------------------------------------------------------------------
 
     def _audit_log(self) -> AuditLog:
-        return AuditLog(self.info.home, self._keys.audit, self.info.keyring_id)
+        return AuditLog(
+            self.info.home, self._keys.audit, self.info.keyring_id, self._keys.audit_seal
+        )
 
     def append_audit(self, event: bytes) -> int | None:
         """Append the event of an operation that changed nothing (under the shared lock, so

@@ -121,10 +121,9 @@ NEXT = [journal.Op("keys", "pair", b"2"), journal.Op("aliases", "alias/pair", b"
 
 def _pending(keyring: Keyring) -> journal.PendingAudit:
     log = audit_log(keyring)
-    return journal.PendingAudit(
-        log.position(),
-        [_event(2), json.dumps({"n2": 2, "eventID": str(uuid.uuid4())}).encode()],
-    )
+    base = log.position()
+    events = [_event(2), json.dumps({"n2": 2, "eventID": str(uuid.uuid4())}).encode()]
+    return journal.PendingAudit(base, log.prepare(base, events))
 
 
 def test_a_crash_before_the_commit_point_keeps_neither(tmp_path: Path, keyring: Keyring) -> None:
@@ -149,7 +148,7 @@ def test_a_crash_after_the_events_were_appended_does_not_repeat_them(
     pending = _pending(keyring)
     journal.stage(home, keyring._keys, NEXT, pending)
     journal.commit_point(home)
-    audit_log(keyring).append_events(pending.base, pending.events)
+    audit_log(keyring).append_lines(pending.base, pending.lines)
     assert (home / layout.JOURNAL).exists()
     assert _state(open_kf(tmp_path)) == 2
 
@@ -162,7 +161,7 @@ def test_a_crash_before_the_head_write_does_not_repeat_the_events(
     pending = _pending(keyring)
     journal.stage(home, keyring._keys, NEXT, pending)
     journal.commit_point(home)
-    audit_log(keyring).append_events(pending.base, pending.events)
+    audit_log(keyring).append_lines(pending.base, pending.lines)
     (home / "audit" / "head").write_bytes(head)  # as if the head write never happened
     assert _state(open_kf(tmp_path)) == 2
 

@@ -60,13 +60,21 @@ def _problems(log: AuditLog) -> str:
     return "\n".join(report.problems)
 
 
+def _flip(line: bytes) -> bytes:
+    """`line` with one character of its sealed event changed."""
+    at = line.index(b'"sealed":"') + 20
+    edited = line[:at] + (b"B" if line[at : at + 1] == b"A" else b"A") + line[at + 1 :]
+    assert edited != line
+    return edited
+
+
 def test_an_untouched_log_verifies_and_lists_its_events(keyring: Keyring) -> None:
     log = _filled(keyring)
     report = log.verify()
     assert report.ok and report.records == 5 and report.head_seq == 5
     assert report.head_mac is not None and len(report.head_mac) == 64
     assert [json.loads(e.event)["n"] for e in log.entries()] == [1, 2, 3, 4, 5]
-    assert all(line.startswith(b'{"mac":"') for line in _lines(log))
+    assert all(line.startswith(b'{"v":2,"mac":"') for line in _lines(log))
     for line in _lines(log):
         json.loads(line)  # every line is a JSON document (jq-friendly)
 
@@ -79,7 +87,7 @@ def test_an_empty_or_missing_log_verifies(keyring: Keyring) -> None:
 def test_an_edited_record_fails_its_mac(keyring: Keyring) -> None:
     log = _filled(keyring)
     lines = _lines(log)
-    lines[2] = lines[2].replace(b'"n":3', b'"n":7')
+    lines[2] = _flip(lines[2])
     _write(log, lines)
     problems = _problems(log)
     assert "line 3: record 3 fails its MAC (edited)" in problems

@@ -1,30 +1,37 @@
 """The keyring's audit log: an append-only, MAC-chained file of event records, and its head.
 
-Owns the on-disk format of `<home>/audit/`, appending one record safely from many processes,
-recovering from a crash in the middle of an append, and verifying the chain. Events are opaque
-one-line JSON values here (the KMS layer decides what they say); nothing in this module knows
-what an operation is. It never prints, reads the environment or exits.
+Owns the on-disk format of `<home>/audit/` (the record lines themselves, sealed events included,
+are kmscli.store.auditrecord's), appending records safely from many processes, recovering from
+a crash in the middle of an append, and verifying the chain, also against the keyring's anchor
+(kmscli.store.anchor). Events are opaque one-line JSON values here (the KMS layer decides what
+they say); nothing in this module knows what an operation is. It never prints, reads the
+environment or exits.
 
 Files (directory 0700, files 0600):
 
-    <home>/audit/log    one record a line:
-                        {"mac":"<hex>","seq":<n>,"prev":"<hex>","event":<event JSON>}
+    <home>/audit/log    one record a line (auditrecord: version 2, the event sealed, written;
+                        version 1, the event in clear, still read and verified)
     <home>/audit/head   two 128-byte slots, each: b"KMAH" ‖ version 1 ‖ u64 seq ‖ u64 log size
                         ‖ 32-byte MAC of record seq ‖ HMAC of the slot; also the flock target
 
-The MAC of record n is HMAC-SHA256(audit subkey, label ‖ keyring id ‖ the bytes from `"seq"` to
-the end of the event), and its `prev` is the MAC of record n-1 (64 zeros for the first), with
-`seq` counting from 1. So an edited record fails its MAC, and a removed, inserted or reordered
-one breaks `seq`/`prev`. Records cut off the end of the log are caught by the head: after each
-append it records (seq, log size, MAC) of the last record in the slot `seq % 2`, so a torn head
-write leaves the other slot valid.
+Each record carries `seq` (counting from 1), `prev` (the MAC of record seq-1, 64 zeros for the
+first) and its MAC under the audit subkey. So an edited record fails its MAC, and a removed,
+inserted or reordered one breaks `seq`/`prev`. Records cut off the end of the log are caught by
+the head: after each append it records (seq, log size, MAC) of the last record in the slot
+`seq % 2`, so a torn head write leaves the other slot valid. A trail removed or cut back with
+its head (what the head alone cannot see) is caught by the anchor: `verify(anchor)` requires
+the record of the keyring's last change to be there.
 
-Appending (under an exclusive flock on `head`, which only audit appends and reads take, so the
-records' lock is never held for it): read the head; if the log is longer than the head says,
-the bytes past it are records of an append that crashed before its head write (adopted when
-they chain) or a torn last line (cut off); append the new line with one O_APPEND write,
-fdatasync it, then write the head slot. Reading the log is never needed on the common path:
-the cost of an append is two small reads, one write, one fdatasync and one pwrite.
+Appending one event (under an exclusive flock on `head`, and, by the keyring's rule, its shared
+lock): read the head; if the log is longer than the head says, the bytes past it are records of
+an append that crashed before its head write (adopted when they chain) or a torn last line (cut
+off); append the new line with one O_APPEND write, fdatasync it, then write the head slot.
+Reading the log is never needed on the common path: the cost of an append is two small reads,
+one write, one fdatasync and one pwrite.
+
+A keyring transaction's events go through its journal instead (kmscli.store.journal):
+`position` (where the chain ends), `prepare` (their lines after it), `append_lines` (idempotent,
+for the commit and for recovery) and `restore` (cut back after a failed append).
 """
 
 from __future__ import annotations
@@ -198,7 +205,7 @@ class AuditLog:
             f"the audit log head '{AUDIT_DIR}/{HEAD}' failed its integrity check",
             hints=[
                 "run 'kmscli audit --verify' to see what changed",
-                f"to start a new audit log, move the '{AUDIT_DIR}' directory out of the keyring",
+                "restore the keyring from a backup (kmscli keyring restore)",
             ],
         )
 

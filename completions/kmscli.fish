@@ -664,7 +664,7 @@ complete -c kmscli -n '__kmscli_at "reencrypt"' -s c -l context -r -f -d 'Messag
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l new-context -r -f -d 'Blobs: the context of the new blob (default: the same as -c).'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l source-key -r -f -a '(__kmscli_keys key)' -d 'Only this key may decrypt the input (strict, like decrypt -k); repeatable.'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -s o -l output -r -F -d 'Output file or directory; - for stdout.'
-complete -c kmscli -n '__kmscli_at "reencrypt"' -s f -l force -d 'Overwrite an existing -o output.'
+complete -c kmscli -n '__kmscli_at "reencrypt"' -s f -l force -d 'Overwrite an existing -o output; in place, re-encrypt a file that has other hard links.'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l header-only -d 'Unsigned messages: rewrite only the header and copy the body (fast; see the caveat).'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l commitment-policy -r -f -a 'require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt' -d 'Which algorithm suites may be read (the ESDK\'s policies).'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l max-encrypted-data-keys -r -f -d 'Refuse messages with more data keys than this.'

@@ -1,8 +1,25 @@
-"""Atomic output files: nothing appears under the final name until the whole write succeeded.
+"""Output paths: nothing appears under the final name until the whole write succeeded, nothing
+is left behind when it does not, and nothing but a regular file is ever replaced.
 
-Owns the temp-file-in-the-same-directory → fsync → rename (or link, when overwriting is not
-allowed) → fsync-the-directory sequence, and removing the temp file on any failure, so a failed
-run leaves no partial output and never an existing file half-overwritten.
+Owns how a command's output path is opened, committed and cleaned up:
+
+- A new name, or an existing regular file, is written to a temp file in the same directory:
+  on Linux an unnamed one (`O_TMPFILE`, which vanishes with the process, so a SIGKILL leaves no
+  plaintext behind), elsewhere, or where the file system has no `O_TMPFILE`, a named
+  `.NAME.PID.RAND.kmscli-tmp`. It is flushed, given its mode, fsynced, then linked under its
+  final name (an existing one refused) or, when overwriting, renamed over it; then the
+  directory is fsynced. Any failure (write, flush, fsync, close, link, rename) removes it.
+  Named temp files that a killed kmscli left behind are swept by a later run (`sweep`).
+- A symbolic link is followed: the file it names is replaced and the link stays. A dangling
+  link is refused (as `cp` does), never used to create the file it names.
+- A character device (`/dev/null`, a terminal) or a FIFO is written to as a stream, with or
+  without overwrite (there is no file to overwrite); a block device only with overwrite. None
+  is ever chmod-ed or replaced. A socket or a directory is refused.
+- The mode of a new file is its permission bits only (never setuid, setgid or sticky) minus
+  the umask, as `cp` without `-p` gives.
+
+Must not: decide output names (kmscli.cli.files does), or touch the keyring's own atomic
+writes (kmscli.store has its own).
 """
 
 from __future__ import annotations
@@ -10,11 +27,33 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
+import stat
+import threading
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from kmscli.errors import AlreadyExistsException, InputOutputError
+from kmscli.errors import AlreadyExistsException, InputOutputError, UsageError
+
+TEMP_SUFFIX = ".kmscli-tmp"
+# A named temp file is swept once its writer is gone and it has not changed for this long (a
+# writer in another PID namespace looks dead but keeps writing, which keeps its mtime fresh).
+STALE_AFTER = 15 * 60
+# Names of earlier versions carry no PID: swept only when much older.
+LEGACY_STALE_AFTER = 24 * 60 * 60
+_TEMP_NAME = re.compile(r"\..+\.(?P<pid>[0-9]{1,10})\.[0-9a-f]{8}\.kmscli-tmp\Z", re.DOTALL)
+_LEGACY_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{8}\.kmscli-tmp\Z", re.DOTALL)
+_NAME_KEPT = 100  # of the final name in a temp name, so that it stays within NAME_MAX
+
+_O_TMPFILE: int = getattr(os, "O_TMPFILE", 0)
+_O_PATH: int = getattr(os, "O_PATH", os.O_RDONLY)
+_O_CLOEXEC: int = getattr(os, "O_CLOEXEC", 0)
+_O_DIRECTORY: int = getattr(os, "O_DIRECTORY", 0)
+_O_NOCTTY: int = getattr(os, "O_NOCTTY", 0)
+# What open(O_TMPFILE) answers where the kernel or the file system lacks it.
+_NO_TMPFILE = frozenset({errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOTSUP})
 
 
 def describe_os_error(error: OSError, path: Path | str | None = None) -> str:
@@ -25,33 +64,144 @@ def describe_os_error(error: OSError, path: Path | str | None = None) -> str:
     return f"cannot write '{where}': {reason}" if where else reason
 
 
+_umask_lock = threading.Lock()
+_umask_fallback: list[int] = []  # the umask, once read by setting it
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows (Linux 4.7+)."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _umask_lock:
+        if not _umask_fallback:
+            # Set and restore, once: a file another thread created meanwhile gets 0o077, never
+            # more than the user allowed. Callers read it before starting threads.
+            _umask_fallback.append(os.umask(0o077))
+            os.umask(_umask_fallback[0])
+        return _umask_fallback[0]
+
+
+def output_mode(bits: int) -> int:
+    """The mode a new output gets from `bits` (an input's mode, or a default): the permission
+    bits only, minus the umask, as `cp` without `-p` gives."""
+    return stat.S_IMODE(bits) & 0o777 & ~current_umask()
+
+
 class AtomicOutput:
     """A context manager yielding a binary file that becomes `final` only on `commit()`.
 
     Leaving the `with` block without committing (an exception, an interrupt) removes the temp
-    file. `mode` is applied to the finished file (the input's permission bits, for instance).
+    file. `mode` (an input's mode, or a default such as 0o600) gives the new file's permission
+    bits, through `output_mode`; `in_place` (a file replaced by its own new version, as
+    reencrypt does) keeps the replaced file's permission bits and owner instead. A device or
+    FIFO at `final` is written to directly (see the module docstring); `commit()` then only
+    flushes.
     """
 
-    def __init__(self, final: Path, *, mode: int = 0o600, overwrite: bool = False) -> None:
+    def __init__(
+        self, final: Path, *, mode: int = 0o600, overwrite: bool = False, in_place: bool = False
+    ) -> None:
         self.final = final
         self.mode = mode
-        self.overwrite = overwrite
-        self._temp: Path | None = None
+        self.overwrite = overwrite or in_place
+        self.in_place = in_place
+        self._replaced: os.stat_result | None = None  # the file being replaced, in place
         self._file: BinaryIO | None = None
+        self._stream = False
+        self._block_device = False
+        self._name = final.name  # the name in `_dir_fd` that the output replaces or creates
+        self._dir_fd: int | None = None
+        self._unnamed = False
+        self._temp: str | None = None  # a named temp file in `_dir_fd`, removed on failure
 
     def __enter__(self) -> BinaryIO:
-        if not self.overwrite and self.final.exists():
-            raise self._exists_error()
-        directory = self.final.parent
-        name = f".{self.final.name}.{os.urandom(4).hex()}.kmscli-tmp"
-        self._temp = directory / name
+        target = self._target()
         try:
-            fd = os.open(self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            if self._stream:
+                self._file = _open_stream(self.final)
+                return self._file
+            self._dir_fd = os.open(target.parent, _O_PATH | _O_DIRECTORY | _O_CLOEXEC)
+            self._name = target.name
+            sweep(self._dir_fd)
+            fd = self._open_unnamed()
+            if fd is None:
+                fd = self._open_named()
+            self._file = os.fdopen(fd, "wb")
+            return self._file
         except OSError as error:
-            self._temp = None
+            self._discard()
             raise InputOutputError(describe_os_error(error, self.final)) from None
-        self._file = os.fdopen(fd, "wb")
-        return self._file
+        except BaseException:
+            self._discard()
+            raise
+
+    def _target(self) -> Path:
+        """The regular file to create or replace; sets `_stream` for a device or FIFO."""
+        final = self.final
+        try:
+            info = os.stat(final)
+        except FileNotFoundError:
+            if os.path.islink(final):
+                raise InputOutputError(
+                    f"cannot write '{final}': it is a symbolic link to a missing file",
+                    hints=[
+                        "kmscli does not create the file a dangling link names; "
+                        "name the file itself, or remove the link"
+                    ],
+                ) from None
+            return final
+        except OSError as error:
+            raise InputOutputError(describe_os_error(error, final)) from None
+        kind = info.st_mode
+        if stat.S_ISREG(kind):
+            if not self.overwrite:
+                raise self._exists_error()
+            self._replaced = info
+            return Path(os.path.realpath(final)) if os.path.islink(final) else final
+        if stat.S_ISDIR(kind):
+            raise InputOutputError(f"cannot write '{final}': it is a directory")
+        if stat.S_ISSOCK(kind):
+            raise UsageError(
+                f"cannot write '{final}': it is a socket",
+                hints=["name a file, a FIFO or a device, or use -o - and redirect stdout"],
+            )
+        if stat.S_ISBLK(kind):
+            if not self.overwrite:
+                raise AlreadyExistsException(
+                    f"output '{final}' is a block device", hints=["use -f to write into it"]
+                )
+            self._block_device = True
+        self._stream = True  # a character device or FIFO (or a block device, with -f)
+        return final
+
+    def _open_unnamed(self) -> int | None:
+        """An unnamed temp file in the output's directory, or None where there is none: no
+        O_TMPFILE, or no /proc/self/fd to link it through."""
+        assert self._dir_fd is not None
+        if not _O_TMPFILE or not os.path.isdir("/proc/self/fd"):
+            return None
+        try:
+            fd = os.open(".", _O_TMPFILE | os.O_WRONLY | _O_CLOEXEC, 0o600, dir_fd=self._dir_fd)
+        except OSError as error:
+            if error.errno in _NO_TMPFILE:
+                return None
+            raise
+        self._unnamed = True
+        return fd
+
+    def _open_named(self) -> int:
+        assert self._dir_fd is not None
+        name = _temp_name(self._name)
+        fd = os.open(
+            name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600, dir_fd=self._dir_fd
+        )
+        self._temp = name
+        return fd
 
     def _exists_error(self) -> AlreadyExistsException:
         return AlreadyExistsException(
@@ -59,36 +209,87 @@ class AtomicOutput:
         )
 
     def commit(self) -> None:
-        assert self._file is not None and self._temp is not None
+        assert self._file is not None
         try:
             self._file.flush()
-            os.fsync(self._file.fileno())
-            os.fchmod(self._file.fileno(), self.mode)
-            self._file.close()
-            if self.overwrite:
-                os.replace(self._temp, self.final)
+            if self._stream:
+                if self._block_device:
+                    os.fsync(self._file.fileno())
+                self._file.close()
+                return
+            fd = self._file.fileno()
+            os.fchmod(fd, self._mode(fd))
+            os.fsync(fd)
+            if self._unnamed:
+                self._publish_unnamed(fd)
+                self._file.close()
             else:
-                self._link_without_overwrite()
-            self._temp = None
-            _fsync_directory(self.final.parent)
+                self._file.close()
+                self._publish_named()
+            self._fsync_directory()
         except OSError as error:
             raise InputOutputError(describe_os_error(error, self.final)) from None
 
-    def _link_without_overwrite(self) -> None:
-        assert self._temp is not None
+    def _mode(self, fd: int) -> int:
+        """The new file's mode; in place, the replaced file's permission bits (its owner and
+        group too, where this process may give them), as `sed -i` keeps them."""
+        if not self.in_place or self._replaced is None:
+            return output_mode(self.mode)
+        with contextlib.suppress(PermissionError):
+            os.fchown(fd, self._replaced.st_uid, self._replaced.st_gid)
+        return stat.S_IMODE(self._replaced.st_mode) & 0o777
+
+    def _publish_unnamed(self, fd: int) -> None:
+        assert self._dir_fd is not None
+        proc = f"/proc/self/fd/{fd}"
+        if not self.overwrite:
+            try:
+                os.link(proc, self._name, dst_dir_fd=self._dir_fd, follow_symlinks=True)
+            except FileExistsError:
+                raise self._exists_error() from None
+            return
+        # rename(2) is the only way to replace a name atomically: link under a temp name first.
+        name = _temp_name(self._name)
+        os.link(proc, name, dst_dir_fd=self._dir_fd, follow_symlinks=True)
+        self._temp = name
+        os.replace(name, self._name, src_dir_fd=self._dir_fd, dst_dir_fd=self._dir_fd)
+        self._temp = None
+
+    def _publish_named(self) -> None:
+        assert self._dir_fd is not None and self._temp is not None
+        folder = self._dir_fd
+        if self.overwrite:
+            os.replace(self._temp, self._name, src_dir_fd=folder, dst_dir_fd=folder)
+            self._temp = None
+            return
         try:
-            os.link(self._temp, self.final)
+            os.link(
+                self._temp, self._name, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False
+            )
         except FileExistsError:
             raise self._exists_error() from None
         except OSError as error:
             if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
                 raise
             # No hard links on this file system: check, then rename (a small race remains).
-            if self.final.exists():
+            if _exists(self._name, self._dir_fd):
                 raise self._exists_error() from None
-            os.rename(self._temp, self.final)
+            os.rename(self._temp, self._name, src_dir_fd=folder, dst_dir_fd=folder)
+            self._temp = None
             return
-        os.unlink(self._temp)
+        os.unlink(self._temp, dir_fd=self._dir_fd)
+        self._temp = None
+
+    def _fsync_directory(self) -> None:
+        assert self._dir_fd is not None
+        try:
+            fd = os.open(".", os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC, dir_fd=self._dir_fd)
+        except PermissionError:
+            return  # a directory we may write but not read: the rename is all we can do
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def __exit__(
         self,
@@ -96,17 +297,94 @@ class AtomicOutput:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self._discard()
+
+    def _discard(self) -> None:
+        """Close and remove whatever is not committed; never raises (the first error counts)."""
         if self._file is not None and not self._file.closed:
-            self._file.close()
-        if self._temp is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._temp)
+            # A failed flush (ENOSPC again) still closes the descriptor; an unnamed temp file
+            # is gone with it.
+            with contextlib.suppress(OSError):
+                self._file.close()
+        if self._temp is not None and self._dir_fd is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._temp, dir_fd=self._dir_fd)
             self._temp = None
+        if self._dir_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._dir_fd)
+            self._dir_fd = None
 
 
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
+def _open_stream(path: Path) -> BinaryIO:
+    """A device or FIFO, opened for writing as it is: not created, truncated or chmod-ed."""
+    fd = os.open(path, os.O_WRONLY | _O_NOCTTY | _O_CLOEXEC)
+    if stat.S_ISREG(os.fstat(fd).st_mode):
+        # Replaced by a file between the check and the open: never write into it in place.
         os.close(fd)
+        raise InputOutputError(f"cannot write '{path}': it changed while being opened")
+    return os.fdopen(fd, "wb")
+
+
+def _temp_name(final_name: str) -> str:
+    return f".{final_name[:_NAME_KEPT]}.{os.getpid()}.{os.urandom(4).hex()}{TEMP_SUFFIX}"
+
+
+def _exists(name: str, dir_fd: int) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+_swept: set[tuple[int, int]] = set()
+_swept_lock = threading.Lock()
+
+
+def sweep(dir_fd: int) -> None:
+    """Remove kmscli's stale named temp files from a directory, once per process: those of this
+    user whose writer is no longer running and that have not changed for `STALE_AFTER`."""
+    info = os.fstat(dir_fd)
+    with _swept_lock:
+        if (info.st_dev, info.st_ino) in _swept:
+            return
+        _swept.add((info.st_dev, info.st_ino))
+    try:
+        listing = os.open(".", os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC, dir_fd=dir_fd)
+    except OSError:
+        return  # an unreadable directory cannot be listed: nothing to sweep
+    try:
+        names = [name for name in os.listdir(listing) if name.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return
+    finally:
+        os.close(listing)
+    now = time.time()
+    for name in names:
+        with contextlib.suppress(OSError):
+            if _stale(name, dir_fd, now):
+                os.unlink(name, dir_fd=dir_fd)
+
+
+def _stale(name: str, dir_fd: int, now: float) -> bool:
+    info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+        return False
+    age = now - info.st_mtime
+    match = _TEMP_NAME.match(name)
+    if match is not None:
+        return age > STALE_AFTER and not _running(int(match["pid"]))
+    return _LEGACY_TEMP_NAME.match(name) is not None and age > LEGACY_STALE_AFTER
+
+
+def _running(pid: int) -> bool:
+    if pid <= 0 or pid == os.getpid():
+        return True  # this process, or a PID no kmscli writes: not to be judged dead
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True

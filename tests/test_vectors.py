@@ -15,21 +15,25 @@ import hashlib
 import json
 import os
 import shutil
+import signal
+import subprocess
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Runner
+from tests.conftest import KMSCLI, Runner
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 # The files of tests/vectors/ that are provenance, not vectors.
-PROVENANCE = {"README.md", "make_vectors.py"}
+PROVENANCE = {".gitattributes", "README.md", "make_vectors.py"}
 VERSIONS = sorted(p.name for p in VECTORS.iterdir() if (p / "expected.json").is_file())
 APP_ROLE = "arn:aws:iam::111122223333:role/vector-app"
 
 
+@cache
 def _expected(version: str) -> dict[str, Any]:
     document: dict[str, Any] = json.loads((VECTORS / version / "expected.json").read_bytes())
     return document
@@ -52,15 +56,14 @@ def _vectors_untouched() -> Iterator[None]:
     assert _tree_digest() == before, "a test modified tests/vectors/"
 
 
-def _items(kind: str, keyring: str = "keyfile") -> list[Any]:
+def _items(kind: str) -> list[Any]:
+    """(version, keyring, item) for every vector of one kind, in every folder and keyring."""
     params = []
     for version in VERSIONS:
-        for item in _expected(version)["keyrings"][keyring].get(kind, []):
-            params.append(
-                pytest.param(
-                    version, item, id=f"{version}:{item.get('file', item.get('peer_public_key'))}"
-                )
-            )
+        for keyring, info in _expected(version)["keyrings"].items():
+            for item in info.get(kind, []):
+                name = item.get("file", item.get("peer_public_key"))
+                params.append(pytest.param(version, keyring, item, id=f"{version}:{name}"))
     return params
 
 
@@ -132,6 +135,10 @@ def _context_args(context: dict[str, str]) -> list[str]:
 def test_there_are_vectors() -> None:
     assert VERSIONS, "tests/vectors/ holds no vector set"
     assert "v1" in VERSIONS
+    for version in VERSIONS:
+        made = _expected(version)["provenance"]
+        assert made["git_commit"] and made["kmscli_version"].startswith("kmscli ")
+        assert made["kmscli_tree_modified"] is False, "vectors must come from committed code"
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -146,8 +153,8 @@ def test_every_vector_file_is_listed_with_its_hash(version: str) -> None:
     }
     assert sorted(present) == sorted(listed)
     assert present == listed
-    total = sum(p.stat().st_size for p in VECTORS.rglob("*") if p.is_file())
-    assert total < 1 << 20, "keep the vectors small"
+    total = sum(p.stat().st_size for p in base.rglob("*") if p.is_file())
+    assert total < 1 << 20, "keep each vector folder small (under 1 MiB)"
 
 
 def test_nothing_else_in_the_vectors_directory() -> None:
@@ -167,6 +174,13 @@ def test_keyring_and_audit_trail_verify(
     assert audited.status == 0, audited.err
     status = _json(run, env, "keyring", "status")
     assert status["AccountId"] == info["account_id"]
+    assert status["Protection"] == info["protection"]
+    header = json.loads((VECTORS / version / info["home"] / "header").read_bytes().split(b"\n")[0])
+    assert status["KeyringId"] == header["keyring_id"]
+    regions: dict[str, int] = {}
+    for key in info["keys"].values():
+        regions[key["region"]] = regions.get(key["region"], 0) + 1
+    assert {r["Region"]: r["KeyCount"] for r in status["Regions"]} == regions
     records = _json(run, env, "audit")["Records"]
     # The trail made with the vectors comes first, unchanged; this test's commands follow it.
     events = [[r["eventName"], r["eventID"]] for r in records]
@@ -190,9 +204,13 @@ def test_keys_aliases_and_tags_are_described_as_made(
             expected.pop("CurrentKeyMaterialId", None)
             actual.pop("CurrentKeyMaterialId", None)
         assert actual == expected, name
-        if "tags" in key and key["region"] == "us-east-1":
-            tags = _json(run, env, "key", "tags", key["key_id"])["Tags"]
-            assert {t["TagKey"]: t["TagValue"] for t in tags} == key["tags"], name
+        if "tags" in key:
+            tags = _json(run, env, "--region", key["region"], "key", "tags", key["key_id"])
+            assert {t["TagKey"]: t["TagValue"] for t in tags["Tags"]} == key["tags"], name
+        if "aliases" in key:
+            listed = _json(run, env, "--region", key["region"], "alias", "list")["Aliases"]
+            named = {a["AliasName"]: a.get("TargetKeyId") for a in listed}
+            assert {a: named.get(a) for a in key["aliases"]} == key["aliases"], name
     aliases = _json(run, env, "alias", "list")["Aliases"]
     named = {a["AliasName"]: a.get("TargetKeyId") for a in aliases}
     for alias, key_id in info["aliases"].items():
@@ -247,9 +265,10 @@ def test_rotations_policies_grants_and_principals(run_inproc: Runner, tmp_path: 
 # ------------------------------------------------------------------------------ decryption
 
 
-@pytest.mark.parametrize(("version", "item"), _items("blobs") + _items("blobs", "passphrase"))
-def test_blob_decrypts(run_inproc: Runner, tmp_path: Path, version: str, item: Any) -> None:
-    keyring = "passphrase" if item["file"].startswith("passphrase") else "keyfile"
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("blobs"))
+def test_blob_decrypts(
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
+) -> None:
     info = _expected(version)["keyrings"][keyring]
     env = _open(version, keyring, tmp_path)
     blob = _input(version, item["file"], tmp_path)
@@ -274,13 +293,16 @@ def test_blob_decrypts(run_inproc: Runner, tmp_path: Path, version: str, item: A
         assert out.read_bytes() == _plaintext(version, item["plaintext"])
 
 
-@pytest.mark.parametrize(("version", "item"), _items("messages") + _items("messages", "passphrase"))
-def test_message_decrypts(run_inproc: Runner, tmp_path: Path, version: str, item: Any) -> None:
-    keyring = "passphrase" if item["file"].startswith("passphrase") else "keyfile"
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("messages"))
+def test_message_decrypts(
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
+) -> None:
     env = _open(version, keyring, tmp_path)
     message = _input(version, item["file"], tmp_path)
     if "inspect" in item:
-        assert _json(run_inproc, env, "inspect", str(message)) == item["inspect"]
+        # Every header field read then is read the same now (new fields may be added).
+        inspected = _json(run_inproc, env, "inspect", str(message))
+        assert {k: inspected.get(k) for k in item["inspect"]} == item["inspect"]
     out = tmp_path / "out"
     result = run_inproc(
         "decrypt", str(message), *_context_args(item["context"]), "-o", str(out), env=env
@@ -300,11 +322,11 @@ def test_message_decrypts(run_inproc: Runner, tmp_path: Path, version: str, item
         assert only.read_bytes() == _plaintext(version, item["plaintext"])
 
 
-@pytest.mark.parametrize(("version", "item"), _items("datakeys"))
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("datakeys"))
 def test_data_key_blob_decrypts(
-    run_inproc: Runner, tmp_path: Path, version: str, item: Any
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
 ) -> None:
-    env = _open(version, "keyfile", tmp_path)
+    env = _open(version, keyring, tmp_path)
     blob = _input(version, item["file"], tmp_path)
     out = tmp_path / "dk"
     result = run_inproc(
@@ -312,13 +334,25 @@ def test_data_key_blob_decrypts(
     )
     assert result.status == 0, result.err
     assert out.read_bytes().hex() == item["plaintext_hex"]
+    if "public_key" in item:
+        # A data key pair: the private key decrypted from the blob matches the public key.
+        from cryptography.hazmat.primitives import serialization
+
+        private = serialization.load_der_private_key(out.read_bytes(), password=None)
+        public = (VECTORS / version / item["public_key"]).read_bytes()
+        assert (
+            private.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            == public
+        )
 
 
-@pytest.mark.parametrize(("version", "item"), _items("rsa_ciphertexts"))
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("rsa_ciphertexts"))
 def test_rsa_ciphertext_decrypts(
-    run_inproc: Runner, tmp_path: Path, version: str, item: Any
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
 ) -> None:
-    env = _open(version, "keyfile", tmp_path)
+    env = _open(version, keyring, tmp_path)
     ciphertext = _input(version, item["file"], tmp_path)
     out = tmp_path / "out"
     result = run_inproc(
@@ -339,18 +373,22 @@ def test_rsa_ciphertext_decrypts(
 # ------------------------------------------------------------------------------ asymmetric, MAC
 
 
-@pytest.mark.parametrize(("version", "item"), _items("public_keys"))
-def test_public_key_unchanged(run_inproc: Runner, tmp_path: Path, version: str, item: Any) -> None:
-    env = _open(version, "keyfile", tmp_path)
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("public_keys"))
+def test_public_key_unchanged(
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
+) -> None:
+    env = _open(version, keyring, tmp_path)
     out = tmp_path / "pub.der"
     result = run_inproc("key", "public-key", item["key_id"], "-o", str(out), env=env)
     assert result.status == 0, result.err
     assert out.read_bytes() == (VECTORS / version / item["file"]).read_bytes()
 
 
-@pytest.mark.parametrize(("version", "item"), _items("signatures"))
-def test_signature_verifies(run_inproc: Runner, tmp_path: Path, version: str, item: Any) -> None:
-    env = _open(version, "keyfile", tmp_path)
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("signatures"))
+def test_signature_verifies(
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
+) -> None:
+    env = _open(version, keyring, tmp_path)
     message = _input(version, _expected(version)["plaintexts"][item["message"]]["file"], tmp_path)
     signature = _input(version, item["file"], tmp_path)
     result = run_inproc(
@@ -365,39 +403,22 @@ def test_signature_verifies(run_inproc: Runner, tmp_path: Path, version: str, it
         env=env,
     )
     assert result.status == 0, result.err
-    if item["deterministic"]:
-        # Same private key, same signature: the stored private key is the one that signed.
-        again = tmp_path / "again.sig"
-        result = run_inproc(
-            "sign",
-            str(message),
-            "-k",
-            item["key_id"],
-            "--algorithm",
-            item["algorithm"],
-            "-o",
-            str(again),
-            env=env,
-        )
-        assert result.status == 0, result.err
-        assert again.read_bytes() == signature.read_bytes()
-    else:
-        # A fresh signature verifies against the committed public key.
-        again = tmp_path / "again.sig"
-        result = run_inproc(
-            "sign",
-            str(message),
-            "-k",
-            item["key_id"],
-            "--algorithm",
-            item["algorithm"],
-            "-o",
-            str(again),
-            env=env,
-        )
-        assert result.status == 0, result.err
-        _verify_with_cryptography(version, item, message.read_bytes(), again.read_bytes())
     _verify_with_cryptography(version, item, message.read_bytes(), signature.read_bytes())
+    # The stored private key still signs for the committed public key.
+    again = tmp_path / "again.sig"
+    result = run_inproc(
+        "sign", str(message), "-k", item["key_id"], "--algorithm", item["algorithm"],
+        "-o", str(again), env=env,
+    )  # fmt: skip
+    assert result.status == 0, result.err
+    if item["deterministic"]:
+        assert again.read_bytes() == signature.read_bytes()
+    _verify_with_cryptography(version, item, message.read_bytes(), again.read_bytes())
+    result = run_inproc(
+        "verify", str(message), "-k", item["key_id"], "--signature", str(again),
+        "--algorithm", item["algorithm"], env=env,
+    )  # fmt: skip
+    assert result.status == 0, result.err
 
 
 def _verify_with_cryptography(version: str, item: Any, message: bytes, signature: bytes) -> None:
@@ -427,11 +448,10 @@ def _verify_with_cryptography(version: str, item: Any, message: bytes, signature
         public.verify(signature, message)
 
 
-@pytest.mark.parametrize(("version", "item"), _items("macs") + _items("macs", "passphrase"))
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("macs"))
 def test_mac_verifies_and_is_reproduced(
-    run_inproc: Runner, tmp_path: Path, version: str, item: Any
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
 ) -> None:
-    keyring = "passphrase" if item["file"].startswith("passphrase") else "keyfile"
     env = _open(version, keyring, tmp_path)
     message = _input(version, _expected(version)["plaintexts"][item["message"]]["file"], tmp_path)
     mac = _input(version, item["file"], tmp_path)
@@ -456,11 +476,11 @@ def test_mac_verifies_and_is_reproduced(
     assert again.read_bytes() == mac.read_bytes()
 
 
-@pytest.mark.parametrize(("version", "item"), _items("shared_secrets", "keyfile"))
+@pytest.mark.parametrize(("version", "keyring", "item"), _items("shared_secrets"))
 def test_shared_secret_is_reproduced(
-    run_inproc: Runner, tmp_path: Path, version: str, item: Any
+    run_inproc: Runner, tmp_path: Path, version: str, keyring: str, item: Any
 ) -> None:
-    env = _open(version, "keyfile", tmp_path)
+    env = _open(version, keyring, tmp_path)
     peer = _input(version, item["peer_public_key"], tmp_path)
     secret = _json(
         run_inproc, env, "key", "derive-shared-secret", item["key_id"], "--public-key", str(peer)
@@ -476,7 +496,7 @@ def test_shared_secret_is_reproduced(
     assert isinstance(private, ec.EllipticCurvePrivateKey)
     public_file = next(
         p["file"]
-        for p in _expected(version)["keyrings"]["keyfile"]["public_keys"]
+        for p in _expected(version)["keyrings"][keyring]["public_keys"]
         if p["key_id"] == item["key_id"]
     )
     public = serialization.load_der_public_key((VECTORS / version / public_file).read_bytes())
@@ -543,3 +563,137 @@ def test_backup_archive_restores_and_decrypts(
         result = run("decrypt", str(path), *_context_args(item["context"]), "-o", str(out), env=env)
         assert result.status == 0, result.err
         assert out.read_bytes() == _plaintext(version, item["plaintext"])
+
+
+# -------------------------------------------------------------------------- old keyrings live on
+
+
+@pytest.mark.parametrize(("version", "keyring"), _keyrings())
+def test_old_keyring_takes_new_writes_and_still_verifies(
+    run: Runner, tmp_path: Path, version: str, keyring: str
+) -> None:
+    """Writing to an old keyring (whatever upgrade it does) keeps everything old readable."""
+    info = _expected(version)["keyrings"][keyring]
+    env = _open(version, keyring, tmp_path)
+    created = run("key", "create", "--description", "made after the vectors", env=env)
+    assert created.status == 0, created.err
+    new_key = created.out.strip()
+    plain = tmp_path / "new.txt"
+    plain.write_bytes(b"written by today's code into an old keyring")
+    assert run("encrypt", "-k", new_key, str(plain), env=env).status == 0
+    first = next(m for m in info["messages"] if not m["file"].endswith("disabled-key.kms"))
+    path = _input(version, first["file"], tmp_path)
+    old = run("decrypt", str(path), *_context_args(first["context"]), "-o", "-", env=env)
+    assert old.status == 0, old.err
+    assert old.stdout == _plaintext(version, first["plaintext"])
+    new = run("decrypt", str(plain) + ".kms", "-o", "-", env=env)
+    assert new.status == 0 and new.stdout == plain.read_bytes(), new.err
+    verified = run("keyring", "verify", env=env)
+    assert verified.status == 0, verified.err
+    audited = run("audit", "--verify", env=env)
+    assert audited.status == 0, audited.err
+    records = json.loads(run("--json", "audit", env=env).out)["Records"]
+    events = [[r["eventName"], r["eventID"]] for r in records]
+    assert events[: info["audit"]["records"]] == info["audit"]["events"]
+    assert "CreateKey" in [name for name, _ in events[info["audit"]["records"] :]]
+
+
+def test_imported_material_comes_back_when_imported_again(run: Runner, tmp_path: Path) -> None:
+    """Deleting imported material and importing the same bytes again brings back the same
+    material: its ID (stored in every blob and message made under it) must not change."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    for version in VERSIONS:
+        info = _expected(version)["keyrings"]["keyfile"]
+        key = info["keys"]["imported"]
+        env = _open(version, "keyfile", tmp_path / version)
+        blob = next(b for b in info["blobs"] if b["key_id"] == key["key_id"])
+        path = _input(version, blob["file"], tmp_path / version)
+        assert run("key", "delete-material", key["key_id"], env=env).status == 0
+        gone = run("decrypt", str(path), *_context_args(blob["context"]), "-o", "-", env=env)
+        assert gone.status == 6, gone.err  # PendingImport: the material is gone
+        params = tmp_path / version / "import"
+        params.mkdir()
+        made = run("key", "import-parameters", key["key_id"], "--out-dir", str(params), env=env)
+        assert made.status == 0, made.err
+        public = serialization.load_der_public_key((params / "PublicKey.bin").read_bytes())
+        assert isinstance(public, rsa.RSAPublicKey)
+        wrapped = public.encrypt(
+            bytes.fromhex(key["material_hex"]),
+            padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None),
+        )
+        (params / "material.bin").write_bytes(wrapped)
+        imported = run(
+            "key", "import-material", key["key_id"], "--material", str(params / "material.bin"),
+            "--token", str(params / "ImportToken.bin"), "--no-expiry", env=env,
+        )  # fmt: skip
+        assert imported.status == 0, imported.err
+        described = json.loads(run("--json", "key", "describe", key["key_id"], env=env).out)
+        assert described["KeyMetadata"]["CurrentKeyMaterialId"] == key["materials"][0]
+        back = run("decrypt", str(path), *_context_args(blob["context"]), "-o", "-", env=env)
+        assert back.status == 0, back.err
+        assert back.stdout == _plaintext(version, blob["plaintext"])
+        message = next(m for m in info["messages"] if m["key_ids"] == [key["key_id"]])
+        path = _input(version, message["file"], tmp_path / version)
+        back = run("decrypt", str(path), *_context_args(message["context"]), "-o", "-", env=env)
+        assert back.status == 0, back.err
+        assert back.stdout == _plaintext(version, message["plaintext"])
+
+
+def test_passphrase_keyring_opens_with_its_passphrase_only(run: Runner, tmp_path: Path) -> None:
+    for version in VERSIONS:
+        info = _expected(version)["keyrings"]["passphrase"]
+        env = _open(version, "passphrase", tmp_path / version)
+        passphrase = Path(env.pop("KMSCLI_PASSPHRASE_FILE")).read_text().rstrip("\r\n")
+        key = info["keys"]["pass-sym"]["key_id"]
+        wrong = run("key", "describe", key, env={**env, "KMSCLI_PASSPHRASE": passphrase + "x"})
+        assert wrong.status == 9, wrong.err
+        right = run("--json", "key", "describe", key, env={**env, "KMSCLI_PASSPHRASE": passphrase})
+        assert right.status == 0, right.err
+        assert json.loads(right.out)["KeyMetadata"]["KeyId"] == key
+
+
+def test_old_access_key_signs_requests_to_serve(kmscli_env: dict[str, str], tmp_path: Path) -> None:
+    """The access key stored in the old keyring still authenticates `kmscli serve` requests."""
+    import boto3
+    import botocore.config
+
+    for version in VERSIONS:
+        info = _expected(version)["keyrings"]["keyfile"]
+        env = {**kmscli_env, **_open(version, "keyfile", tmp_path / version)}
+        access = info["access_keys"][0]
+        blob = next(b for b in info["blobs"] if b["file"] == "blobs/sym-material-2.blob")
+        log = tmp_path / version / "serve.log"
+        with (
+            log.open("wb") as errors,
+            subprocess.Popen(
+                [KMSCLI, "serve", "--port", "0"], stdout=subprocess.PIPE, stderr=errors, env=env
+            ) as server,
+        ):
+            try:
+                assert server.stdout is not None
+                url = server.stdout.readline().decode().strip()
+                assert url.startswith("http://127.0.0.1:"), url or log.read_text()
+                client = boto3.client(
+                    "kms",
+                    endpoint_url=url,
+                    region_name="us-east-1",
+                    aws_access_key_id=access["access_key_id"],
+                    aws_secret_access_key=access["secret_access_key"],
+                    config=botocore.config.Config(retries={"max_attempts": 1}),
+                )
+                answer = client.decrypt(
+                    CiphertextBlob=(VECTORS / version / blob["file"]).read_bytes(),
+                    EncryptionContext=blob["context"],
+                )
+                client.close()
+                assert answer["Plaintext"] == _plaintext(version, blob["plaintext"])
+                assert answer["KeyId"].endswith(blob["key_id"])
+            finally:
+                server.send_signal(signal.SIGTERM)
+                try:
+                    server.wait(timeout=20)
+                finally:
+                    if server.poll() is None:
+                        server.kill()

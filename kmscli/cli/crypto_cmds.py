@@ -196,8 +196,8 @@ def encrypt(
     FILE is written to FILE.kms beside it; with no FILE, or -, stdin goes to stdout. The data
     key comes from the first -k key (GenerateDataKey) and is wrapped by every further -k key;
     without -k, KMSCLI_KEY or the AWS managed key alias/aws/kmscli is used (with --backend aws,
-    -k or KMSCLI_KEY is needed). The output appears only once complete, and keeps the input's
-    permission bits.
+    -k or KMSCLI_KEY is needed). The output appears only once complete, with the input's
+    permission bits minus the umask.
 
     With --cache-max-age, as with the ESDK's caching materials manager, one data key (one
     GenerateDataKey call) encrypts the FILEs of this run under the same keys and context until

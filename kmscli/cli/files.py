@@ -111,11 +111,11 @@ def refuse_binary_to_terminal(jobs: Sequence[Job], output: str | None) -> None:
 
 @contextmanager
 def open_source(job: Job) -> Iterator[tuple[BinaryIO, int | None, int]]:
-    """The input stream, its size when known, and the permission bits for the output."""
+    """The input stream, its size when known, and the permission bits for the output: the
+    input's (never setuid, setgid or sticky), or a new file's 0o666 for stdin; the output
+    takes the umask off (see `kmscli.outputs.output_mode`), as `cp` does."""
     if job.source is None:
-        umask = os.umask(0)
-        os.umask(umask)
-        yield sys.stdin.buffer, None, 0o666 & ~umask
+        yield sys.stdin.buffer, None, 0o666
         return
     try:
         info = os.stat(job.source)
@@ -126,4 +126,4 @@ def open_source(job: Job) -> Iterator[tuple[BinaryIO, int | None, int]]:
         raise InputOutputError(f"cannot read '{job.source}': {error.strerror}") from None
     with handle:
         size = info.st_size if stat.S_ISREG(info.st_mode) else None
-        yield handle, size, stat.S_IMODE(info.st_mode)
+        yield handle, size, stat.S_IMODE(info.st_mode) & 0o777

@@ -3,7 +3,8 @@
 Also the options that decrypt and reencrypt share for reading messages.
 
 Owns what the file commands share once `kmscli.cli.files` has planned the jobs: where an output
-goes (an atomic file, or stdout) and the commit that makes it appear, turning OSError into
+goes (an atomic file, a device or FIFO written as a stream, both by `kmscli.outputs`, or stdout)
+and the commit that makes it appear, turning OSError into
 InputOutputError, telling a message from a blob by its first byte, and running several jobs
 so that every failure is reported and the first one sets the exit status.
 """
@@ -22,7 +23,7 @@ from kmscli.cli.context import Environment
 from kmscli.cli.files import Job
 from kmscli.cli.output import emit_json, report_error
 from kmscli.errors import FormatError, InputOutputError, KmsError
-from kmscli.outputs import AtomicOutput, describe_os_error
+from kmscli.outputs import AtomicOutput, current_umask, describe_os_error
 
 BLOB_LIMIT = 6144
 
@@ -60,6 +61,7 @@ def run_jobs(jobs: Sequence[Job], env: Environment, one: Callable[[Job], dict[st
     elif env.concurrency > 1:
         env.settings.no_progress = True  # one bar per concurrent file would be noise
         _ = env.service, env.provider  # made once here, not raced for by the threads
+        current_umask()  # where it cannot be read without setting it, read before the threads
         outcomes = _run_concurrently(jobs, one, env.concurrency)
     else:
         outcomes = [_outcome(one, job) for job in jobs]
@@ -100,12 +102,17 @@ def _run_concurrently(
 
 
 @contextmanager
-def sink(job: Job, mode: int, *, overwrite: bool) -> Iterator[tuple[BinaryIO, Callable[[], None]]]:
-    """Where the output goes, and the commit that makes it appear (a flush for stdout)."""
+def sink(
+    job: Job, mode: int, *, overwrite: bool, in_place: bool = False
+) -> Iterator[tuple[BinaryIO, Callable[[], None]]]:
+    """Where the output goes, and the commit that makes it appear (a flush for stdout).
+
+    A file is an `AtomicOutput`; `in_place` (the input replaced by its new version) keeps the
+    input's permission bits and owner."""
     if job.target is None:
         yield sys.stdout.buffer, sys.stdout.buffer.flush
         return
-    output = AtomicOutput(job.target, mode=mode, overwrite=overwrite)
+    output = AtomicOutput(job.target, mode=mode, overwrite=overwrite, in_place=in_place)
     with output as handle:
         yield handle, output.commit
 
@@ -118,13 +125,14 @@ def deliver(
     mode: int,
     *,
     overwrite: bool,
+    in_place: bool = False,
 ) -> bool:
     """The result of a direct KMS call: with --json to stdout, AWS's response document (binary
     members in Base64); otherwise the raw bytes of `member`, atomically. True if written raw."""
     if env.json and job.target is None:
         emit_json(response)
         return False
-    with sink(job, mode, overwrite=overwrite) as (dst, commit):
+    with sink(job, mode, overwrite=overwrite, in_place=in_place) as (dst, commit):
         dst.write(response[member])
         commit()
     return True

@@ -1,14 +1,17 @@
 """`kmscli reencrypt`: put messages and ciphertext blobs under another key.
 
 Owns the command: which output each input goes to (by default the input itself, replaced
-atomically; `-o` for another file or directory; stdin to stdout), telling blobs from messages,
-and reporting per file. A blob goes through the service's ReEncrypt; a message through the
+atomically, through a symbolic link and keeping its mode; `-o` for another file or directory;
+stdin to stdout), refusing an in-place run that would leave old copies under other hard links
+(--header-only always, a full re-encryption without -f), telling blobs from messages, and
+reporting per file. A blob goes through the service's ReEncrypt; a message through the
 envelope layer, which decrypts and encrypts it again under a new data key, or, for an unsigned
 message and only with --header-only, rewrites its header and copies the body unchanged.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from kmscli.cli.jobs import (
     sink,
 )
 from kmscli.cli.options import command, environment
-from kmscli.cli.output import verbose
+from kmscli.cli.output import notice, verbose
 from kmscli.cli.params import grant_token_option, parse_context
 from kmscli.cli.progress import progress_for
 from kmscli.cli.root import cli
@@ -58,11 +61,47 @@ def _plan(files: Sequence[str], output: str | None) -> list[Job]:
 
 
 def _in_place(job: Job) -> bool:
-    """Whether the output replaces the input itself (the default for reencrypt)."""
-    return job.source is not None and (
-        job.target == job.source
-        or (job.target is not None and job.target.resolve() == job.source.resolve())
-    )
+    """Whether the output replaces the input itself (the default for reencrypt), through a
+    symbolic link or another hard link of it included."""
+    if job.source is None or job.target is None:
+        return False
+    if job.target == job.source or job.target.resolve() == job.source.resolve():
+        return True
+    try:
+        return os.path.samefile(job.source, job.target)
+    except OSError:
+        return False
+
+
+def _check_other_names(env: Environment, job: Job, *, header_only: bool, force: bool) -> None:
+    """Replacing a file in place gives its name a new file: other hard links of it keep the old
+    ciphertext. --header-only is refused then (the old and new copies side by side are what
+    its forgery risk needs); a full re-encryption needs -f, and says what it leaves."""
+    assert job.source is not None
+    try:
+        links = os.stat(job.source).st_nlink
+    except OSError:
+        return  # reading it reports the error
+    if links <= 1:
+        return
+    others = f"{links - 1} other name{'s' if links > 2 else ''} (hard links)"
+    if header_only:
+        raise UsageError(
+            f"refusing --header-only for '{job.source}': it has {others} that would keep the "
+            "old copy beside the new one",
+            hints=[
+                "--header-only keeps the data key and IV, so anyone with both copies can "
+                "recover the authentication key and forge the body (see kmscli reencrypt --help)",
+                "remove the other links first, or re-encrypt fully (without --header-only)",
+            ],
+        )
+    if not force:
+        raise UsageError(
+            f"'{job.source}' has {others}: re-encrypting gives this name a new file, and the "
+            "others keep the old ciphertext under the old key",
+            hints=["remove the other links first, or use -f to re-encrypt this name anyway"],
+        )
+    notice(env, f"'{job.source}' has {others}: they keep the old ciphertext under the old key")
 
 
 @command(cli, "reencrypt")
@@ -98,7 +137,12 @@ def _in_place(job: Job) -> bool:
     help="Only this key may decrypt the input (strict, like decrypt -k); repeatable.",
 )
 @click.option("-o", "--output", metavar="OUT", help="Output file or directory; - for stdout.")
-@click.option("-f", "--force", is_flag=True, help="Overwrite an existing -o output.")
+@click.option(
+    "-f",
+    "--force",
+    is_flag=True,
+    help="Overwrite an existing -o output; in place, re-encrypt a file that has other hard links.",
+)
 @click.option(
     "--header-only",
     is_flag=True,
@@ -123,7 +167,10 @@ def reencrypt(
     """Put encrypted files (messages or ciphertext blobs) under another key (ReEncrypt).
 
     Each FILE is replaced by its re-encrypted form, atomically (a failure leaves it as it
-    was); -o writes elsewhere, and with no FILE, or -, stdin goes to stdout. A blob is
+    was), keeping its permission bits; a symbolic link is followed (the file it names is
+    replaced, the link stays). A FILE with other hard links is refused unless -f, since only
+    this name gets the new file. -o writes elsewhere, and with no FILE, or -, stdin goes to
+    stdout. A blob is
     re-encrypted by KMS ReEncrypt: the plaintext never leaves the keyring, and NEWKEY may be
     the ARN of a related multi-Region key in another region. A message is decrypted and
     encrypted again under a new data key wrapped by every NEWKEY, streaming, never on disk.
@@ -133,8 +180,9 @@ def reencrypt(
     file takes the time of a copy. The price: a re-wrapped version 2 header is authenticated
     again under the same key and IV, so anyone holding both the old and the new copy can
     recover the message's GCM authentication key and alter its body undetected. Use it only
-    when no old copy survives (no backups, no snapshots). Signed messages are always encrypted
-    again.
+    when no old copy survives (no backups, no snapshots; with -o or stdin, the input itself is
+    such a copy). It is refused in place for a file with other hard links, which would keep
+    the old copy. Signed messages are always encrypted again.
 
     \b
     Example:
@@ -155,16 +203,19 @@ def reencrypt(
     def one(job: Job) -> dict[str, Any]:
         from kmscli.envelope import reencrypt_stream
 
+        in_place = _in_place(job)
+        if in_place:
+            _check_other_names(env, job, header_only=header_only, force=force)
         with io_errors(job), open_source(job) as (src, size, mode):
             stream, blob = message_or_blob(
                 src, job.source_label, foreign_blobs=env.backend == "aws"
             )
             if blob is not None:
                 return _reencrypt_blob(
-                    env, job, blob, keys, source_keys, pairs, new_pairs, mode, force
+                    env, job, blob, keys, source_keys, pairs, new_pairs, mode, force, in_place
                 )
             with (
-                sink(job, mode, overwrite=force or _in_place(job)) as (dst, commit),
+                sink(job, mode, overwrite=force, in_place=in_place) as (dst, commit),
                 progress_for(env, size, job.source_label) as progress,
             ):
                 result = reencrypt_stream(
@@ -208,6 +259,7 @@ def _reencrypt_blob(
     new_pairs: dict[str, str],
     mode: int,
     force: bool,
+    in_place: bool,
 ) -> dict[str, Any]:
     if len(keys) > 1 or len(source_keys) > 1:
         raise UsageError("a ciphertext blob is under one key; give a single -k (and --source-key)")
@@ -219,7 +271,7 @@ def _reencrypt_blob(
         source_key=source_keys[0] if source_keys else None,
         grant_tokens=env.provider.grant_tokens,
     )
-    if not deliver(env, job, response, "CiphertextBlob", mode, overwrite=force or _in_place(job)):
+    if not deliver(env, job, response, "CiphertextBlob", mode, overwrite=force, in_place=in_place):
         return response
     verbose(
         env,

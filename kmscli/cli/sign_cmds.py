@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import re
 import sys
 from collections.abc import Iterator
@@ -27,7 +28,9 @@ from kmscli.errors import InputOutputError, UsageError
 from kmscli.outputs import AtomicOutput
 
 _BASE64_TEXT = re.compile(rb"\s*[A-Za-z0-9+/]+={0,2}\s*")
-_PEM = re.compile(rb"-----BEGIN ([A-Z ]+)-----(.*?)-----END \1-----", re.DOTALL)
+# PEM armour is found with str.find rather than a regex with a backreference and a lazy body,
+# which takes quadratic time on a file of many BEGIN lines without their END.
+_LABEL = re.compile(rb"[A-Z ]*")
 
 key_option = click.option(
     "-k",
@@ -53,13 +56,38 @@ def read_binary(source: str, *, what: str) -> bytes:
 def read_public_key(source: str) -> bytes:
     """A DER SubjectPublicKeyInfo from FILE or `-`, given as DER, PEM or Base64 DER."""
     data = read_input(source, what="public key")
-    found = _PEM.search(data)
-    if found is not None:
+    body = _pem_body(data)
+    if body is not None:
         try:
-            return base64.b64decode(b"".join(found.group(2).split()), validate=True)
+            return base64.b64decode(b"".join(body.split()), validate=True)
         except (binascii.Error, ValueError):
             raise UsageError(f"public key '{source}' is not valid PEM") from None
     return read_binary(source, what="public key") if _BASE64_TEXT.fullmatch(data) else data
+
+
+def _markers(data: bytes, marker: bytes) -> Iterator[tuple[int, bytes, int]]:
+    """Each `<marker>LABEL-----` in `data`, in order: (start, LABEL, end). Linear time."""
+    pos = 0
+    while (start := data.find(marker, pos)) >= 0:
+        label_start = start + len(marker)
+        label = _LABEL.match(data, label_start)
+        label_end = label.end() if label is not None else label_start
+        if label_end > label_start and data.startswith(b"-----", label_end):
+            yield start, data[label_start:label_end], label_end + 5
+        pos = label_end
+
+
+def _pem_body(data: bytes) -> bytes | None:
+    """The body of the first `-----BEGIN L-----` ... `-----END L-----` block, or None."""
+    ends: dict[bytes, list[int]] = {}
+    for start, label, _ in _markers(data, b"-----END "):
+        ends.setdefault(label, []).append(start)
+    for _, label, body_start in _markers(data, b"-----BEGIN "):
+        positions = ends.get(label, [])
+        index = bisect.bisect_left(positions, body_start)
+        if index < len(positions):
+            return data[body_start : positions[index]]
+    return None
 
 
 def pem(der: bytes, label: str = "PUBLIC KEY") -> bytes:

@@ -98,7 +98,7 @@ class Authorizer:
             raw = view.get(IDENTITY_POLICIES, name)
             if raw is not None:
                 policy_name = name.rsplit("|", 1)[1]
-                documents.append(parse_identity_policy(raw.decode(), name=policy_name))
+                documents.append(parse_identity_policy(raw.decode(), name=policy_name, stored=True))
         return documents
 
     def _base_conditions(self) -> dict[str, ConditionValue]:
@@ -166,7 +166,7 @@ class Authorizer:
         )
         decision = evaluate(
             request,
-            key_policy=parse_key_policy(key.policy),
+            key_policy=parse_key_policy(key.policy, stored=True),
             identity_policies=identity,
             grants=[*_grant_views(view, key), *facts.extra_grants],
         )

@@ -12,7 +12,11 @@ Owns `parse_key_policy`, `parse_identity_policy`, `default_key_policy` and the `
   and forbidden in identity policies; `Action`/`NotAction`, `Resource`/`NotResource`,
   `Condition`, `Sid`. A key-policy statement without Action or Resource is accepted and
   ignored, as AWS does; identity policies require both.
-- duplicate JSON member names are rejected (the last one would otherwise win silently).
+- duplicate JSON member names are rejected (the last one would otherwise win silently);
+- a condition key has at most 256 characters (the longest context key name IAM accepts) and a
+  condition value at most 2,048 (the longest ARN; IAM documents no limit of its own, the policy
+  size bounds it). A policy already stored (`stored=True`) is read without these two caps,
+  which came later, so that no key or principal becomes unusable.
 Every content error is a MalformedPolicyDocumentException naming the statement (index in the
 Statement array, from 0, and Sid) and the element.
 
@@ -41,6 +45,10 @@ KEY_POLICY_MAX_BYTES = 32768
 KEY_POLICY_MAX_CHARS = 131072
 IDENTITY_POLICY_MAX_CHARS = 6144
 """Non-whitespace characters, the IAM managed-policy quota."""
+CONDITION_KEY_MAX_CHARS = 256
+"""IAM's limit on a condition context key name (ContextEntry.ContextKeyName)."""
+CONDITION_VALUE_MAX_CHARS = 2048
+"""kmscli's limit on one condition value: the longest ARN AWS accepts."""
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 INVALID_PRINCIPALS = "Policy contains a statement with one or more invalid principals."
@@ -165,8 +173,12 @@ class PolicyDocument:
 # -- entry points ----------------------------------------------------------------------------------
 
 
-def parse_key_policy(text: str) -> PolicyDocument:
-    """Validate and parse a key policy (CreateKey/PutKeyPolicy/ReplicateKey `Policy`)."""
+def parse_key_policy(text: str, *, stored: bool = False) -> PolicyDocument:
+    """Validate and parse a key policy (CreateKey/PutKeyPolicy/ReplicateKey `Policy`).
+
+    `stored`: the policy of a key in the keyring, which was accepted when it was put; the
+    condition caps are not applied to it.
+    """
     if not isinstance(text, str) or not text:
         raise ValidationException(
             "1 validation error detected: Value at 'policy' failed to satisfy constraint: "
@@ -183,11 +195,16 @@ def parse_key_policy(text: str) -> PolicyDocument:
         raise LimitExceededException(
             f"The key policy is {size} bytes; the quota is {KEY_POLICY_MAX_BYTES} bytes."
         )
-    return _Parser("key").document(text, None)
+    return _Parser("key", caps=not stored).document(text, None)
 
 
-def parse_identity_policy(text: str, *, name: str | None = None) -> PolicyDocument:
-    """Validate and parse an identity-based (IAM) policy attached to a principal."""
+def parse_identity_policy(
+    text: str, *, name: str | None = None, stored: bool = False
+) -> PolicyDocument:
+    """Validate and parse an identity-based (IAM) policy attached to a principal.
+
+    `stored`: as for `parse_key_policy`.
+    """
     if not isinstance(text, str) or not text:
         raise ValidationException("The identity policy document is empty.")
     _check_characters(text)
@@ -197,7 +214,7 @@ def parse_identity_policy(text: str, *, name: str | None = None) -> PolicyDocume
             f"Cannot exceed quota for PolicySize: {IDENTITY_POLICY_MAX_CHARS} "
             f"(the policy has {counted} non-whitespace characters)."
         )
-    return _Parser("identity").document(text, name)
+    return _Parser("identity", caps=not stored).document(text, name)
 
 
 def default_key_policy(account_id: str, partition: str = "aws") -> str:
@@ -258,8 +275,9 @@ def _fail(loc: str, element: str, problem: str) -> NoReturn:
 
 
 class _Parser:
-    def __init__(self, kind: PolicyKind) -> None:
+    def __init__(self, kind: PolicyKind, *, caps: bool) -> None:
         self.kind: PolicyKind = kind
+        self.caps = caps
 
     def document(self, text: str, name: str | None) -> PolicyDocument:
         try:
@@ -273,6 +291,11 @@ class _Parser:
         except RecursionError:
             raise MalformedPolicyDocumentException(
                 "Policy is not valid JSON: nested too deeply."
+            ) from None
+        except ValueError:
+            # Python refuses to convert an integer of more than 4,300 digits.
+            raise MalformedPolicyDocumentException(
+                "Policy is not valid JSON: a number has too many digits."
             ) from None
         if not isinstance(tree, dict):
             raise MalformedPolicyDocumentException("Policy must be a JSON object.")
@@ -435,6 +458,13 @@ class _Parser:
     ) -> ConditionClause:
         base, qualifier, if_exists, canonical = operator
         where = f'"{canonical}"'
+        if self.caps and len(key) > CONDITION_KEY_MAX_CHARS:
+            _fail(
+                loc,
+                "Condition",
+                f'{where}: the condition key "{_clip(key)}" has {len(key)} characters; '
+                f"the limit is {CONDITION_KEY_MAX_CHARS}.",
+            )
         if not re.match(_CONDITION_KEY, key) or "${" in key:
             _fail(loc, "Condition", f'{where}: "{key}" is not a condition key.')
         lowered = key.lower()
@@ -459,6 +489,13 @@ class _Parser:
         values: list[str] = []
         for item in items:
             text = _scalar(item)
+            if self.caps and text is not None and len(text) > CONDITION_VALUE_MAX_CHARS:
+                _fail(
+                    loc,
+                    "Condition",
+                    f'{where}: the value "{_clip(text)}" of "{key}" has {len(text)} characters; '
+                    f"the limit is {CONDITION_VALUE_MAX_CHARS}.",
+                )
             if text is None or not validate_value(base, text):
                 _fail(loc, "Condition", f'{where}: {_show(item)} is not a valid value for "{key}".')
             values.append(text)
@@ -479,6 +516,11 @@ def _scalar(item: object) -> str | None:
     if isinstance(item, str):
         return item
     return None
+
+
+def _clip(text: str) -> str:
+    """The start of an overlong string, enough to recognize it in a message."""
+    return text if len(text) <= 40 else text[:40] + "..."
 
 
 def _show(value: object) -> str:

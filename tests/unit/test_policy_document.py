@@ -513,3 +513,44 @@ def test_identity_policy_keeps_its_name() -> None:
     body = {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}
     doc = parse_identity_policy(identity(body), name="AliceKms")
     assert (doc.kind, doc.name) == ("identity", "AliceKms")
+
+
+# -- condition caps --------------------------------------------------------------------------------
+
+
+def _condition_key(length: int) -> str:
+    return "kms:EncryptionContext:" + "k" * (length - len("kms:EncryptionContext:"))
+
+
+def test_condition_keys_are_capped_at_256_characters() -> None:
+    parse_key_policy(_with_condition({"StringLike": {_condition_key(256): "x"}}))
+    text = _with_condition({"StringLike": {_condition_key(257): "x"}})
+    message = malformed(text)
+    assert "has 257 characters; the limit is 256" in message
+    assert message.startswith('Statement[0] (Sid "C") Condition: "StringLike": the condition key')
+    body = {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}
+    too_long = identity({**body, "Condition": {"StringEquals": {_condition_key(257): "x"}}})
+    assert "the limit is 256" in malformed(too_long, key=False)
+
+
+def test_condition_values_are_capped_at_2048_characters() -> None:
+    parse_key_policy(_with_condition({"StringLike": {"kms:EncryptionContext:k": "*" * 2048}}))
+    values = ["ok", "-" * 2049]
+    message = malformed(_with_condition({"StringLike": {"kms:EncryptionContext:k": values}}))
+    assert "has 2049 characters; the limit is 2048" in message
+    number = malformed(_with_condition({"NumericLessThan": {"kms:x": 10**2100}}))
+    assert "has 2101 characters" in number
+
+
+def test_a_stored_policy_over_the_caps_still_loads() -> None:
+    # Keys whose policy was stored before the caps existed must stay usable.
+    text = _with_condition({"StringLike": {_condition_key(300): "-" * 5000}})
+    assert parse_key_policy(text, stored=True).statements[0].conditions[0].values == ("-" * 5000,)
+    body = {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}
+    text = identity({**body, "Condition": {"StringEquals": {_condition_key(300): "x"}}})
+    parse_identity_policy(text, stored=True)
+
+
+def test_a_number_of_5000_digits_is_malformed_not_a_crash() -> None:
+    text = policy(statement()).replace('"Resource": "*"', '"Resource": "*", "X": ' + "9" * 5000)
+    assert "too many digits" in malformed(text)

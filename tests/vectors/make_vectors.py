@@ -106,10 +106,20 @@ def provenance() -> dict[str, Any]:
         text=True,
         check=True,
     ).stdout.strip()
+    script_dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", str(Path(__file__).resolve())],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     return {
         "kmscli_version": version,
         "git_commit": commit,
         "kmscli_tree_modified": bool(dirty),
+        # The script that ran, so it can be found in history even if it was not committed yet.
+        "script_sha256": sha256_file(Path(__file__).resolve()),
+        "script_modified": bool(script_dirty),
         "python": sys.version.split()[0],
         "made_by": "tests/vectors/make_vectors.py",
     }
@@ -320,14 +330,19 @@ class Maker:
         )
         keys["mrk-replica"] = {"key_id": mrk, "region": REPLICA_REGION}
         keys["mrk-replica"]["arn"] = replica["ReplicaKeyMetadata"]["Arn"]
+        cli("--region", REPLICA_REGION, "alias", "create", "alias/vector-mrk-replica", mrk)
+        cli("--region", REPLICA_REGION, "key", "tag", mrk, "replica=yes")
+        keys["mrk-replica"]["aliases"] = {"alias/vector-mrk-replica": mrk}
         blob("mrk", mrk, small, {"purpose": "vector"}, decrypt_regions=[REGION, REPLICA_REGION])
         message("mrk", [mrk], small, {"purpose": "vector"})
 
         # Imported (EXTERNAL) key material, wrapped with RSAES_OAEP_SHA_256 by `cryptography`.
         ext = create("imported", "--origin", "EXTERNAL", alias="alias/vector-imported")
-        self.import_material(cli, ext, work)
+        material = self.import_material(cli, ext, work)
         keys["imported"]["materials"] = [self.describe(cli, ext)["CurrentKeyMaterialId"]]
-        blob("imported", ext, small, {"purpose": "vector"})
+        # Test data: re-importing the same material must bring the same material back.
+        keys["imported"]["material_hex"] = material.hex()
+        blob("imported", ext, small, {"purpose": "vector"}, material=0)
         message("imported", [ext], small, {"purpose": "vector"})
 
         # Data keys.
@@ -353,6 +368,34 @@ class Maker:
                 "context": {"purpose": "datakey"},
                 "key_id": sym,
                 "plaintext_hex": dk_plain.read_bytes().hex(),
+            }
+        )
+        pair_blob = dk_dir / "pair-ecc-p256.blob"
+        pair_public = dk_dir / "pair-ecc-p256.pub.der"
+        pair_private = work / "pair.der"
+        cli(
+            "datakey",
+            "pair",
+            "-k",
+            sym2,
+            "--key-pair-spec",
+            "ECC_NIST_P256",
+            "-c",
+            "purpose=pair",
+            "--ciphertext-out",
+            str(pair_blob),
+            "--private-key-out",
+            str(pair_private),
+            "--public-key-out",
+            str(pair_public),
+        )
+        exp["datakeys"].append(
+            {
+                "file": self.rel(pair_blob),
+                "context": {"purpose": "pair"},
+                "key_id": sym2,
+                "plaintext_hex": pair_private.read_bytes().hex(),
+                "public_key": self.rel(pair_public),
             }
         )
 
@@ -554,14 +597,8 @@ class Maker:
                 )
                 if k in meta
             }
-            info["tags"] = (
-                {
-                    t["TagKey"]: t["TagValue"]
-                    for t in cli.json("key", "tags", info["key_id"])["Tags"]
-                }
-                if info["region"] == REGION
-                else info.get("tags", {})
-            )
+            tags = cli.json("--region", info["region"], "key", "tags", info["key_id"])["Tags"]
+            info["tags"] = {t["TagKey"]: t["TagValue"] for t in tags}
         exp["rotations"] = {
             name: [
                 {k: r[k] for k in ("KeyMaterialId", "RotationType", "RotationDate")}
@@ -593,7 +630,7 @@ class Maker:
         exp["backup"] = {"file": self.rel(archive)}
         shutil.rmtree(work)
 
-    def import_material(self, cli: Cli, key_id: str, work: Path) -> None:
+    def import_material(self, cli: Cli, key_id: str, work: Path) -> bytes:
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -618,6 +655,7 @@ class Maker:
             str(params / "ImportToken.bin"),
             "--no-expiry",
         )
+        return material
 
     def ecdh(self, cli: Cli, key_id: str, exp: dict[str, Any]) -> None:
         from cryptography.hazmat.primitives import serialization

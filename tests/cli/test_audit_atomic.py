@@ -207,3 +207,37 @@ def test_catch_up_events_whose_audit_records_cannot_be_written_do_not_happen(
     assert [e["eventName"] for e in events if e["eventType"] == "AwsServiceEvent"] == ["DeleteKey"]
     assert keyring.run("key", "describe", keyring.key).status == 3
     assert keyring.run("audit", "--verify").status == 0
+
+
+def test_a_full_disk_under_the_audit_trail_refuses_the_change(keyring: Keyring) -> None:
+    """ENOSPC rather than EFBIG: the audit directory on a full tmpfs, the records beside it."""
+    from tests.cli.private_mount import private_tmpfs
+
+    audit_dir = keyring.home / "audit"
+    # tmpfs allocates whole pages: leave less room in the log's last page than an event takes.
+    for _ in range(40):
+        if -keyring.log_size % 4096 < 400:
+            break
+        keyring.ok("key", "describe", keyring.key)
+    assert -keyring.log_size % 4096 < 400
+    saved = {name: (audit_dir / name).read_bytes() for name in ("log", "head")}
+    records = _snapshot(keyring.home / "records")
+    with private_tmpfs(audit_dir, "64k") as disk:
+        disk.view().chmod(0o700)
+        for name, data in saved.items():
+            disk.view(name).write_bytes(data)
+            disk.view(name).chmod(0o600)
+        disk.fill()
+        done = disk.run(
+            [KMSCLI, "key", "create", "--description", "new"], env=keyring.env, cwd=keyring.tmp
+        )
+        assert done.returncode == 10, done.stderr.decode()
+        assert "No space left" in done.stderr.decode()
+        for name, data in saved.items():
+            assert disk.view(name).read_bytes() == data
+        verified = disk.run([KMSCLI, "audit", "--verify"], env=keyring.env, cwd=keyring.tmp)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert _snapshot(keyring.home / "records") == records
+    assert not (keyring.home / "journal").exists()
+    assert not (keyring.home / "journal.pending").exists()
+    assert keyring.run("keyring", "verify").status == 0

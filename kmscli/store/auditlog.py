@@ -46,7 +46,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from kmscli.crypto.primitives import constant_time_equal, hmac_sha256, hmac_sha256_verify
-from kmscli.errors import KeyringCorruptError, KMSInternalException, ValidationException
+from kmscli.errors import (
+    InputOutputError,
+    KeyringCorruptError,
+    KMSInternalException,
+    ValidationException,
+)
 from kmscli.store.atomic import FILE_MODE, io_error, make_dir
 from kmscli.store.auditrecord import Parsed, RecordCodec
 from kmscli.store.layout import AUDIT
@@ -200,6 +205,15 @@ class AuditLog:
         )
         os.pwrite(fd, slot.ljust(_SLOT_BYTES, b"\0"), (head.seq % 2) * _SLOT_BYTES)
 
+    def _unwritable(self) -> InputOutputError:
+        """A change needs its audit record: a trail that cannot be written refuses it (an
+        operation that changes nothing goes on unaudited on a read-only keyring)."""
+        return InputOutputError(
+            f"cannot write the audit log in '{self._dir}' (read-only): the change is refused, "
+            "as every change must be audited",
+            hints=["make the keyring directory writable"],
+        )
+
     def _corrupt_head(self) -> KeyringCorruptError:
         return KeyringCorruptError(
             f"the audit log head '{AUDIT_DIR}/{HEAD}' failed its integrity check",
@@ -335,8 +349,8 @@ class AuditLog:
         keyring's exclusive lock, so no other appender can move it until the transaction ends."""
         try:
             with self._locked(exclusive=True) as head_fd:
-                if head_fd is None:  # pragma: no cover (exclusive never yields None)
-                    raise KMSInternalException("the audit head could not be opened")
+                if head_fd is None:
+                    raise self._unwritable()
                 head = self._read_head(head_fd)
                 if head is None:
                     raise self._corrupt_head()
@@ -382,8 +396,8 @@ class AuditLog:
         records = [self._record(line) for line in lines]
         events = [None if r is None else self._codec.event(r) for r in records]
         with self._locked(exclusive=True) as head_fd:
-            if head_fd is None:  # pragma: no cover (exclusive never yields None)
-                raise KMSInternalException("the audit head could not be opened")
+            if head_fd is None:
+                raise self._unwritable()
             head = self._read_head(head_fd)
             if head is None:
                 raise self._corrupt_head()
@@ -473,8 +487,8 @@ class AuditLog:
         """Undo `append_events` after a failure before any record changed: cut the log back to
         `base` and make the head say so. Raises OSError."""
         with self._locked(exclusive=True) as head_fd:
-            if head_fd is None:  # pragma: no cover (exclusive never yields None)
-                raise KMSInternalException("the audit head could not be opened")
+            if head_fd is None:
+                raise self._unwritable()
             log_fd = self._open_log()
             try:
                 if os.fstat(log_fd).st_size > base.size:

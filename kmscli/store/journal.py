@@ -308,7 +308,7 @@ def _undo(home: Path, log: AuditLog, base: Position) -> None:
     """Take back a committed transaction whose audit events did not get into the log: no
     record was renamed yet. The log goes back first, so a crash in between leaves a journal
     that recovery completes (events and records together)."""
-    with contextlib.suppress(OSError):
+    with contextlib.suppress(Exception):  # what cannot be undone, recovery completes
         log.restore(base)
         os.unlink(home / layout.JOURNAL)
         fsync_dir(home)

@@ -241,3 +241,27 @@ def test_a_full_disk_under_the_audit_trail_refuses_the_change(keyring: Keyring) 
     assert not (keyring.home / "journal").exists()
     assert not (keyring.home / "journal.pending").exists()
     assert keyring.run("keyring", "verify").status == 0
+
+
+def test_a_read_only_audit_trail_refuses_changes_and_lets_reads_go_on(keyring: Keyring) -> None:
+    from tests.cli.private_mount import private_tmpfs
+
+    audit_dir = keyring.home / "audit"
+    saved = {name: (audit_dir / name).read_bytes() for name in ("log", "head")}
+    records = _snapshot(keyring.home / "records")
+    with private_tmpfs(audit_dir, "1m") as disk:
+        disk.view().chmod(0o700)
+        for name, data in saved.items():
+            disk.view(name).write_bytes(data)
+            disk.view(name).chmod(0o600)
+        remount = disk.run(["mount", "-o", "remount,ro", str(audit_dir)], env={}, cwd=keyring.tmp)
+        assert remount.returncode == 0, remount.stderr
+        done = disk.run([KMSCLI, "key", "disable", keyring.key], env=keyring.env, cwd=keyring.tmp)
+        assert done.returncode == 10, done.stderr.decode()
+        assert "every change must be audited" in done.stderr.decode()
+        described = disk.run(
+            [KMSCLI, "key", "describe", keyring.key], env=keyring.env, cwd=keyring.tmp
+        )
+        assert described.returncode == 0, described.stderr.decode()
+    assert _snapshot(keyring.home / "records") == records
+    assert keyring.run("keyring", "verify").status == 0

@@ -166,15 +166,23 @@ def decode_journal(keys: Subkeys, blob: bytes) -> tuple[list[Entry], PendingAudi
 
 def _decode_audit(raw: object) -> PendingAudit:
     # Sealed under the journal subkey, so this only guards against a bug, never an attacker.
+    if not isinstance(raw, dict):
+        raise _corrupt()
+    base, lines = raw.get("base"), raw.get("lines")
+    if not (isinstance(base, list) and len(base) == 3 and isinstance(lines, list) and lines):
+        raise _corrupt()
+    seq, size, mac = base
+    if not (_count(seq) and _count(size) and isinstance(mac, str)):
+        raise _corrupt()
     try:
-        assert isinstance(raw, dict)
-        seq, size, mac = raw["base"]
-        assert isinstance(seq, int) and isinstance(size, int) and seq >= 0 and size >= 0
-        lines = [base64.b64decode(line, validate=True) for line in raw["lines"]]
-        assert lines
-        return PendingAudit(Position(seq, size, bytes.fromhex(mac)), lines)
-    except (AssertionError, KeyError, TypeError, ValueError):
+        decoded = [base64.b64decode(line, validate=True) for line in lines]
+        return PendingAudit(Position(seq, size, bytes.fromhex(mac)), decoded)
+    except (TypeError, ValueError):
         raise _corrupt() from None
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 class Staged:

@@ -181,6 +181,8 @@ class Transaction(RecordView):
 
     @staticmethod
     def _key(kind: str, name: str) -> tuple[str, str]:
+        if kind == anchor.KIND:
+            raise ValidationException(f"record kind {kind!r} is the keyring's own")
         layout.check_kind(kind)
         layout.name_bytes(name)
         return kind, name

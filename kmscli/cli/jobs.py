@@ -170,7 +170,7 @@ def message_or_blob(
     A kmscli blob starts with its magic; with `foreign_blobs` (the aws backend, whose blobs are
     AWS's own opaque format) anything else that is not a message and fits in a blob is one, for
     KMS Decrypt to judge. Anything else is not encrypted (exit 8)."""
-    from kmscli.kms.blob import MAGIC
+    from kmscli.kms.blob import MAGIC, VERSION
 
     stream = _peekable(src)
     head = stream.peek(len(MAGIC))[: len(MAGIC)]
@@ -178,6 +178,12 @@ def message_or_blob(
         return cast(BinaryIO, stream), None
     if head.startswith(MAGIC) or (foreign_blobs and head):
         blob = stream.read(BLOB_LIMIT + 1)
+        if blob.startswith(MAGIC) and len(blob) > len(MAGIC) and blob[len(MAGIC)] > VERSION:
+            raise FormatError(
+                f"'{label}' is a kmscli ciphertext blob of version {blob[len(MAGIC)]}; this "
+                f"kmscli reads version {VERSION}",
+                hints=["upgrade kmscli to decrypt it"],
+            )
         if len(blob) <= BLOB_LIMIT:
             return cast(BinaryIO, stream), blob
     raise not_encrypted(label)

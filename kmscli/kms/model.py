@@ -13,6 +13,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kmscli.errors import KeyringVersionError
 from kmscli.kms.ids import key_arn
 
 # Key states (kms-behaviour.md §2).
@@ -293,7 +294,13 @@ class KeyRecord(_Record):
     @classmethod
     def from_json(cls, raw: bytes) -> KeyRecord:
         data: dict[str, Any] = json.loads(raw)
-        data.pop("record_version", None)
+        version = data.pop("record_version", KEY_RECORD_VERSION)
+        if not isinstance(version, int) or version > KEY_RECORD_VERSION:
+            raise KeyringVersionError(
+                f"the record of key {data.get('arn', '?')} has version {version}, written by a "
+                f"newer kmscli; this kmscli reads version {KEY_RECORD_VERSION}",
+                hints=["upgrade kmscli to use this keyring"],
+            )
         data["materials"] = [Material(**m) for m in data.get("materials", [])]
         return cls(**data)
 

@@ -90,3 +90,42 @@ def test_the_cli_exits_9_with_an_upgrade_hint(
     result = run_inproc("key", "list")
     assert result.status == 9
     assert "newer kmscli" in result.err and "upgrade kmscli" in result.err
+
+
+def test_a_key_record_of_a_newer_version_asks_for_an_upgrade(
+    run_inproc: Runner, kmscli_env: dict[str, str]
+) -> None:
+    import json
+
+    key_id = run_inproc("key", "create").out.strip()
+    keyring = open_keyring(
+        Path(kmscli_env["KMSCLI_HOME"]),
+        root_key_file=Path(kmscli_env["KMSCLI_ROOT_KEY_FILE"]),
+        root_key_dir=Path(kmscli_env["XDG_CONFIG_HOME"]),
+        passphrase=no_passphrase,
+    )
+    name = f"us-east-1/{key_id}"
+    with keyring.write() as tx:
+        record = json.loads(tx.get("keys", name) or b"")
+        assert record["record_version"] == 1
+        record["record_version"] = 2
+        record["a_field_of_the_future"] = True
+        tx.put("keys", name, json.dumps(record).encode())
+    result = run_inproc("key", "describe", key_id)
+    assert result.status == 9, result.err
+    assert "newer kmscli" in result.err and "upgrade kmscli" in result.err
+
+
+def test_a_blob_of_a_newer_version_is_an_unsupported_format(
+    run_inproc: Runner, tmp_path: Path
+) -> None:
+    key_id = run_inproc("key", "create").out.strip()
+    (tmp_path / "secret").write_bytes(b"x")
+    assert run_inproc("encrypt", "--direct", "-k", key_id, "-o", "blob", "secret").status == 0
+    blob = bytearray((tmp_path / "blob").read_bytes())
+    blob[4] = 2
+    (tmp_path / "blob").write_bytes(bytes(blob))
+    result = run_inproc("decrypt", "-o", "out", "blob")
+    assert result.status == 8, result.err
+    assert "version 2" in result.err and "upgrade kmscli" in result.err
+    assert not (tmp_path / "out").exists()

@@ -17,7 +17,7 @@ record until its first change. Removing the anchor record file itself is not det
 set of record files is not sealed as a whole); removing it along with the trail makes the
 keyring look as if no change had ever been anchored.
 
-It does no locking (its callers hold the keyring's exclusive lock) and knows nothing of events.
+It does no I/O (the journal writes the record with the transaction) and knows nothing of events.
 """
 
 from __future__ import annotations

@@ -1155,6 +1155,58 @@ def _fields(rows: Sequence[tuple[str, str]]) -> list[str]:
     return out
 
 
+def _audit_section() -> list[str]:
+    """The audit trail, with kmscli.store.auditlog's, auditrecord's and anchor's names."""
+    from kmscli.store import anchor, auditlog, auditrecord
+
+    log, head = f"{auditlog.AUDIT_DIR}/{auditlog.LOG}", f"{auditlog.AUDIT_DIR}/{auditlog.HEAD}"
+    return [
+        ".SS Audit trail",
+        roff(
+            f"{log} holds one record a line, each chained to the one before by an HMAC-SHA256 "
+            "under the audit subkey (prev: the MAC of the record before, 64 zeros for the "
+            "first; seq counts from 1):"
+        ),
+        *_fields(
+            [
+                (
+                    f"version {auditrecord.VERSION} (written)",
+                    '{"v":2,"mac":HEX,"seq":N,"prev":HEX,"sealed":BASE64}. sealed is IV || '
+                    "AES-256-GCM of the event (one line of CloudTrail-like JSON) under the "
+                    'audit-seal subkey || tag, with the associated data "kmscli audit event v2", '
+                    "NUL, keyring ID, NUL, seq (8, big-endian): the file shows only how many "
+                    'events there are and how long each is. mac covers "kmscli audit record v2", '
+                    'NUL, keyring ID, NUL and the bytes from "seq" to the end of sealed\'s '
+                    "value.",
+                ),
+                (
+                    "version 1 (read only)",
+                    '{"mac":HEX,"seq":N,"prev":HEX,"event":JSON}, the event in clear, as kmscli '
+                    'before sealed records wrote it; mac covers "kmscli audit record v1", NUL, '
+                    'keyring ID, NUL and the bytes from "seq" to the end of the event. A log '
+                    "made by such a kmscli keeps its version 1 records and goes on with version "
+                    "2 ones, chained alike. A record of a newer version is refused with exit "
+                    "status 9.",
+                ),
+            ]
+        ),
+        roff(
+            f"{head} holds two 128-byte slots, each KMAH 0x01 || seq (8) || log size (8) || MAC "
+            "of record seq || HMAC of the slot, naming the last record; the newer valid slot "
+            "counts, so a torn write leaves the other. It is also the lock appenders take. "
+            f"The record {anchor.KIND}/{anchor.NAME} (kind {anchor.KIND}, sealed like any "
+            f'record) anchors the trail: {{"v":{anchor.VERSION},"seq":N,"size":LOG SIZE,'
+            '"mac":HEX}, the audit record the last change committed with, renamed into place '
+            "by the same transaction. Verification requires the log to hold that record with "
+            "that MAC and the head not to be older, so a trail removed, cut back or replaced "
+            "is reported, even when what is left is a valid chain; a change that finds the "
+            "anchored record gone keeps the old anchor. Operations that change nothing append "
+            "their events after the anchor. A keyring without the record has no change "
+            "anchored yet (made by an older kmscli)."
+        ),
+    ]
+
+
 def _backup_section() -> list[str]:
     """The archive of `kmscli keyring backup`, with kmscli.store.backup's numbers."""
     from kmscli.store import backup
@@ -1216,7 +1268,7 @@ def format_page() -> str:
     from kmscli.message.encoder import DEFAULT_FRAME_LENGTH
     from kmscli.message.header import MAX_FRAME_LENGTH, MESSAGE_ID_LENGTH, VERSION_2
     from kmscli.message.suites import DEFAULT_SUITE, ENCRYPT_SUITES, SIGNED_SUITE
-    from kmscli.store import header, journal, layout, records, rootkey
+    from kmscli.store import auditlog, header, journal, layout, records, rootkey
 
     iv, tag = GCM_NONCE_BYTES, GCM_TAG_BYTES
     message_id = MESSAGE_ID_LENGTH[VERSION_2]
@@ -1435,6 +1487,10 @@ def format_page() -> str:
                     "(see Transactions).",
                 ),
                 (f"{layout.TEMP_PREFIX}*", "Temporary files of atomic writes."),
+                (
+                    f"{layout.AUDIT}/{auditlog.LOG}, {layout.AUDIT}/{auditlog.HEAD}",
+                    "The audit trail and its head (see Audit trail).",
+                ),
             ]
         ),
         ".SS Root key and subkeys",
@@ -1442,7 +1498,7 @@ def format_page() -> str:
             f"The root key is {rootkey.ROOT_KEY_BYTES} random bytes. Every key the keyring uses "
             "is derived from it with HKDF-SHA256, the keyring ID as salt and "
             "kmscli/keyring/v1/PURPOSE as info, one per purpose (key-check, header-mac, "
-            "records, journal, seal, audit, backup): no subkey serves two purposes."
+            "records, journal, seal, audit, audit-seal, backup): no subkey serves two purposes."
         ),
         *_fields(
             [
@@ -1494,8 +1550,14 @@ def format_page() -> str:
             f"point), rename the temporary files onto their records, remove deleted records, "
             f"and remove {layout.JOURNAL}. A process that finds a {layout.JOURNAL} completes it; "
             f"a {layout.JOURNAL_PENDING} and temporary files are removed. A process killed in "
-            "the middle of a write leaves either the old or the new state."
+            "the middle of a write leaves either the old or the new state. A transaction's "
+            "audit events travel in its journal (payload version 2) as finished record lines, "
+            "with the position of the chain they follow: after the commit point they are "
+            f"appended to {layout.AUDIT}/{auditlog.LOG} before any record is renamed, and if "
+            "that fails the writer cuts the log back and removes the journal, so the change "
+            "does not happen. Completing a journal appends only the events not yet in the log."
         ),
+        *_audit_section(),
         *_backup_section(),
         '.SH "SEE ALSO"',
         ".BR kmscli (1)",

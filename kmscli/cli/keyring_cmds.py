@@ -144,7 +144,9 @@ def keyring_verify() -> None:
     """Check every file of the keyring and the audit trail, and report each problem found.
 
     Every record is decrypted and authenticated, the header's MAC and the audit trail's MAC
-    chain checked, and files that do not belong to a keyring, records renamed or moved, and
+    chain checked (and that the trail still holds the record of the keyring's last change, so
+    a removed or truncated trail is reported), and files that do not belong to a keyring,
+    records renamed or moved, and
     permissions that give group or others access are reported, one per line on stdout. The
     exit status is 0 when nothing is wrong and 9 (KeyringCorruptError) otherwise. An
     interrupted write is finished first.

@@ -5,6 +5,15 @@ Owns: putting layout, rootkey, header, records, journal and lock together — cr
 recovery), shared-lock reads, exclusive-lock transactions and the verify pass. Records are
 opaque bytes here: nothing in this module knows what a KMS key is. It never prints, prompts,
 reads the environment or exits; it raises kmscli.errors exceptions.
+
+Audit events go with the changes they describe: a transaction carries its events
+(`Transaction.audit`) and commits them with its records through the journal (all or nothing;
+see kmscli.store.journal), which also sets the audit anchor. An `operation()` scope lets the
+caller learn the outcome of a whole operation before anything commits: its write transactions
+stay open (the exclusive lock held) until `Operation.finish(event)` commits them together with
+the operation's own event; an operation that changed nothing appends its event under the shared
+lock. Every audit append happens under the keyring's lock, after crash recovery, so no event
+can slip between a committed journal and its roll-forward.
 """
 
 from __future__ import annotations
@@ -34,8 +43,9 @@ from kmscli.errors import (
     NotFoundException,
     ValidationException,
 )
-from kmscli.store import journal, layout, versions
+from kmscli.store import anchor, journal, layout, versions
 from kmscli.store.atomic import io_error, make_dir, read_bytes, write_atomic
+from kmscli.store.auditlog import AuditLog, AuditReport, Position
 from kmscli.store.header import (
     KEY_FILE,
     PASSPHRASE,
@@ -155,9 +165,24 @@ class Transaction(RecordView):
     def __init__(self, keyring: Keyring) -> None:
         super().__init__(keyring)
         self._pending: dict[tuple[str, str], bytes | None] = {}
+        self._events: list[bytes] = []
+
+    def audit(self, event: bytes) -> None:
+        """Append `event` to the audit log if and when this transaction commits."""
+        self._check_live()
+        self._events.append(bytes(event))
+
+    def _mark(self) -> tuple[dict[tuple[str, str], bytes | None], int]:
+        return dict(self._pending), len(self._events)
+
+    def _rewind(self, mark: tuple[dict[tuple[str, str], bytes | None], int]) -> None:
+        self._pending = dict(mark[0])
+        del self._events[mark[1] :]
 
     @staticmethod
     def _key(kind: str, name: str) -> tuple[str, str]:
+        if kind == anchor.KIND:
+            raise ValidationException(f"record kind {kind!r} is the keyring's own")
         layout.check_kind(kind)
         layout.name_bytes(name)
         return kind, name
@@ -198,6 +223,49 @@ class Transaction(RecordView):
         return tuple(journal.Op(kind, name, data) for (kind, name), data in self._pending.items())
 
 
+class Operation:
+    """One operation's changes, held open until its audit event is known (`Keyring.operation`)."""
+
+    def __init__(self, keyring: Keyring) -> None:
+        self._keyring = keyring
+        self._stack = contextlib.ExitStack()
+        self.tx: Transaction | None = None
+        self._finished = False
+
+    def transaction(self) -> Transaction:
+        """The operation's one transaction; the exclusive lock is taken on first use."""
+        if self.tx is None:
+            self._stack.enter_context(self._keyring._locked(exclusive=True))
+            self.tx = Transaction(self._keyring)
+        return self.tx
+
+    def finish(self, event: bytes) -> None:
+        """Commit what the operation changed together with `event`, or neither (an error
+        here means nothing changed); just append `event` if nothing changed."""
+        if self._finished:
+            raise KMSInternalException("an operation was finished twice")
+        self._finished = True
+        tx = self.tx
+        if tx is not None and tx._pending:
+            try:
+                tx.audit(event)
+                tx._live = False
+                self._keyring._commit(tx)
+            finally:
+                self.close()
+            return
+        events = [] if tx is None else list(tx._events)
+        self.close()
+        for pending in [*events, event]:
+            self._keyring.append_audit(pending)
+
+    def close(self) -> None:
+        """Release the lock; whatever was not finished is discarded."""
+        if self.tx is not None:
+            self.tx._live = False
+        self._stack.close()
+
+
 class Keyring:
     """An opened (root key known, header verified) keyring directory."""
 
@@ -206,6 +274,7 @@ class Keyring:
         self._keys = keys
         self._lock_path = info.home / layout.LOCK
         self._busy = False
+        self._operation: Operation | None = None
 
     def __repr__(self) -> str:
         return f"Keyring(home={str(self.info.home)!r}, keyring_id={self.info.keyring_id!r})"
@@ -250,7 +319,7 @@ class Keyring:
     def _recover(self) -> None:
         """Roll forward / clean up after a crashed writer. Exclusive lock held."""
         try:
-            journal.recover(self.info.home, self._keys)
+            journal.recover(self.info.home, self._keys, self._audit_log())
         except OSError as exc:
             raise io_error(self.info.home, exc, "recover the keyring journal in") from None
 
@@ -261,7 +330,12 @@ class Keyring:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[RecordView]:
-        """A consistent view of the records; holds the shared lock until the block ends."""
+        """A consistent view of the records; holds the shared lock until the block ends.
+        Inside an operation that has written, the operation's own transaction."""
+        operation = self._operation
+        if operation is not None and operation.tx is not None:
+            yield operation.tx
+            return
         with self._locked(exclusive=False):
             view = RecordView(self)
             try:
@@ -271,8 +345,20 @@ class Keyring:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Transaction]:
-        """A transaction under the exclusive lock: commits atomically when the block ends
-        normally, and is discarded when it raises."""
+        """A transaction under the exclusive lock: commits atomically (with the events given
+        to `Transaction.audit`) when the block ends normally, and is discarded when it raises.
+        Inside an operation, the block adds to the operation's transaction, which commits
+        when the operation finishes; a block that raises takes back only its own changes."""
+        operation = self._operation
+        if operation is not None:
+            tx = operation.transaction()
+            mark = tx._mark()
+            try:
+                yield tx
+            except BaseException:
+                tx._rewind(mark)
+                raise
+            return
         with self._locked(exclusive=True):
             tx = Transaction(self)
             try:
@@ -281,10 +367,61 @@ class Keyring:
                 tx._live = False
                 raise
             tx._live = False
-            try:
-                journal.commit(self.info.home, self._keys, tx._ops())
-            except OSError as exc:
-                raise io_error(self.info.home, exc, "write the keyring in") from None
+            self._commit(tx)
+
+    @contextlib.contextmanager
+    def operation(self) -> Iterator[Operation]:
+        """A scope in which writes are held until `Operation.finish(event)` commits them with
+        `event` (see the module doc). Not nestable; whatever is not finished is discarded."""
+        if self._operation is not None or self._busy:
+            raise KMSInternalException("keyring operations do not nest")
+        operation = Operation(self)
+        self._operation = operation
+        try:
+            yield operation
+        finally:
+            self._operation = None
+            operation.close()
+
+    def _commit(self, tx: Transaction) -> None:
+        """Commit `tx` and its events. Exclusive lock held."""
+        ops = tx._ops()
+        try:
+            if ops:
+                anchored = self.audit_anchor(RecordView(self)) if tx._events else None
+                log = self._audit_log()
+                journal.commit(self.info.home, self._keys, ops, tx._events, log, anchored)
+                return
+        except OSError as exc:
+            raise io_error(self.info.home, exc, "write the keyring in") from None
+        for event in tx._events:
+            self._audit_log().append(event)
+
+    # -- the audit trail -----------------------------------------------------------------------
+
+    def _audit_log(self) -> AuditLog:
+        return AuditLog(
+            self.info.home, self._keys.audit, self.info.keyring_id, self._keys.audit_seal
+        )
+
+    def append_audit(self, event: bytes) -> int | None:
+        """Append the event of an operation that changed nothing (under the shared lock, so
+        after any crash recovery); its sequence number, None on a read-only keyring."""
+        if self._busy:  # inside a transaction of this process: its lock already excludes
+            return self._audit_log().append(event)
+        with self._locked(exclusive=False):
+            return self._audit_log().append(event)
+
+    def audit_anchor(self, view: RecordView) -> Position | None:
+        """The audit record of the keyring's last change (None: no change anchored yet)."""
+        data = view.get(anchor.KIND, anchor.NAME)
+        return None if data is None else anchor.decode(data)
+
+    def verify_audit(self) -> AuditReport:
+        """Verify the audit trail, and that it still holds the record of the last change."""
+        with self.read() as view:
+            found = self.audit_anchor(view)
+            return self._audit_log().verify(found)
 
     # -- sealing key material ------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ class Subkeys:
 
     __slots__ = (
         "audit",
+        "audit_seal",
         "backup",
         "fingerprint",
         "header_mac",
@@ -39,6 +40,7 @@ class Subkeys:
         journal: bytes,
         seal: bytes,
         audit: bytes,
+        audit_seal: bytes,
         backup: bytes,
         fingerprint: bytes,
     ) -> None:
@@ -48,6 +50,7 @@ class Subkeys:
         self.journal: Final = journal
         self.seal: Final = seal
         self.audit: Final = audit
+        self.audit_seal: Final = audit_seal
         self.backup: Final = backup
         self.fingerprint: Final = fingerprint
 
@@ -70,6 +73,7 @@ def derive(root_key: bytes, keyring_id: str) -> Subkeys:
         journal=sub(b"journal"),
         seal=sub(b"seal"),
         audit=sub(b"audit"),
+        audit_seal=sub(b"audit-seal"),
         backup=sub(b"backup"),
         fingerprint=sub(b"fingerprint"),
     )

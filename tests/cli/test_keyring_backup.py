@@ -301,7 +301,11 @@ def test_verify_checks_the_audit_trail(run: Runner, kmscli_env: dict[str, str]) 
     assert clean.status == 0, clean.err
     assert json.loads(clean.out)["AuditRecords"] == before + 3
     log = _home(kmscli_env) / "audit" / "log"
-    log.write_bytes(log.read_bytes().replace(b"BackupTestSecond", b"BackupTestSecund"))
+    lines = log.read_bytes().splitlines(keepends=True)
+    line = lines[before + 1]  # the event "BackupTestSecond", sealed
+    at = line.index(b'"sealed":"') + 20
+    lines[before + 1] = line[:at] + (b"B" if line[at : at + 1] == b"A" else b"A") + line[at + 1 :]
+    log.write_bytes(b"".join(lines))
     result = run("keyring", "verify")
     assert result.status == 9 and "KeyringCorruptError" in result.err
     [problem] = result.out.splitlines()

@@ -341,7 +341,7 @@ complete -c kmscli -n '__kmscli_at "alias list"' -l key -r -f -a '(__kmscli_keys
 # kmscli audit
 complete -c kmscli -n '__kmscli_at "audit"' -l key -r -f -a '(__kmscli_keys key)' -d 'Only events about this key (ID, ARN or alias).'
 complete -c kmscli -n '__kmscli_at "audit"' -l since -r -f -d 'Only events at or after this instant.'
-complete -c kmscli -n '__kmscli_at "audit"' -l verify -d 'Check the MAC chain instead of listing.'
+complete -c kmscli -n '__kmscli_at "audit"' -l verify -d 'Check the MAC chain and its anchor instead of listing.'
 
 # kmscli datakey
 complete -c kmscli -n '__kmscli_at "datakey"' -a decrypt -d 'Decrypt a wrapped data key (Decrypt) and print it in Base64, or write it raw with -o.'

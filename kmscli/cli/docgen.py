@@ -1171,7 +1171,8 @@ def _audit_section() -> list[str]:
             [
                 (
                     f"version {auditrecord.VERSION} (written)",
-                    '{"v":2,"mac":HEX,"seq":N,"prev":HEX,"sealed":BASE64}. sealed is IV || '
+                    '{"v":2, "mac":HEX, "seq":N, "prev":HEX, "sealed":BASE64} (on disk without '
+                    "spaces). sealed is IV || "
                     "AES-256-GCM of the event (one line of CloudTrail-like JSON) under the "
                     'audit-seal subkey || tag, with the associated data "kmscli audit event v2", '
                     "NUL, keyring ID, NUL, seq (8, big-endian): the file shows only how many "

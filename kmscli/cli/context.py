@@ -337,7 +337,7 @@ def load_configuration(path: Path, profile: str | None) -> dict[str, str]:
 
     A missing file is an empty configuration, unless a profile was asked for.
     """
-    if not path.is_file():
+    if not path.exists():
         if profile is not None:
             raise UsageError(
                 f"profile '{profile}' is not defined: there is no configuration file '{path}'"
@@ -345,9 +345,14 @@ def load_configuration(path: Path, profile: str | None) -> dict[str, str]:
         return {}
     import tomllib
 
+    from kmscli.cli.reading import read_settings_file
+
+    data = read_settings_file(
+        path, limit=CONFIG_FILE_LIMIT, what="configuration file", refuse=UsageError
+    )
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        document = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise UsageError(f"configuration file '{path}' cannot be read: {error}") from None
     settings = _settings_table(document, f"configuration file '{path}'")
     if profile is not None:
@@ -384,11 +389,17 @@ def stdin_is_terminal() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
-def read_passphrase_file(path: Path) -> bytes:
-    from kmscli.errors import InputOutputError
+PASSPHRASE_FILE_LIMIT = 4096
+CONFIG_FILE_LIMIT = 1 << 20
 
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputOutputError(f"cannot read passphrase file '{path}': {error.strerror}") from None
+
+def read_passphrase_file(path: Path) -> bytes:
+    """The passphrase in a file or pipe, without its line ending; never blocks on a FIFO that
+    no one writes to, and refuses a device, directory or socket (exit 9)."""
+    from kmscli.cli.reading import read_settings_file
+    from kmscli.errors import KeyringLockedError
+
+    data = read_settings_file(
+        path, limit=PASSPHRASE_FILE_LIMIT, what="passphrase file", refuse=KeyringLockedError
+    )
     return data.rstrip(b"\r\n")

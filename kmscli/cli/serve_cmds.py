@@ -12,7 +12,7 @@ import sys
 import click
 
 from kmscli.cli.options import command, environment
-from kmscli.cli.output import notice, warning
+from kmscli.cli.output import diagnostic, notice, warning
 from kmscli.cli.root import cli
 
 DEFAULT_PORT = 8750
@@ -30,7 +30,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def _stderr(line: str) -> None:
-    sys.stderr.write(f"kmscli: {line}\n")
+    diagnostic(line)  # a request's data is a stranger's: its controls are escaped
     sys.stderr.flush()
 
 

@@ -12,7 +12,8 @@ Owns `parse_key_policy`, `parse_identity_policy`, `default_key_policy` and the `
   and forbidden in identity policies; `Action`/`NotAction`, `Resource`/`NotResource`,
   `Condition`, `Sid`. A key-policy statement without Action or Resource is accepted and
   ignored, as AWS does; identity policies require both.
-- duplicate JSON member names are rejected (the last one would otherwise win silently).
+- duplicate JSON member names are rejected (the last one would otherwise win silently), and so
+  is an integer of more than 1,000 digits.
 Every content error is a MalformedPolicyDocumentException naming the statement (index in the
 Statement array, from 0, and Sid) and the element.
 
@@ -42,6 +43,7 @@ KEY_POLICY_MAX_CHARS = 131072
 IDENTITY_POLICY_MAX_CHARS = 6144
 """Non-whitespace characters, the IAM managed-policy quota."""
 
+MAX_INTEGER_DIGITS = 1000
 VERSIONS = ("2012-10-17", "2008-10-17")
 INVALID_PRINCIPALS = "Policy contains a statement with one or more invalid principals."
 LOCKOUT = "The new key policy will not allow you to update the key policy in the future."
@@ -246,6 +248,16 @@ def _reject_constant(name: str) -> NoReturn:
     raise MalformedPolicyDocumentException(f"Policy is not valid JSON: {name} is not a number.")
 
 
+def _parse_int(literal: str) -> int:
+    # Python refuses to convert an integer of more than 4,300 digits (a ValueError, not a JSON
+    # error); no policy needs a fraction of that.
+    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise MalformedPolicyDocumentException(
+            f"Policy is not valid JSON: a number has more than {MAX_INTEGER_DIGITS} digits."
+        )
+    return int(literal)
+
+
 def _location(index: int, sid: str | None) -> str:
     """Where in the document a problem is: statement index and Sid."""
     if sid:
@@ -264,7 +276,10 @@ class _Parser:
     def document(self, text: str, name: str | None) -> PolicyDocument:
         try:
             tree = json.loads(
-                text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
+                text,
+                object_pairs_hook=_reject_duplicates,
+                parse_constant=_reject_constant,
+                parse_int=_parse_int,
             )
         except json.JSONDecodeError as exc:
             raise MalformedPolicyDocumentException(

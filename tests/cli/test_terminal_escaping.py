@@ -170,3 +170,14 @@ def test_tab_separated_output_keeps_one_record_a_line(run: Runner) -> None:
     assert_nothing_raw(listed.stdout)
     tags = run("key", "tags", key).out.rstrip("\n").split("\n")
     assert tags[1:] == ["k\\tx\tv\\ny"]
+
+
+def test_text_the_locale_cannot_encode_is_escaped_not_a_crash(run: Runner) -> None:
+    key = run("key", "create", "--description", "€uro").out.strip()
+    latin1 = {"PYTHONIOENCODING": "latin-1"}
+    listed = run("key", "list", env=latin1)
+    assert listed.status == 0, listed.err
+    assert b"\\u20acuro" in listed.stdout
+    described = run("--json", "key", "describe", key, env=latin1)
+    assert described.status == 0, described.err
+    assert json.loads(described.stdout)["KeyMetadata"]["Description"] == "€uro"

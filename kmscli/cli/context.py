@@ -62,6 +62,11 @@ class Settings:
         self.no_progress = False
 
 
+def _small_number(text: str) -> bool:
+    """ASCII digits, few enough for int() (which also takes "²" and refuses 4,301 digits)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def _env(name: str) -> str | None:
     value = os.environ.get(name)
     return value if value else None
@@ -204,7 +209,7 @@ class Environment:
         text = _env("KMSCLI_MAX_CONCURRENCY") or self.configured.get("max_concurrency")
         if text is None:
             return DEFAULT_MAX_CONCURRENCY
-        if not text.isdigit() or not 1 <= int(text) <= 256:
+        if not _small_number(text) or not 1 <= int(text) <= 256:
             raise UsageError(f"max_concurrency '{text}' is not a number from 1 to 256")
         return int(text)
 
@@ -286,7 +291,7 @@ class Environment:
         text = _env("AWS_MAX_ATTEMPTS")
         if text is None:
             return DEFAULT_MAX_ATTEMPTS
-        if not text.isdigit() or int(text) < 1:
+        if not _small_number(text) or int(text) < 1:
             raise UsageError(f"AWS_MAX_ATTEMPTS='{text}' is not a positive number")
         return int(text)
 

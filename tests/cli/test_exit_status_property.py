@@ -379,3 +379,20 @@ def test_a_unicode_digit_marker_or_limit_is_invalid_input(run_inproc: Runner, wo
     ):
         result = _status(run_inproc, *args)
         assert result.status == 2, (args, result.err)
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"KMSCLI_MAX_CONCURRENCY": "²"},
+        {"KMSCLI_MAX_CONCURRENCY": "9" * 5000},
+        {"AWS_MAX_ATTEMPTS": "٣"},
+        {"AWS_MAX_ATTEMPTS": "9" * 5000},
+    ],
+    ids=["concurrency-superscript", "concurrency-huge", "attempts-arabic", "attempts-huge"],
+)
+def test_unicode_digits_or_huge_numbers_in_the_environment_are_invalid_input(
+    run_inproc: Runner, variables: dict[str, str]
+) -> None:
+    result = run_inproc("key", "list", env={"KMSCLI_BACKEND": "aws", **variables})
+    assert result.status == 2, result.err

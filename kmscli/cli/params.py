@@ -1,7 +1,8 @@
 """Parameters shared by commands: -c, -f and --grant-token, K=V pairs, reading FILE|- arguments.
 
 Owns turning command-line text into the values the core expects, with errors in kmscli's
-format (exit 2) and I/O failures as InputOutputError (exit 10).
+format (exit 2) and I/O failures as InputOutputError (exit 10): K=V pairs must be valid UTF-8,
+and every FILE|- read whole has a limit (below; more is exit 2, see kmscli.cli.reading).
 """
 
 from __future__ import annotations

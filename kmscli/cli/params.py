@@ -50,8 +50,8 @@ def require_unicode(value: str, *, what: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        shown = value.encode("utf-8", "backslashreplace").decode()
-        raise UsageError(f"{what} '{shown}' is not valid UTF-8 text") from None
+        # (the error line shows each undecodable byte as \xNN)
+        raise UsageError(f"{what} '{value}' is not valid UTF-8 text") from None
     return value
 
 

@@ -416,3 +416,21 @@ def test_unicode_digits_or_huge_numbers_in_the_environment_are_invalid_input(
 ) -> None:
     result = run_inproc("key", "list", env={"KMSCLI_BACKEND": "aws", **variables})
     assert result.status == 2, result.err
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ("--backend", "aws", "--endpoint-url", "²"),
+        ("--backend", "aws", "--endpoint-url", "http://[::1"),
+        ("--backend", "aws", "--endpoint-url", os.fsdecode(b"http://\xff")),
+        ("--region", os.fsdecode(b"\xff")),
+        ("--as", os.fsdecode(b"arn:aws:iam::111122223333:user/\xff")),
+    ],
+    ids=["endpoint-superscript", "endpoint-bracket", "endpoint-bad-byte", "region", "as"],
+)
+def test_hostile_global_options_are_invalid_input(
+    run_inproc: Runner, options: tuple[str, ...]
+) -> None:
+    result = run_inproc(*options, "key", "list")
+    assert result.status == 2, result.err

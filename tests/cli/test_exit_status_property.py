@@ -268,6 +268,8 @@ def command_lines(draw: st.DrawFn, world: World) -> list[str]:
             args.append(value(option.name))
     if draw(st.integers(0, 7)) == 0:
         args += [draw(st.sampled_from(ALL_OPTIONS)), value(None)]
+    if draw(st.integers(0, 7)) == 0:  # (not --home or --backend: never outside tmp_path)
+        args += [draw(st.sampled_from(["--region", "--as", "--profile"])), value(None)]
     positional: list[str] = []
     for argument in command.params:
         if isinstance(argument, click.Argument) and draw(st.integers(0, 15)) > 0:
@@ -295,9 +297,10 @@ def test_no_command_line_exits_with_status_1(run_inproc: Runner, tmp_path: Path)
     def check(data: st.DataObject) -> None:
         world.restore()
         argv = data.draw(command_lines(world))
+        stdin = data.draw(st.sampled_from([b"", *world.files.values()]) | st.binary(max_size=64))
         with time_bounded(30):
-            result = run_inproc(*argv)
-        assert result.status != 1, f"kmscli {argv!r} exited 1:\n{result.err}"
+            result = run_inproc(*argv, input=stdin)
+        assert result.status != 1, f"kmscli {argv!r} (stdin {stdin[:64]!r}) exited 1:\n{result.err}"
 
     with memory_bounded():
         check()

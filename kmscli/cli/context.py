@@ -63,6 +63,11 @@ class Settings:
         self.no_progress = False
 
 
+def _small_number(text: str) -> bool:
+    """ASCII digits, few enough for int() (which also takes "²" and refuses 4,301 digits)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def _env(name: str) -> str | None:
     value = os.environ.get(name)
     return value if value else None
@@ -197,7 +202,7 @@ class Environment:
         text = _env("KMSCLI_MAX_CONCURRENCY") or self.configured.get("max_concurrency")
         if text is None:
             return DEFAULT_MAX_CONCURRENCY
-        if not text.isdigit() or not 1 <= int(text) <= 256:
+        if not _small_number(text) or not 1 <= int(text) <= 256:
             raise UsageError(f"max_concurrency '{text}' is not a number from 1 to 256")
         return int(text)
 
@@ -279,7 +284,7 @@ class Environment:
         text = _env("AWS_MAX_ATTEMPTS")
         if text is None:
             return DEFAULT_MAX_ATTEMPTS
-        if not text.isdigit() or int(text) < 1:
+        if not _small_number(text) or int(text) < 1:
             raise UsageError(f"AWS_MAX_ATTEMPTS='{text}' is not a positive number")
         return int(text)
 
@@ -330,7 +335,7 @@ def load_configuration(path: Path, profile: str | None) -> dict[str, str]:
 
     A missing file is an empty configuration, unless a profile was asked for.
     """
-    if not path.is_file():
+    if not path.exists():
         if profile is not None:
             raise UsageError(
                 f"profile '{profile}' is not defined: there is no configuration file '{path}'"
@@ -338,9 +343,14 @@ def load_configuration(path: Path, profile: str | None) -> dict[str, str]:
         return {}
     import tomllib
 
+    from kmscli.cli.reading import read_settings_file
+
+    data = read_settings_file(
+        path, limit=CONFIG_FILE_LIMIT, what="configuration file", refuse=UsageError
+    )
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        document = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise UsageError(f"configuration file '{path}' cannot be read: {error}") from None
     settings = _settings_table(document, f"configuration file '{path}'")
     if profile is not None:
@@ -377,11 +387,17 @@ def stdin_is_terminal() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
-def read_passphrase_file(path: Path) -> bytes:
-    from kmscli.errors import InputOutputError
+PASSPHRASE_FILE_LIMIT = 4096
+CONFIG_FILE_LIMIT = 1 << 20
 
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputOutputError(f"cannot read passphrase file '{path}': {error.strerror}") from None
+
+def read_passphrase_file(path: Path) -> bytes:
+    """The passphrase in a file or pipe, without its line ending; never blocks on a FIFO that
+    no one writes to, and refuses a device, directory or socket (exit 9)."""
+    from kmscli.cli.reading import read_settings_file
+    from kmscli.errors import KeyringLockedError
+
+    data = read_settings_file(
+        path, limit=PASSPHRASE_FILE_LIMIT, what="passphrase file", refuse=KeyringLockedError
+    )
     return data.rstrip(b"\r\n")

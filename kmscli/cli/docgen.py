@@ -1016,9 +1016,10 @@ _ENVIRONMENT = (
     ),
     (
         "KMSCLI_PASSPHRASE_FILE",
-        "A file holding the passphrase (a final newline is ignored). Without either variable "
-        "kmscli prompts when stdin is a terminal, and otherwise fails at once with exit "
-        "status 9: it never waits on a prompt.",
+        "A file holding the passphrase (a final newline is ignored), or a pipe such as "
+        "<(pass show kmscli); a FIFO no one writes to reads as empty, and a device or directory "
+        "is refused with exit status 9. Without either variable kmscli prompts when stdin is a "
+        "terminal, and otherwise fails at once with exit status 9: it never waits on a prompt.",
     ),
     (
         "KMSCLI_ROOT_KEY_FILE",
@@ -1121,7 +1122,8 @@ def man_page(tree: Tree | None = None) -> str:
             "The root key file of a keyring protected by a key file (the platformdirs user "
             "configuration directory; KMSCLI_ROOT_KEY_FILE names another), mode 0600 and kept "
             "outside the keyring directory, so that a copy of the keyring alone reveals no key. "
-            "A root key file accessible by group or others is refused with exit status 9."
+            "A root key file accessible by group or others, or that is not a regular file (a "
+            "FIFO, a device, a directory), is refused at once with exit status 9."
         ),
         '.SH "EXIT STATUS"',
     ]

@@ -45,6 +45,14 @@ READERS: list[tuple[str, ...]] = [
     ("verify", "plain.txt", "-k", KEY, "--signature", "plain.txt"),
     ("mac", "verify", "plain.txt", "-k", KEY, "--mac", "plain.txt"),
     ("random", "--bytes", "16"),
+    ("reencrypt", "-k", KEY, "msg.kms"),
+    ("sign", "plain.txt", "-k", KEY, "--algorithm", "ECDSA_SHA_256", "-o", "out"),
+    ("mac", "generate", "plain.txt", "-k", KEY, "--algorithm", "HMAC_SHA_256"),
+    ("datakey", "pair", "-k", KEY, "--key-pair-spec", "ECC_NIST_P256"),
+    ("key", "schedule-deletion", KEY, "--yes"),
+    ("policy", "put", KEY, "policy.json"),
+    ("policy", "identity", "put", ARN, "p", "policy.json"),
+    ("serve", "--port", "0"),
     ("audit",),
     ("keyring", "status"),
     ("keyring", "verify"),
@@ -71,6 +79,10 @@ def made_elsewhere(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]
 
 def _write_inputs(folder: Path, made: dict[str, bytes]) -> None:
     (folder / "plain.txt").write_bytes(b"hello\n")
+    (folder / "policy.json").write_text(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
+        '{"AWS": "arn:aws:iam::111122223333:root"}, "Action": "kms:*", "Resource": "*"}]}'
+    )
     for name, data in made.items():
         (folder / name).write_bytes(data)
 

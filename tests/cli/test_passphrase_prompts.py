@@ -170,7 +170,7 @@ def test_empty_and_mismatched_new_passphrases_are_asked_for_again(
 
 
 def test_no_passphrase_chosen_in_three_tries_fails_and_creates_nothing(
-    terminal: Start, kmscli_env: dict[str, str]
+    terminal: Start, run: Runner, kmscli_env: dict[str, str], tmp_path: Path
 ) -> None:
     term = terminal("keyring", "init", "--passphrase")
     for _ in range(3):
@@ -178,6 +178,10 @@ def test_no_passphrase_chosen_in_three_tries_fails_and_creates_nothing(
         term.type("")
     term.expect("UsageError: no new passphrase was chosen in 3 tries")
     assert term.finish() == 2
+    assert not Path(kmscli_env["KMSCLI_HOME"]).exists()
+    (tmp_path / "empty").write_bytes(b"\n")  # nor is an empty one taken from a file
+    made = run("keyring", "init", "--passphrase-file", str(tmp_path / "empty"))
+    assert made.status == 2 and "the passphrase is empty" in made.err
     assert not Path(kmscli_env["KMSCLI_HOME"]).exists()
 
 
@@ -195,9 +199,3 @@ def test_a_weak_passphrase_from_the_environment_is_warned_about(
     assert made.status == 0
     assert f"kmscli: warning: weak passphrase: {why}" in made.err
     assert passphrase not in made.err
-
-
-def test_an_empty_passphrase_file_is_refused(run: Runner, tmp_path: Path) -> None:
-    (tmp_path / "empty").write_bytes(b"\n")
-    made = run("keyring", "init", "--passphrase-file", str(tmp_path / "empty"))
-    assert made.status == 2 and "the passphrase is empty" in made.err

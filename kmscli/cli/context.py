@@ -285,7 +285,9 @@ class Environment:
 
     def _explain_locked(self, error: KeyringLockedError) -> KeyringLockedError:
         """A wrong passphrase from the environment names where it came from, not a prompt."""
-        if not error.message.startswith("wrong passphrase"):
+        from_environment = os.environ.get("KMSCLI_PASSPHRASE") or _env("KMSCLI_PASSPHRASE_FILE")
+        # The store's words for a passphrase that does not unwrap the root key.
+        if not from_environment or not error.message.startswith("wrong passphrase"):
             return error
         return KeyringLockedError(
             f"wrong passphrase for the keyring at '{self.home}'",

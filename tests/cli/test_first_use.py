@@ -156,6 +156,32 @@ def test_encrypt_on_a_fresh_machine_creates_the_keyring_and_says_so_once(
     assert back.stdout == b"first secret\n" and back.err == ""
 
 
+def test_concurrent_first_encrypts_share_one_keyring_announced_once(
+    kmscli_env: dict[str, str], tmp_path: Path
+) -> None:
+    names = [f"f{i}" for i in range(4)]
+    for name in names:
+        (tmp_path / name).write_bytes(name.encode())
+    processes = [
+        subprocess.Popen(
+            [KMSCLI, "encrypt", name], env=kmscli_env, cwd=tmp_path, stderr=subprocess.PIPE
+        )
+        for name in names
+    ]
+    errors = [p.communicate(timeout=60)[1].decode() for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0, 0], errors
+    assert sum(e.count("created a keyring at") for e in errors) == 1, errors
+    for name in names:
+        back = subprocess.run(
+            [KMSCLI, "decrypt", f"{name}.kms", "-o", "-"],
+            env=kmscli_env,
+            cwd=tmp_path,
+            capture_output=True,
+            check=False,
+        )
+        assert back.stdout == name.encode(), back.stderr
+
+
 def test_the_notice_is_silenced_by_quiet_and_kept_off_stdout_with_json(
     run: Runner, tmp_path: Path
 ) -> None:

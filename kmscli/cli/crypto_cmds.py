@@ -221,10 +221,13 @@ def encrypt(
     from kmscli.message.suites import DEFAULT_SUITE, suite_by_name
 
     env = environment()
+    key_list = _encryption_keys(env, keys)
+    # Under the AWS managed key, which it creates on first use, encrypt may create a missing
+    # keyring too (the quickstart); under a named key it needs one (see open_keyring).
+    env.creates_keys = AWS_MANAGED_KEY in key_list
     if grant_tokens:
         env.provider.grant_tokens = grant_tokens
     pairs = parse_context(context)
-    key_list = _encryption_keys(env, keys)
     cache = _data_key_cache(cache_max_age, cache_max_messages, cache_max_bytes)
     jobs = plan(files, output, suffix=suffix, decrypting=False)
     refuse_binary_to_terminal(jobs, output if not (direct and env.json) else "-")

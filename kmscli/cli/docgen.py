@@ -975,8 +975,9 @@ def _exit_statuses() -> list[tuple[int, str, list[str]]]:
         "context is wrong.",
         8: "Not a message or a ciphertext blob, or an unsupported format version or algorithm "
         "suite.",
-        9: "The keyring is unusable: locked (a passphrase is needed, or it is wrong), corrupt, "
-        "accessible by group or others, or written by a newer kmscli.",
+        9: "The keyring is unusable: missing (only key create and encrypt create one), locked "
+        "(a passphrase is needed, or it is wrong), corrupt, accessible by group or others, or "
+        "written by a newer kmscli.",
         10: "I/O error on input or output: a missing file, a permission, a full disk.",
         130: "Interrupted.",
     }
@@ -1113,8 +1114,9 @@ def man_page(tree: Tree | None = None) -> str:
         _italic("~/.local/share/kmscli/"),
         roff(
             "The keyring directory (the platformdirs user data directory for kmscli; --home or "
-            "KMSCLI_HOME name another), created on first use with mode 0700. Its layout and "
-            "protection are described in kmscli-format(5)."
+            "KMSCLI_HOME name another), mode 0700, made by keyring init or on first use by key "
+            "create and encrypt under the AWS managed key; other commands refuse a missing one. "
+            "Its layout and protection are described in kmscli-format(5)."
         ),
         ".TP",
         _italic("~/.config/kmscli/root-keys/KEYRING_ID.key"),

@@ -65,6 +65,7 @@ def key_create(
       KEY=$(kmscli key create --description "nightly backups" --alias alias/backups)
     """
     env = environment()
+    env.creates_keys = True  # a missing keyring is created (and announced): see open_keyring
     policy = read_policy(policy_file, limit=KEY_POLICY_LIMIT) if policy_file is not None else None
     response = env.service.create_key(
         description=description,

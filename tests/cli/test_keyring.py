@@ -76,7 +76,8 @@ def test_init_and_status(run: Runner, kmscli_env: dict[str, str]) -> None:
 
 def test_status_without_a_keyring(run: Runner) -> None:
     result = run("keyring", "status")
-    assert result.status == 3 and "keyring init" in result.err
+    assert result.status == 9 and "KeyringMissingError" in result.err  # issue 14: was 3
+    assert "keyring init" in result.err
 
 
 def test_bad_account_id(run: Runner) -> None:

@@ -531,7 +531,7 @@ complete -c kmscli -n '__kmscli_at "key tags"' -l marker -r -f -d 'Continue afte
 
 # kmscli keyring
 complete -c kmscli -n '__kmscli_at "keyring"' -a backup -d 'Write the whole keyring to one encrypted archive FILE (\'-\': stdout).'
-complete -c kmscli -n '__kmscli_at "keyring"' -a init -d 'Create a keyring explicitly (commands otherwise create one on first use).'
+complete -c kmscli -n '__kmscli_at "keyring"' -a init -d 'Create a keyring (only key create and encrypt also create one, on first use).'
 complete -c kmscli -n '__kmscli_at "keyring"' -a restore -d 'Restore the keyring of a backup archive FILE (\'-\': stdin) into --home.'
 complete -c kmscli -n '__kmscli_at "keyring"' -a status -d 'Show where the keyring is, its account, protection, regions and schema version.'
 complete -c kmscli -n '__kmscli_at "keyring"' -a verify -d 'Check every file of the keyring and the audit trail, and report each problem found.'

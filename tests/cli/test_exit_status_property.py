@@ -435,5 +435,6 @@ def test_unicode_digits_or_huge_numbers_in_the_environment_are_invalid_input(
 def test_hostile_global_options_are_invalid_input(
     run_inproc: Runner, options: tuple[str, ...]
 ) -> None:
+    assert run_inproc("keyring", "init").status == 0
     result = run_inproc(*options, "key", "list")
     assert result.status == 2, result.err

@@ -123,21 +123,22 @@ class Staged:
         self.dirs: Final = dirs
 
 
-def stage(home: Path, keys: Subkeys, ops: Sequence[Op]) -> Staged:
+def stage(naming: layout.Naming, keys: Subkeys, ops: Sequence[Op]) -> Staged:
     """Steps 1-2: the pending journal and the fsynced temporaries. Nothing is visible yet."""
+    home = naming.home
     txid = random_bytes(8).hex()
     entries: list[Entry] = []
     for number, op in enumerate(ops):
         temp = None if op.data is None else f"{layout.TEMP_PREFIX}{txid}-{number}"
         entries.append(Entry(op.kind, op.name, temp))
-    dirs = frozenset(layout.kind_dir(home, op.kind) for op in ops)
+    dirs = frozenset(naming.kind_dir(op.kind) for op in ops)
     write_new(home / layout.JOURNAL_PENDING, encode_journal(keys, entries))
     for op, entry in zip(ops, entries, strict=True):
         if op.data is None or entry.temp is None:
             continue
-        directory = layout.kind_dir(home, op.kind)
+        directory = naming.kind_dir(op.kind)
         make_dir(directory)
-        write_new(directory / entry.temp, encode_record(keys, op.kind, op.name, op.data))
+        write_new(directory / entry.temp, encode_record(keys, naming, op.kind, op.name, op.data))
     for directory in dirs:
         if directory.is_dir():
             fsync_dir(directory)
@@ -150,12 +151,12 @@ def commit_point(home: Path) -> None:
     fsync_dir(home)
 
 
-def apply(home: Path, entries: Iterable[Entry]) -> None:
+def apply(naming: layout.Naming, entries: Iterable[Entry]) -> None:
     """Step 4-5, idempotent: safe to repeat after a crash in the middle of it."""
     dirs: set[Path] = set()
     for entry in entries:
-        directory = layout.kind_dir(home, entry.kind)
-        target = directory / layout.encode_name(entry.name)
+        directory = naming.kind_dir(entry.kind)
+        target = directory / naming.filename(entry.kind, entry.name)
         try:
             if entry.temp is None:
                 os.unlink(target)
@@ -169,15 +170,16 @@ def apply(home: Path, entries: Iterable[Entry]) -> None:
     # No fsync of home after this unlink: if it is lost, replaying the journal again is
     # harmless, and the next commit point fsyncs home (and this entry) anyway.
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(home / layout.JOURNAL)
+        os.unlink(naming.home / layout.JOURNAL)
 
 
-def commit(home: Path, keys: Subkeys, ops: Sequence[Op]) -> None:
+def commit(naming: layout.Naming, keys: Subkeys, ops: Sequence[Op]) -> None:
     """Steps 1-5. An error before the commit point leaves the records untouched."""
     if not ops:
         return
+    home = naming.home
     try:
-        staged = stage(home, keys, ops)
+        staged = stage(naming, keys, ops)
         commit_point(home)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -185,7 +187,7 @@ def commit(home: Path, keys: Subkeys, ops: Sequence[Op]) -> None:
         raise
     # From here on the transaction has happened; an error in apply leaves the journal for the
     # next opener to roll forward.
-    apply(home, staged.entries)
+    apply(naming, staged.entries)
 
 
 def discard(home: Path) -> None:
@@ -203,18 +205,19 @@ def needs_recovery(home: Path) -> bool:
 def temp_files(home: Path) -> list[Path]:
     """Every temporary file in the keyring (leftovers, when no writer holds the lock)."""
     found = [home / n for n in os.listdir(home) if n.startswith(layout.TEMP_PREFIX)]
-    records = layout.records_dir(home)
-    try:
-        kinds = os.listdir(records)
-    except FileNotFoundError:
-        return found
-    for kind in kinds:
-        directory = records / kind
-        if not directory.is_dir():
+    for records_name in layout.RECORD_DIRS:
+        records = home / records_name
+        try:
+            kinds = os.listdir(records)
+        except FileNotFoundError:
             continue
-        found.extend(
-            directory / n for n in os.listdir(directory) if n.startswith(layout.TEMP_PREFIX)
-        )
+        for kind in kinds:
+            directory = records / kind
+            if not directory.is_dir():
+                continue
+            found.extend(
+                directory / n for n in os.listdir(directory) if n.startswith(layout.TEMP_PREFIX)
+            )
     return found
 
 
@@ -224,15 +227,16 @@ def sweep(home: Path) -> None:
             os.unlink(path)
 
 
-def recover(home: Path, keys: Subkeys) -> None:
+def recover(naming: layout.Naming, keys: Subkeys) -> None:
     """Finish or discard whatever a crashed writer left. Caller holds the exclusive lock."""
+    home = naming.home
     journal = home / layout.JOURNAL
     try:
         blob: bytes | None = journal.read_bytes()
     except FileNotFoundError:
         blob = None
     if blob is not None:
-        apply(home, decode_journal(keys, blob))
+        apply(naming, decode_journal(keys, blob))
     sweep(home)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(home / layout.JOURNAL_PENDING)

@@ -34,7 +34,7 @@ from kmscli.errors import (
     NotFoundException,
     ValidationException,
 )
-from kmscli.store import journal, layout, versions
+from kmscli.store import journal, layout, migration, versions
 from kmscli.store.atomic import io_error, make_dir, read_bytes, write_atomic
 from kmscli.store.header import (
     KEY_FILE,
@@ -66,6 +66,7 @@ _KNOWN_HOME_ENTRIES = frozenset(
         layout.HEADER,
         layout.LOCK,
         layout.RECORDS,
+        layout.OPAQUE_RECORDS,
         layout.JOURNAL,
         layout.JOURNAL_PENDING,
         layout.AUDIT,
@@ -93,6 +94,10 @@ class RecordView:
         self._keyring = keyring
         self._home = keyring.info.home
         self._keys = keyring._keys
+        self._naming = keyring.naming
+        # The names of each kind as listed on disk, once per view: under schema 2 a listing
+        # opens every record of the kind, and nothing on disk changes while the lock is held.
+        self._listed: dict[str, dict[str, str]] = {}
         self._live = True
 
     def _check_live(self) -> None:
@@ -108,44 +113,53 @@ class RecordView:
         if blob is None:
             return None
         return decode_record(
-            self._keys, kind, filename, blob, where=layout.relative(self._home, path)
+            self._keys,
+            self._naming,
+            kind,
+            filename,
+            blob,
+            where=layout.relative(self._home, path),
         )
 
     def get(self, kind: str, name: str) -> bytes | None:
         self._check_live()
-        filename = layout.encode_name(name)
-        found = self._read_record(layout.kind_dir(self._home, kind), kind, filename)
+        filename = self._naming.filename(kind, name)
+        found = self._read_record(self._naming.kind_dir(kind), kind, filename)
         return None if found is None else found[1]
 
     def list(self, kind: str, prefix: str = "") -> list[str]:
         """Names of the records of `kind` that start with `prefix`, sorted."""
         self._check_live()
-        directory = layout.kind_dir(self._home, kind)
+        listed = self._listed.get(kind)
+        if listed is None:
+            listed = self._listed[kind] = self._list_kind(kind)
+        return sorted(name for name in listed if name.startswith(prefix))
+
+    def _list_kind(self, kind: str) -> dict[str, str]:
+        """Every record of `kind` on disk: name → file name."""
+        directory = self._naming.kind_dir(kind)
         try:
             filenames = os.listdir(directory)
         except FileNotFoundError:
-            return []
+            return {}
         except OSError as exc:
             raise io_error(directory, exc, "list keyring directory") from None
-        names: list[str] = []
+        names: dict[str, str] = {}
         for filename in filenames:
             if filename.startswith(layout.TEMP_PREFIX):
                 continue
-            name: str | None
-            if layout.is_hashed(filename):
+            if not self._naming.is_record_filename(filename):
+                where = layout.relative(self._home, directory / filename)
+                raise KeyringCorruptError(
+                    f"keyring file '{where}' is not a record file name",
+                    hints=["remove the file or restore the keyring from a backup"],
+                )
+            name = self._naming.name_in_filename(filename)
+            if name is None:
                 found = self._read_record(directory, kind, filename)
                 name = None if found is None else found[0]
-            else:
-                name = layout.decode_name(filename)
-                if name is None:
-                    where = layout.relative(self._home, directory / filename)
-                    raise KeyringCorruptError(
-                        f"keyring file '{where}' is not a record file name",
-                        hints=["remove the file or restore the keyring from a backup"],
-                    )
-            if name is not None and name.startswith(prefix):
-                names.append(name)
-        names.sort()
+            if name is not None:
+                names[name] = filename
         return names
 
 
@@ -204,6 +218,7 @@ class Keyring:
     def __init__(self, info: KeyringInfo, keys: Subkeys) -> None:
         self.info = info
         self._keys = keys
+        self.naming = layout.Naming(info.home, info.schema_version, keys.names)
         self._lock_path = info.home / layout.LOCK
         self._busy = False
 
@@ -227,13 +242,15 @@ class Keyring:
                         lock.exclusive()
                     else:
                         lock.shared()
-                    if recover and journal.needs_recovery(self.info.home):
+                    if not self.naming.opaque:
+                        self._follow_migration()
+                    if recover and self._needs_recovery():
                         if exclusive:
                             self._recover()
                         else:
                             lock.exclusive()
                             # Another process may have recovered while we waited.
-                            if journal.needs_recovery(self.info.home):
+                            if self._needs_recovery():
                                 self._recover()
                             lock.shared()
                 except OSError as exc:
@@ -245,12 +262,37 @@ class Keyring:
     def _recover(self) -> None:
         """Roll forward / clean up after a crashed writer. Exclusive lock held."""
         try:
-            journal.recover(self.info.home, self._keys)
+            journal.recover(self.naming, self._keys)
+            migration.sweep_leftovers(self.naming)
         except OSError as exc:
             raise io_error(self.info.home, exc, "recover the keyring journal in") from None
 
+    def _follow_migration(self) -> None:
+        """Under the lock: if another process migrated this schema-1 keyring since it was
+        opened, use the schema the header now has (else every record would look gone)."""
+        if os.path.isdir(self.naming.records_dir):
+            return
+        header = parse_header(read_bytes(self.info.home / layout.HEADER) or b"")
+        verify_mac(header, self._keys)
+        if header.keyring_id != self.info.keyring_id:
+            raise KeyringCorruptError(f"keyring file '{layout.HEADER}' was replaced")
+        self.naming = layout.Naming(self.info.home, header.schema_version, self._keys.names)
+        self.info = self.info._replace(schema_version=header.schema_version)
+
+    def _needs_recovery(self) -> bool:
+        return journal.needs_recovery(self.info.home) or migration.leftover(self.naming) is not None
+
+    def _migrate(self) -> None:
+        """Give a schema-1 keyring opaque record names (see migration). Exclusive lock held,
+        journal recovered."""
+        try:
+            self.naming = migration.migrate(self.naming, self._keys)
+        except OSError as exc:
+            raise io_error(self.info.home, exc, "upgrade the keyring in") from None
+        self.info = self.info._replace(schema_version=self.naming.schema)
+
     def recover_if_needed(self) -> None:
-        if journal.needs_recovery(self.info.home):
+        if self._needs_recovery():
             with self._locked(exclusive=True):
                 pass  # _locked recovers under the exclusive lock
 
@@ -269,6 +311,8 @@ class Keyring:
         """A transaction under the exclusive lock: commits atomically when the block ends
         normally, and is discarded when it raises."""
         with self._locked(exclusive=True):
+            if not self.naming.opaque:
+                self._migrate()
             tx = Transaction(self)
             try:
                 yield tx
@@ -277,7 +321,7 @@ class Keyring:
                 raise
             tx._live = False
             try:
-                journal.commit(self.info.home, self._keys, tx._ops())
+                journal.commit(self.naming, self._keys, tx._ops())
             except OSError as exc:
                 raise io_error(self.info.home, exc, "write the keyring in") from None
 
@@ -362,12 +406,12 @@ class Keyring:
 
     def _verify_records(self) -> list[str]:
         home = self.info.home
-        records = layout.records_dir(home)
+        records = self.naming.records_dir
         problems: list[str] = []
         try:
             kinds = sorted(os.listdir(records))
         except FileNotFoundError:
-            return [f"keyring directory '{layout.RECORDS}' is missing"]
+            return [f"keyring directory '{layout.relative(home, records)}' is missing"]
         view = RecordView(self)
         for kind in kinds:
             directory = records / kind
@@ -384,7 +428,7 @@ class Keyring:
                 where = layout.relative(home, path)
                 if filename.startswith(layout.TEMP_PREFIX):
                     continue
-                if not (layout.is_hashed(filename) or layout.decode_name(filename) is not None):
+                if not self.naming.is_record_filename(filename):
                     problems.append(f"keyring file '{where}' is not a record file name")
                     continue
                 if not stat.S_ISREG(os.lstat(path).st_mode):
@@ -484,7 +528,7 @@ def _initialise(
         kdf=kdf,
         wrapped_root_key=wrapped,
     )
-    make_dir(layout.records_dir(home))
+    make_dir(home / layout.OPAQUE_RECORDS)
     # The header goes last: its presence is what makes the directory a keyring.
     write_atomic(home / layout.HEADER, encode_header(fields, keys))
     info = KeyringInfo(

@@ -26,6 +26,7 @@ class Subkeys:
         "header_mac",
         "journal",
         "key_check",
+        "names",
         "records",
         "seal",
     )
@@ -41,6 +42,7 @@ class Subkeys:
         audit: bytes,
         backup: bytes,
         fingerprint: bytes,
+        names: bytes,
     ) -> None:
         self.key_check: Final = key_check
         self.header_mac: Final = header_mac
@@ -50,6 +52,7 @@ class Subkeys:
         self.audit: Final = audit
         self.backup: Final = backup
         self.fingerprint: Final = fingerprint
+        self.names: Final = names
 
     def __repr__(self) -> str:  # never print key bytes
         return "Subkeys(<redacted>)"
@@ -72,6 +75,7 @@ def derive(root_key: bytes, keyring_id: str) -> Subkeys:
         audit=sub(b"audit"),
         backup=sub(b"backup"),
         fingerprint=sub(b"fingerprint"),
+        names=sub(b"record-names"),
     )
 
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -97,7 +98,9 @@ Runner = Callable[..., Result]
 
 @pytest.fixture
 def run(kmscli_env: dict[str, str], tmp_path: Path) -> Runner:
-    """Run the tree's kmscli: run("key", "create", input=b"", env={...}, cwd=...)."""
+    """Run the tree's kmscli: run("key", "create", input=b"", env={...}, cwd=...).
+
+    `now=` (tests only) runs it through the time-travel launcher of tests/timetravel.py."""
 
     def runner(
         *args: str,
@@ -105,11 +108,18 @@ def run(kmscli_env: dict[str, str], tmp_path: Path) -> Runner:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         timeout: float = 60,
+        now: datetime | None = None,
     ) -> Result:
         full_env = dict(kmscli_env)
         full_env.update(env or {})
+        program = KMSCLI
+        if now is not None:
+            from tests import timetravel
+
+            program = timetravel.launcher()
+            full_env[timetravel.TEST_NOW_VARIABLE] = timetravel.iso(now)
         done = subprocess.run(
-            [KMSCLI, *args],
+            [program, *args],
             input=input if input is not None else b"",
             capture_output=True,
             env=full_env,
@@ -129,10 +139,14 @@ def run_inproc(
     monkeypatch: pytest.MonkeyPatch,
     capfdbinary: pytest.CaptureFixture[bytes],
 ) -> Iterator[Runner]:
-    """The same entry point in this process (stdin is empty unless `input` is given)."""
+    """The same entry point in this process (stdin is empty unless `input` is given).
+
+    `now=instant` moves kmscli's clock to that instant for the call (tests/timetravel.py)."""
     import io
 
+    from kmscli.cli.context import Environment
     from kmscli.cli.main import run as main_run
+    from tests.timetravel import fixed_clock
 
     for key in list(os.environ):
         if key.startswith(("KMSCLI_", "AWS_")):
@@ -142,11 +156,17 @@ def run_inproc(
     monkeypatch.chdir(tmp_path)
 
     def runner(
-        *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None, **_: object
+        *args: str,
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        now: datetime | None = None,
+        **_: object,
     ) -> Result:
         with monkeypatch.context() as patch:
             for key, value in (env or {}).items():
                 patch.setenv(key, value)
+            if now is not None:
+                patch.setattr(Environment, "now", fixed_clock(now))
             stdin = io.TextIOWrapper(io.BytesIO(input or b""))
             patch.setattr(sys, "stdin", stdin)
             capfdbinary.readouterr()

@@ -4,9 +4,10 @@ Owns the precedence option > environment > profile > configuration defaults > bu
 for the global options and the default key, the configuration file (TOML in the platformdirs
 user config dir, or KMSCLI_CONFIG), where the keyring and its root key live by default, how a
 passphrase is obtained (environment, file, or a prompt only when stdin is a terminal),
-`KMSCLI_NOW`, and which backend answers the KMS operations (the local keyring, or AWS KMS with
-its endpoint and how many calls may run at once). It is the only place that reads these
-environment variables and the only importer of platformdirs.
+the clock (always the real one: no variable, option or setting moves it), and which backend
+answers the KMS operations (the local keyring, or AWS KMS with its endpoint and how many calls
+may run at once). It is the only place that reads these environment variables and the only
+importer of platformdirs.
 """
 
 from __future__ import annotations
@@ -155,17 +156,9 @@ class Environment:
         return _env("KMSCLI_KEY") or self.configured.get("key")
 
     def now(self) -> datetime:
-        fixed = _env("KMSCLI_NOW")
-        if fixed is None:
-            return datetime.now(UTC)
-        try:
-            instant = datetime.fromisoformat(fixed.replace("Z", "+00:00"))
-        except ValueError:
-            raise UsageError(
-                f"KMSCLI_NOW='{fixed}' is not an ISO-8601 instant",
-                hints=["for example KMSCLI_NOW=2027-01-01T00:00:00Z"],
-            ) from None
-        return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+        """The real time. Nothing a user sets moves it: a waiting period or a rotation date
+        passes only when it has (in-process tests replace this method, see tests/timetravel.py)."""
+        return datetime.now(UTC)
 
     def passphrase_from_environment(self) -> bytes | None:
         value = os.environ.get("KMSCLI_PASSPHRASE")

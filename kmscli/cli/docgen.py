@@ -1026,11 +1026,6 @@ _ENVIRONMENT = (
         "the user configuration directory.",
     ),
     (
-        "KMSCLI_NOW",
-        "An ISO-8601 instant used as the current time, such as 2027-01-01T00:00:00Z: a testing "
-        "aid for rotation schedules, deletion windows and expiry, not for normal use.",
-    ),
-    (
         "KMSCLI_CONFIG, KMSCLI_PROFILE",
         "The configuration file, instead of config.toml in the user configuration directory, "
         "and the profile of it to use when --profile is not given.",

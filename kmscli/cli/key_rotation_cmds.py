@@ -40,9 +40,9 @@ def rotation_group() -> None:
     """Automatic rotation of a key: turn it on or off, see when and what it rotated.
 
     Automatic rotation is off for customer managed keys until enabled; the first rotation is a
-    period after enabling, then one every period. A rotation falls due on the clock (KMSCLI_NOW
-    moves "now") and is done by the first kmscli command after that instant. AWS managed keys
-    rotate every 365 days by themselves.
+    period after enabling, then one every period. A rotation falls due on the real clock (no
+    setting moves it) and is done by the first kmscli command after that instant. AWS managed
+    keys rotate every 365 days by themselves.
 
     \b
     Example:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,8 @@ class World:
     tmp: Path
     region: str = REGION
     env: dict[str, str] = field(default_factory=dict)
+    now: datetime | None = None
+    """Where the tests' clock stands for the following commands (None: the real clock)."""
     _files: int = 0
 
     def __post_init__(self) -> None:
@@ -97,7 +100,7 @@ class World:
 
     def kmscli(self, *args: str, caller: str | None = None, input: bytes = b"") -> Result:
         extra = ["--as", caller] if caller is not None else []
-        return self.run(*args, *extra, input=input, env=self.env)
+        return self.run(*args, *extra, input=input, env=self.env, now=self.now)
 
     def ok(self, *args: str, caller: str | None = None, input: bytes = b"") -> Result:
         result = self.kmscli(*args, caller=caller, input=input)

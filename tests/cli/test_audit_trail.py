@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,9 +124,9 @@ def test_no_secret_reaches_the_log(world: World, tmp_path: Path) -> None:
 
 
 def test_filters_by_key_and_time(world: World) -> None:
-    world.env["KMSCLI_NOW"] = "2027-01-01T00:00:00Z"
+    world.now = datetime(2027, 1, 1, tzinfo=UTC)
     first = world.create_key("--alias", "alias/first")
-    world.env["KMSCLI_NOW"] = "2027-06-01T00:00:00Z"
+    world.now = datetime(2027, 6, 1, tzinfo=UTC)
     second = world.create_key()
     world.ok("key", "describe", "alias/first")
     world.ok("key", "describe", second)

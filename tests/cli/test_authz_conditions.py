@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests import timetravel
 from tests.cli.authz_world import (
     ALICE,
     B_ENGINEERING,
@@ -71,13 +72,13 @@ def schedule_deletion(days: int) -> Request:
     return request
 
 
-def at(instant: str) -> Request:
+def at(text: str) -> Request:
     def request(world: World, key_id: str) -> Result:
-        world.env["KMSCLI_NOW"] = instant
+        world.now = timetravel.instant(text)
         try:
             return encrypt_with()(world, key_id)
         finally:
-            del world.env["KMSCLI_NOW"]
+            world.now = None
 
     return request
 
@@ -194,7 +195,7 @@ def _cases() -> list[Case]:
     ):
         add(f"{op}-{good}", {op: {days: str(limit)}}, schedule_deletion(good), True)
         add(f"{op}-{bad}", {op: {days: limit}}, schedule_deletion(bad), False)
-    # Date operators, on aws:CurrentTime (KMSCLI_NOW).
+    # Date operators, on aws:CurrentTime (the tests' clock, tests/timetravel.py).
     boundary = "2030-01-01T00:00:00Z"
     for op, good, bad in (
         ("DateLessThan", "2029-06-01T00:00:00Z", "2030-06-01T00:00:00Z"),

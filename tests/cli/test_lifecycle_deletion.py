@@ -16,9 +16,8 @@ from tests.conftest import KMSCLI, Result, Runner
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-def at(days: float = 0, **delta: float) -> dict[str, str]:
-    instant = T0 + timedelta(days=days, **delta)
-    return {"KMSCLI_NOW": instant.isoformat().replace("+00:00", "Z")}
+def at(days: float = 0, **delta: float) -> datetime:
+    return T0 + timedelta(days=days, **delta)
 
 
 def stamp(days: float) -> str:
@@ -48,7 +47,7 @@ def test_schedule_needs_yes_without_a_terminal(run_inproc: Runner) -> None:
 
 
 def test_window_limits_and_default(run_inproc: Runner) -> None:
-    key = _ok(run_inproc("key", "create", env=at())).out.strip()
+    key = _ok(run_inproc("key", "create", now=at())).out.strip()
     for days, bound in (("6", "greater than or equal to 7"), ("31", "less than or equal to 30")):
         refused = run_inproc("key", "schedule-deletion", key, "--days", days, "--yes")
         assert refused.status == 2
@@ -56,11 +55,11 @@ def test_window_limits_and_default(run_inproc: Runner) -> None:
             f"ValidationException: 1 validation error detected: Value '{days}' at "
             f"'pendingWindowInDays' failed to satisfy constraint: Member must have value {bound}"
         ) in refused.err
-    printed = _ok(run_inproc("key", "schedule-deletion", key, "--yes", env=at()))
+    printed = _ok(run_inproc("key", "schedule-deletion", key, "--yes", now=at()))
     assert printed.out == stamp(30) + "\n"
-    meta = _json(run_inproc("key", "describe", key, "--json", env=at(1)))["KeyMetadata"]
+    meta = _json(run_inproc("key", "describe", key, "--json", now=at(1)))["KeyMetadata"]
     assert meta["DeletionDate"] == stamp(30) and meta["PendingDeletionWindowInDays"] == 30
-    _ok(run_inproc("key", "cancel-deletion", key, env=at(2)))
+    _ok(run_inproc("key", "cancel-deletion", key, now=at(2)))
     response = _json(run_inproc("key", "schedule-deletion", key, "--days", "7", "--yes", "--json"))
     assert set(response) == {"KeyId", "DeletionDate", "KeyState", "PendingWindowInDays"}
     assert response["PendingWindowInDays"] == 7 and response["KeyState"] == "PendingDeletion"
@@ -70,27 +69,27 @@ def test_destruction_after_the_window_leaves_nothing(
     run_inproc: Runner, tmp_path: Path, kmscli_env: dict[str, str]
 ) -> None:
     home = Path(kmscli_env["KMSCLI_HOME"])
-    created = _json(run_inproc("key", "create", "--alias", "alias/doomed", "--json", env=at()))
+    created = _json(run_inproc("key", "create", "--alias", "alias/doomed", "--json", now=at()))
     meta = created["KeyMetadata"]
     key, arn = meta["KeyId"], meta["Arn"]
-    keep = _ok(run_inproc("key", "create", "--alias", "alias/kept", env=at())).out.strip()
-    _ok(run_inproc("key", "rotate", key, env=at()))
+    keep = _ok(run_inproc("key", "create", "--alias", "alias/kept", now=at())).out.strip()
+    _ok(run_inproc("key", "rotate", key, now=at()))
     (tmp_path / "p").write_bytes(b"lost forever")
-    _ok(run_inproc("encrypt", "-k", key, "-k", keep, "p", env=at()))
-    _ok(run_inproc("encrypt", "--direct", "-k", key, "p", "-o", "p.blob", env=at()))
+    _ok(run_inproc("encrypt", "-k", key, "-k", keep, "p", now=at()))
+    _ok(run_inproc("encrypt", "--direct", "-k", key, "p", "-o", "p.blob", now=at()))
     key_files = list((home / "records" / "keys").iterdir())
     assert len(key_files) == 2
     doomed = [f for f in key_files if key in f.name]
     assert len(doomed) == 1
     sealed_before = doomed[0].read_bytes()
 
-    _ok(run_inproc("key", "schedule-deletion", key, "--days", "7", "--yes", env=at(1)))
-    refused = run_inproc("decrypt", "-k", key, "-o", "-", "p.kms", env=at(8, seconds=-1))
+    _ok(run_inproc("key", "schedule-deletion", key, "--days", "7", "--yes", now=at(1)))
+    refused = run_inproc("decrypt", "-k", key, "-o", "-", "p.kms", now=at(8, seconds=-1))
     assert refused.status == 6 and "KMSInvalidStateException" in refused.err
     assert f"{arn} is pending deletion." in refused.err
 
     # The window has passed: the next command destroys the key.
-    gone = run_inproc("key", "describe", key, env=at(8))
+    gone = run_inproc("key", "describe", key, now=at(8))
     assert gone.status == 3
     assert f"NotFoundException: Key '{arn}' does not exist" in gone.err
     assert not doomed[0].exists()
@@ -98,26 +97,26 @@ def test_destruction_after_the_window_leaves_nothing(
         f.name for f in key_files if f not in doomed
     ]
     assert sealed_before not in _keyring_bytes(home)
-    aliases = _json(run_inproc("alias", "list", "--json", env=at(8)))["Aliases"]
+    aliases = _json(run_inproc("alias", "list", "--json", now=at(8)))["Aliases"]
     assert {a["AliasName"] for a in aliases} >= {"alias/kept"}
     assert "alias/doomed" not in {a["AliasName"] for a in aliases}
-    blob = run_inproc("decrypt", "-o", "-", "p.blob", env=at(9))
+    blob = run_inproc("decrypt", "-o", "-", "p.blob", now=at(9))
     assert blob.status == 5 and "AccessDeniedException" in blob.err
     for args in (("key", "cancel-deletion", key), ("key", "enable", key)):
-        assert run_inproc(*args, env=at(9)).status == 3
+        assert run_inproc(*args, now=at(9)).status == 3
     # The message still decrypts with the other key it was wrapped under.
-    _ok(run_inproc("decrypt", "-o", "out", "p.kms", env=at(9)))
+    _ok(run_inproc("decrypt", "-o", "out", "p.kms", now=at(9)))
     assert (tmp_path / "out").read_bytes() == b"lost forever"
 
 
 def test_cancel_before_the_window_keeps_everything(run_inproc: Runner, tmp_path: Path) -> None:
-    key = _ok(run_inproc("key", "create", "--alias", "alias/saved", env=at())).out.strip()
+    key = _ok(run_inproc("key", "create", "--alias", "alias/saved", now=at())).out.strip()
     (tmp_path / "p").write_bytes(b"saved")
-    _ok(run_inproc("encrypt", "-k", "alias/saved", "p", env=at()))
-    _ok(run_inproc("key", "schedule-deletion", key, "--days", "7", "--yes", env=at(1)))
-    _ok(run_inproc("key", "cancel-deletion", key, env=at(7)))
-    _ok(run_inproc("key", "enable", key, env=at(30)))
-    _ok(run_inproc("decrypt", "-o", "out", "p.kms", env=at(30)))
+    _ok(run_inproc("encrypt", "-k", "alias/saved", "p", now=at()))
+    _ok(run_inproc("key", "schedule-deletion", key, "--days", "7", "--yes", now=at(1)))
+    _ok(run_inproc("key", "cancel-deletion", key, now=at(7)))
+    _ok(run_inproc("key", "enable", key, now=at(30)))
+    _ok(run_inproc("decrypt", "-o", "out", "p.kms", now=at(30)))
     assert (tmp_path / "out").read_bytes() == b"saved"
 
 

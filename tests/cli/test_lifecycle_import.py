@@ -20,8 +20,8 @@ OPENSSL = shutil.which("openssl")
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="needs the openssl command")
 
 
-def at(days: float = 0, **delta: float) -> dict[str, str]:
-    return {"KMSCLI_NOW": (T0 + timedelta(days=days, **delta)).isoformat().replace("+00:00", "Z")}
+def at(days: float = 0, **delta: float) -> datetime:
+    return T0 + timedelta(days=days, **delta)
 
 
 def iso(days: float) -> str:
@@ -77,7 +77,7 @@ def wrap(directory: Path, material: Path, algorithm: str, out: Path) -> None:
 
 
 def parameters(
-    run: Runner, key: str, directory: Path, algorithm: str, when: dict[str, str], *region: str
+    run: Runner, key: str, directory: Path, algorithm: str, when: datetime, *region: str
 ) -> dict[str, Any]:
     directory.mkdir(exist_ok=True)
     return _json(
@@ -92,7 +92,7 @@ def parameters(
             "-f",
             "--json",
             *region,
-            env=when,
+            now=when,
         )
     )
 
@@ -104,7 +104,7 @@ def import_material(
     tmp_path: Path,
     *expiry: str,
     algorithm: str = "RSAES_OAEP_SHA_256",
-    when: dict[str, str] | None = None,
+    when: datetime | None = None,
     region: tuple[str, ...] = (),
 ) -> Result:
     when = when or at()
@@ -122,13 +122,13 @@ def import_material(
         str(directory / "ImportToken.bin"),
         *expiry,
         *region,
-        env=when,
+        now=when,
     )
 
 
 @pytest.fixture
 def external(run_inproc: Runner) -> str:
-    return _ok(run_inproc("key", "create", "--origin", "EXTERNAL", env=at())).out.strip()
+    return _ok(run_inproc("key", "create", "--origin", "EXTERNAL", now=at())).out.strip()
 
 
 @pytest.fixture
@@ -160,14 +160,14 @@ def test_openssl_wrapped_material_imports(
             run_inproc, external, material, tmp_path, "--no-expiry", "--json", algorithm=algorithm
         )
     )
-    meta = _json(run_inproc("key", "describe", external, "--json", env=at()))["KeyMetadata"]
+    meta = _json(run_inproc("key", "describe", external, "--json", now=at()))["KeyMetadata"]
     assert meta["KeyState"] == "Enabled" and meta["ExpirationModel"] == (
         "KEY_MATERIAL_DOES_NOT_EXPIRE"
     )
     assert meta["CurrentKeyMaterialId"] == imported["KeyMaterialId"] and "ValidTo" not in meta
     (tmp_path / "p").write_bytes(b"imported")
-    _ok(run_inproc("encrypt", "-k", external, "p", env=at()))
-    _ok(run_inproc("decrypt", "-o", "out", "p.kms", env=at()))
+    _ok(run_inproc("encrypt", "-k", external, "p", now=at()))
+    _ok(run_inproc("decrypt", "-o", "out", "p.kms", now=at()))
     assert (tmp_path / "out").read_bytes() == b"imported"
 
 
@@ -177,17 +177,17 @@ def test_expiry_deletion_and_reimport(
     imported = _json(
         import_material(run_inproc, external, material, tmp_path, "--valid-to", iso(10), "--json")
     )
-    meta = _json(run_inproc("key", "describe", external, "--json", env=at()))["KeyMetadata"]
+    meta = _json(run_inproc("key", "describe", external, "--json", now=at()))["KeyMetadata"]
     assert meta["ExpirationModel"] == "KEY_MATERIAL_EXPIRES"
     assert meta["ValidTo"] == (T0 + timedelta(days=10)).isoformat(timespec="microseconds")
     (tmp_path / "p").write_bytes(b"expiring")
-    _ok(run_inproc("encrypt", "-k", external, "p", env=at(1)))
-    _ok(run_inproc("encrypt", "--direct", "-k", external, "p", "-o", "p.blob", env=at(1)))
+    _ok(run_inproc("encrypt", "-k", external, "p", now=at(1)))
+    _ok(run_inproc("encrypt", "--direct", "-k", external, "p", "-o", "p.blob", now=at(1)))
 
     # ValidTo passes: KMS deletes the material and the key is PendingImport.
-    refused = run_inproc("decrypt", "-o", "-", "p.kms", env=at(10))
+    refused = run_inproc("decrypt", "-o", "-", "p.kms", now=at(10))
     assert refused.status == 6 and "is pending import." in refused.err
-    meta = _json(run_inproc("key", "describe", external, "--json", env=at(10)))["KeyMetadata"]
+    meta = _json(run_inproc("key", "describe", external, "--json", now=at(10)))["KeyMetadata"]
     assert meta["KeyState"] == "PendingImport" and "CurrentKeyMaterialId" not in meta
     assert "ExpirationModel" not in meta
 
@@ -198,16 +198,16 @@ def test_expiry_deletion_and_reimport(
         )
     )
     assert again["KeyMaterialId"] == imported["KeyMaterialId"]
-    _ok(run_inproc("decrypt", "-o", "out", "p.kms", env=at(11)))
+    _ok(run_inproc("decrypt", "-o", "out", "p.kms", now=at(11)))
     assert (tmp_path / "out").read_bytes() == b"expiring"
-    _ok(run_inproc("decrypt", "-o", "-", "p.blob", env=at(11)))
+    _ok(run_inproc("decrypt", "-o", "-", "p.blob", now=at(11)))
 
     # Deleting it works the same way, and so does importing it once more.
-    deleted = _json(run_inproc("key", "delete-material", external, "--json", env=at(12)))
+    deleted = _json(run_inproc("key", "delete-material", external, "--json", now=at(12)))
     assert deleted["KeyMaterialId"] == imported["KeyMaterialId"]
-    assert run_inproc("decrypt", "-o", "-", "p.kms", env=at(12)).status == 6
+    assert run_inproc("decrypt", "-o", "-", "p.kms", now=at(12)).status == 6
     _ok(import_material(run_inproc, external, material, tmp_path, "--no-expiry", when=at(13)))
-    _ok(run_inproc("decrypt", "-o", "-", "p.kms", env=at(13)))
+    _ok(run_inproc("decrypt", "-o", "-", "p.kms", now=at(13)))
 
 
 def test_deleted_material_leaves_the_key_record(
@@ -221,7 +221,7 @@ def test_deleted_material_leaves_the_key_record(
     records = Path(kmscli_env["KMSCLI_HOME"]) / "records" / "keys"
     (record,) = [p for p in records.iterdir() if external in p.name]
     with_material = record.read_bytes()
-    _ok(run_inproc("key", "delete-material", external, env=at()))
+    _ok(run_inproc("key", "delete-material", external, now=at()))
     assert len(record.read_bytes()) < len(with_material)  # the sealed secret is gone
 
 
@@ -244,9 +244,9 @@ def test_import_refusals(run_inproc: Runner, external: str, material: Path, tmp_
     wrap(directory, material, "RSAES_OAEP_SHA_256", wrapped)
     token = directory / "ImportToken.bin"
 
-    def attempt(*args: str, key: str = external, when: dict[str, str] | None = None) -> Result:
+    def attempt(*args: str, key: str = external, when: datetime | None = None) -> Result:
         return run_inproc(
-            "key", "import-material", key, "--material", str(wrapped), *args, env=when or at()
+            "key", "import-material", key, "--material", str(wrapped), *args, now=when or at()
         )
 
     # Expiry rules.
@@ -265,7 +265,7 @@ def test_import_refusals(run_inproc: Runner, external: str, material: Path, tmp_
     bad.write_bytes(b"\x01" + os.urandom(60))
     invalid = attempt("--token", str(bad), "--no-expiry")
     assert invalid.status == 7 and "InvalidImportTokenException" in invalid.err
-    second = _ok(run_inproc("key", "create", "--origin", "EXTERNAL", env=at())).out.strip()
+    second = _ok(run_inproc("key", "create", "--origin", "EXTERNAL", now=at())).out.strip()
     foreign = attempt("--token", str(token), "--no-expiry", key=second)
     assert foreign.status == 7 and "InvalidImportTokenException" in foreign.err
     expired = attempt("--token", str(token), "--no-expiry", when=at(1, seconds=1))
@@ -312,11 +312,11 @@ def test_imported_multi_region_key_replicas_import_the_same_material(
 ) -> None:
     eu = ("--region", "eu-west-1")
     mrk = _ok(
-        run_inproc("key", "create", "--origin", "EXTERNAL", "--multi-region", env=at())
+        run_inproc("key", "create", "--origin", "EXTERNAL", "--multi-region", now=at())
     ).out.strip()
     _ok(import_material(run_inproc, mrk, material, tmp_path, "--no-expiry"))
-    _ok(run_inproc("key", "replicate", mrk, "--replica-region", "eu-west-1", env=at()))
-    meta = _json(run_inproc("key", "describe", mrk, "--json", *eu, env=at()))["KeyMetadata"]
+    _ok(run_inproc("key", "replicate", mrk, "--replica-region", "eu-west-1", now=at()))
+    meta = _json(run_inproc("key", "describe", mrk, "--json", *eu, now=at()))["KeyMetadata"]
     assert meta["KeyState"] == "PendingImport" and "CurrentKeyMaterialId" not in meta
     other = tmp_path / "other.bin"
     other.write_bytes(os.urandom(32))
@@ -324,5 +324,5 @@ def test_imported_multi_region_key_replicas_import_the_same_material(
     assert refused.status == 7 and "IncorrectKeyMaterialException" in refused.err
     _ok(import_material(run_inproc, mrk, material, tmp_path, "--no-expiry", region=eu))
     (tmp_path / "p").write_bytes(b"both regions")
-    _ok(run_inproc("encrypt", "-k", mrk, "p", env=at()))
-    _ok(run_inproc("decrypt", "-o", "-", "p.kms", *eu, env=at()))
+    _ok(run_inproc("encrypt", "-k", mrk, "p", now=at()))
+    _ok(run_inproc("decrypt", "-o", "-", "p.kms", *eu, now=at()))

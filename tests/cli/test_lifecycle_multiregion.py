@@ -18,8 +18,8 @@ EU = ("--region", "eu-west-1")
 AP = ("--region", "ap-southeast-2")
 
 
-def at(days: float = 0) -> dict[str, str]:
-    return {"KMSCLI_NOW": (T0 + timedelta(days=days)).isoformat().replace("+00:00", "Z")}
+def at(days: float = 0) -> datetime:
+    return T0 + timedelta(days=days)
 
 
 def _ok(result: Result) -> Result:
@@ -40,7 +40,7 @@ def _meta(run: Runner, key: str, *region: str, **kw: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def mrk(run_inproc: Runner) -> str:
-    key = _ok(run_inproc("key", "create", "--multi-region", "--description", "p", env=at()))
+    key = _ok(run_inproc("key", "create", "--multi-region", "--description", "p", now=at()))
     return key.out.strip()
 
 
@@ -64,7 +64,7 @@ def test_create_and_replicate(run_inproc: Runner, mrk: str) -> None:
             "--tag",
             "site=dublin",
             "--json",
-            env=at(1),
+            now=at(1),
         )
     )
     replica_meta = response["ReplicaKeyMetadata"]
@@ -137,27 +137,27 @@ def test_round_trip_across_regions(run_inproc: Runner, mrk: str, tmp_path: Path)
 
 
 def test_shared_and_independent_properties(run_inproc: Runner, mrk: str, tmp_path: Path) -> None:
-    _ok(run_inproc("key", "replicate", mrk, "--replica-region", "eu-west-1", env=at()))
+    _ok(run_inproc("key", "replicate", mrk, "--replica-region", "eu-west-1", now=at()))
     (tmp_path / "p").write_bytes(b"v1")
-    _ok(run_inproc("encrypt", "-k", mrk, "p", "-o", "v1.kms", env=at()))
+    _ok(run_inproc("encrypt", "-k", mrk, "p", "-o", "v1.kms", now=at()))
     # Rotation is shared: set on the primary, its material and schedule reach the replica.
-    _ok(run_inproc("key", "rotation", "enable", mrk, "--period-days", "90", env=at()))
-    status = _json(run_inproc("key", "rotation", "status", mrk, "--json", *EU, env=at()))
+    _ok(run_inproc("key", "rotation", "enable", mrk, "--period-days", "90", now=at()))
+    status = _json(run_inproc("key", "rotation", "status", mrk, "--json", *EU, now=at()))
     assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 90
-    _ok(run_inproc("key", "rotate", mrk, env=at(1)))
-    _ok(run_inproc("key", "list", env=at(91)))  # the automatic rotation falls due
-    primary = _meta(run_inproc, mrk, env=at(91))
-    replica = _meta(run_inproc, mrk, *EU, env=at(91))
+    _ok(run_inproc("key", "rotate", mrk, now=at(1)))
+    _ok(run_inproc("key", "list", now=at(91)))  # the automatic rotation falls due
+    primary = _meta(run_inproc, mrk, now=at(91))
+    replica = _meta(run_inproc, mrk, *EU, now=at(91))
     assert replica["CurrentKeyMaterialId"] == primary["CurrentKeyMaterialId"]
     replica_rotations = _json(run_inproc("key", "rotation", "list", mrk, "--json", *EU))
     assert [r["RotationType"] for r in replica_rotations["Rotations"]] == [
         "ON_DEMAND",
         "AUTOMATIC",
     ]
-    _ok(run_inproc("encrypt", "-k", mrk, "p", "-o", "v3.kms", *EU, env=at(91)))
+    _ok(run_inproc("encrypt", "-k", mrk, "p", "-o", "v3.kms", *EU, now=at(91)))
     for name in ("v1.kms", "v3.kms"):
-        _ok(run_inproc("decrypt", name, "-o", "-", env=at(91)))
-        _ok(run_inproc("decrypt", name, "-o", "-", *EU, env=at(91)))
+        _ok(run_inproc("decrypt", name, "-o", "-", now=at(91)))
+        _ok(run_inproc("decrypt", name, "-o", "-", *EU, now=at(91)))
     # Independent: description, tags, aliases, enabled state.
     _ok(run_inproc("key", "update-description", mrk, "replica words", *EU))
     _ok(run_inproc("key", "tag", mrk, "only=eu", *EU))
@@ -196,7 +196,7 @@ def test_update_primary_region(run_inproc: Runner, mrk: str) -> None:
 
 
 def test_deletion_rules(run_inproc: Runner, mrk: str, tmp_path: Path) -> None:
-    _ok(run_inproc("key", "replicate", mrk, "--replica-region", "eu-west-1", env=at()))
+    _ok(run_inproc("key", "replicate", mrk, "--replica-region", "eu-west-1", now=at()))
     # A primary with replicas waits for them: PendingReplicaDeletion, no date yet.
     response = _json(run_inproc("key", "schedule-deletion", mrk, "--days", "10", "--yes", "--json"))
     assert response["KeyState"] == "PendingReplicaDeletion" and "DeletionDate" not in response
@@ -208,45 +208,45 @@ def test_deletion_rules(run_inproc: Runner, mrk: str, tmp_path: Path) -> None:
     assert refused.status == 6 and "is pending deletion." in refused.err
     # The replica is independent and still works.
     (tmp_path / "p").write_bytes(b"x")
-    _ok(run_inproc("encrypt", "-k", mrk, "p", *EU, env=at()))
-    _ok(run_inproc("key", "schedule-deletion", mrk, "--days", "7", "--yes", *EU, env=at()))
+    _ok(run_inproc("encrypt", "-k", mrk, "p", *EU, now=at()))
+    _ok(run_inproc("key", "schedule-deletion", mrk, "--days", "7", "--yes", *EU, now=at()))
     again = run_inproc("key", "replicate", mrk, "--replica-region", "ap-southeast-2")
     assert again.status == 6 and "is pending deletion." in again.err
     # Nothing changes for the primary until the replica is actually deleted (day 7); then its
     # own 10-day window starts.
-    assert _meta(run_inproc, mrk, env=at(6))["KeyState"] == "PendingReplicaDeletion"
-    meta = _meta(run_inproc, mrk, env=at(8))
+    assert _meta(run_inproc, mrk, now=at(6))["KeyState"] == "PendingReplicaDeletion"
+    meta = _meta(run_inproc, mrk, now=at(8))
     assert meta["KeyState"] == "PendingDeletion"
     assert meta["DeletionDate"] == (T0 + timedelta(days=17)).isoformat(timespec="microseconds")
     assert meta["MultiRegionConfiguration"]["ReplicaKeys"] == []
-    assert run_inproc("key", "describe", mrk, *EU, env=at(8)).status == 3
-    assert run_inproc("key", "describe", mrk, env=at(17)).status == 3
+    assert run_inproc("key", "describe", mrk, *EU, now=at(8)).status == 3
+    assert run_inproc("key", "describe", mrk, now=at(17)).status == 3
 
 
 def test_cancelling_a_replica_deletion_keeps_the_set(run_inproc: Runner, mrk: str) -> None:
-    _ok(run_inproc("key", "replicate", mrk, "--replica-region", "eu-west-1", env=at()))
-    _ok(run_inproc("key", "schedule-deletion", mrk, "--days", "7", "--yes", *EU, env=at()))
+    _ok(run_inproc("key", "replicate", mrk, "--replica-region", "eu-west-1", now=at()))
+    _ok(run_inproc("key", "schedule-deletion", mrk, "--days", "7", "--yes", *EU, now=at()))
     # A replica pending deletion still holds its region: cancel it or wait.
-    again = run_inproc("key", "replicate", mrk, "--replica-region", "eu-west-1", env=at(1))
+    again = run_inproc("key", "replicate", mrk, "--replica-region", "eu-west-1", now=at(1))
     assert again.status == 4 and "AlreadyExistsException" in again.err
-    _ok(run_inproc("key", "cancel-deletion", mrk, *EU, env=at(3)))
-    assert _meta(run_inproc, mrk, *EU, env=at(30))["KeyState"] == "Disabled"
-    assert len(_meta(run_inproc, mrk, env=at(30))["MultiRegionConfiguration"]["ReplicaKeys"]) == 1
+    _ok(run_inproc("key", "cancel-deletion", mrk, *EU, now=at(3)))
+    assert _meta(run_inproc, mrk, *EU, now=at(30))["KeyState"] == "Disabled"
+    assert len(_meta(run_inproc, mrk, now=at(30))["MultiRegionConfiguration"]["ReplicaKeys"]) == 1
     # A primary can be deleted once its replica is gone for good.
-    _ok(run_inproc("key", "schedule-deletion", mrk, "--days", "7", "--yes", *EU, env=at(30)))
-    assert run_inproc("key", "describe", mrk, *EU, env=at(37)).status == 3
-    scheduled = _json(run_inproc("key", "schedule-deletion", mrk, "--yes", "--json", env=at(37)))
+    _ok(run_inproc("key", "schedule-deletion", mrk, "--days", "7", "--yes", *EU, now=at(30)))
+    assert run_inproc("key", "describe", mrk, *EU, now=at(37)).status == 3
+    scheduled = _json(run_inproc("key", "schedule-deletion", mrk, "--yes", "--json", now=at(37)))
     assert scheduled["KeyState"] == "PendingDeletion"
 
 
 def test_one_late_command_performs_chained_deletions_in_order(
     run_inproc: Runner, mrk: str, kmscli_env: dict[str, str]
 ) -> None:
-    _ok(run_inproc("key", "replicate", mrk, "--replica-region", "eu-west-1", env=at()))
-    _ok(run_inproc("key", "schedule-deletion", mrk, "--days", "10", "--yes", env=at()))
-    _ok(run_inproc("key", "schedule-deletion", mrk, "--days", "7", "--yes", *EU, env=at()))
+    _ok(run_inproc("key", "replicate", mrk, "--replica-region", "eu-west-1", now=at()))
+    _ok(run_inproc("key", "schedule-deletion", mrk, "--days", "10", "--yes", now=at()))
+    _ok(run_inproc("key", "schedule-deletion", mrk, "--days", "7", "--yes", *EU, now=at()))
     # Nothing runs until day 40: then the replica goes (day 7), which starts the primary's
     # 10-day window, which has passed too (day 17): both are gone after one command.
-    assert run_inproc("key", "describe", mrk, env=at(40)).status == 3
-    assert run_inproc("key", "describe", mrk, *EU, env=at(40)).status == 3
+    assert run_inproc("key", "describe", mrk, now=at(40)).status == 3
+    assert run_inproc("key", "describe", mrk, *EU, now=at(40)).status == 3
     assert list((Path(kmscli_env["KMSCLI_HOME"]) / "records" / "keys").iterdir()) == []

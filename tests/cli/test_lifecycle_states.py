@@ -7,6 +7,7 @@ call); their cells of the table are held by tests/unit/test_kms_states.py.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 
 from tests.conftest import Result, Runner
 
-T0 = "2030-01-01T00:00:00Z"
+T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def _ok(result: Result) -> Result:
@@ -42,7 +43,7 @@ def _refused(result: Result, status: int, code: str, message: str | None = None)
 
 @pytest.fixture
 def key(run_inproc: Runner) -> str:
-    return _ok(run_inproc("key", "create", env={"KMSCLI_NOW": T0})).out.strip()
+    return _ok(run_inproc("key", "create", now=T0)).out.strip()
 
 
 def _arn(run: Runner, key: str) -> str:

@@ -1,5 +1,6 @@
-"""Rotation (kms-behaviour.md §5): schedules moved forward with KMSCLI_NOW, on-demand rotation,
-AWS managed keys' yearly rotation, and every ciphertext decrypting after several rotations."""
+"""Rotation (kms-behaviour.md §5): schedules moved forward by the tests' clock
+(tests/timetravel.py), on-demand rotation, AWS managed keys' yearly rotation, and every
+ciphertext decrypting after several rotations."""
 
 from __future__ import annotations
 
@@ -15,9 +16,8 @@ from tests.conftest import Result, Runner
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-def at(days: float = 0, **delta: float) -> dict[str, str]:
-    instant = T0 + timedelta(days=days, **delta)
-    return {"KMSCLI_NOW": instant.isoformat().replace("+00:00", "Z")}
+def at(days: float = 0, **delta: float) -> datetime:
+    return T0 + timedelta(days=days, **delta)
 
 
 def stamp(days: float) -> str:
@@ -34,25 +34,25 @@ def _json(result: Result) -> dict[str, Any]:
     return json.loads(_ok(result).out)  # type: ignore[no-any-return]
 
 
-def _rotations(run: Runner, key: str, when: dict[str, str], *extra: str) -> list[dict[str, Any]]:
-    doc = _json(run("key", "rotation", "list", key, "--json", *extra, env=when))
+def _rotations(run: Runner, key: str, when: datetime, *extra: str) -> list[dict[str, Any]]:
+    doc = _json(run("key", "rotation", "list", key, "--json", *extra, now=when))
     rotations: list[dict[str, Any]] = doc["Rotations"]
     return rotations
 
 
-def _current(run: Runner, key: str, when: dict[str, str]) -> str:
-    meta = _json(run("key", "describe", key, "--json", env=when))["KeyMetadata"]
+def _current(run: Runner, key: str, when: datetime) -> str:
+    meta = _json(run("key", "describe", key, "--json", now=when))["KeyMetadata"]
     return str(meta["CurrentKeyMaterialId"])
 
 
 @pytest.fixture
 def key(run_inproc: Runner) -> str:
-    return _ok(run_inproc("key", "create", env=at())).out.strip()
+    return _ok(run_inproc("key", "create", now=at())).out.strip()
 
 
 def test_enable_status_and_period_limits(run_inproc: Runner, key: str) -> None:
-    arn = _json(run_inproc("key", "describe", key, "--json", env=at()))["KeyMetadata"]["Arn"]
-    status = _json(run_inproc("key", "rotation", "status", key, "--json", env=at()))
+    arn = _json(run_inproc("key", "describe", key, "--json", now=at()))["KeyMetadata"]["Arn"]
+    status = _json(run_inproc("key", "rotation", "status", key, "--json", now=at()))
     assert status == {"KeyId": arn, "KeyRotationEnabled": False}
 
     for days, bound in ((89, "greater than or equal to 90"), (2561, "less than or equal to 2560")):
@@ -63,8 +63,8 @@ def test_enable_status_and_period_limits(run_inproc: Runner, key: str) -> None:
             f"'rotationPeriodInDays' failed to satisfy constraint: Member must have value {bound}"
         ) in refused.err
 
-    _ok(run_inproc("key", "rotation", "enable", key, env=at(1)))
-    status = _json(run_inproc("key", "rotation", "status", key, "--json", env=at(1)))
+    _ok(run_inproc("key", "rotation", "enable", key, now=at(1)))
+    status = _json(run_inproc("key", "rotation", "status", key, "--json", now=at(1)))
     assert status == {
         "KeyId": arn,
         "KeyRotationEnabled": True,
@@ -72,32 +72,32 @@ def test_enable_status_and_period_limits(run_inproc: Runner, key: str) -> None:
         "NextRotationDate": stamp(366),
     }
     # Calling again changes the period; the schedule keeps its start (the enable date).
-    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", env=at(2)))
-    status = _json(run_inproc("key", "rotation", "status", key, "--json", env=at(2)))
+    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", now=at(2)))
+    status = _json(run_inproc("key", "rotation", "status", key, "--json", now=at(2)))
     assert status["RotationPeriodInDays"] == 90 and status["NextRotationDate"] == stamp(91)
     assert _rotations(run_inproc, key, at(2)) == []
 
-    _ok(run_inproc("key", "rotation", "disable", key, env=at(3)))
-    status = _json(run_inproc("key", "rotation", "status", key, "--json", env=at(3)))
+    _ok(run_inproc("key", "rotation", "disable", key, now=at(3)))
+    status = _json(run_inproc("key", "rotation", "status", key, "--json", now=at(3)))
     assert status == {"KeyId": arn, "KeyRotationEnabled": False}
     assert _rotations(run_inproc, key, at(1000)) == []  # disabled schedules never rotate
 
 
 def test_due_rotation_happens_once_with_aws_dates(run_inproc: Runner, key: str) -> None:
     original = _current(run_inproc, key, at())
-    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", env=at()))
+    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", now=at()))
     assert _rotations(run_inproc, key, at(90, seconds=-1)) == []
 
     # Any command that opens the keyring after the due instant rotates the key, once.
-    _ok(run_inproc("key", "list", env=at(100)))
-    _ok(run_inproc("key", "list", env=at(100)))
+    _ok(run_inproc("key", "list", now=at(100)))
+    _ok(run_inproc("key", "list", now=at(100)))
     rotations = _rotations(run_inproc, key, at(100))
     assert len(rotations) == 1
     entry = rotations[0]
     assert entry["RotationDate"] == stamp(90) and entry["RotationType"] == "AUTOMATIC"
     assert entry["KeyMaterialState"] == "CURRENT" and entry["KeyMaterialId"] != original
     assert _current(run_inproc, key, at(100)) == entry["KeyMaterialId"]
-    status = _json(run_inproc("key", "rotation", "status", key, "--json", env=at(100)))
+    status = _json(run_inproc("key", "rotation", "status", key, "--json", now=at(100)))
     assert status["NextRotationDate"] == stamp(180)
 
     everything = _rotations(run_inproc, key, at(100), "--include-key-material", "ALL_KEY_MATERIAL")
@@ -116,26 +116,26 @@ def test_due_rotation_happens_once_with_aws_dates(run_inproc: Runner, key: str) 
 def test_a_disabled_key_does_not_rotate_and_catches_up_when_enabled(
     run_inproc: Runner, key: str
 ) -> None:
-    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", env=at()))
-    _ok(run_inproc("key", "disable", key, env=at(10)))
+    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", now=at()))
+    _ok(run_inproc("key", "disable", key, now=at(10)))
     assert _rotations(run_inproc, key, at(200)) == []  # past due, but disabled
-    status = _json(run_inproc("key", "rotation", "status", key, "--json", env=at(200)))
+    status = _json(run_inproc("key", "rotation", "status", key, "--json", now=at(200)))
     assert status["KeyRotationEnabled"] is True  # the setting does not change
-    _ok(run_inproc("key", "enable", key, env=at(200)))
+    _ok(run_inproc("key", "enable", key, now=at(200)))
     rotations = _rotations(run_inproc, key, at(200))
     assert [(r["RotationDate"], r["RotationType"]) for r in rotations] == [
         (stamp(200), "AUTOMATIC")
     ]
-    status = _json(run_inproc("key", "rotation", "status", key, "--json", env=at(200)))
+    status = _json(run_inproc("key", "rotation", "status", key, "--json", now=at(200)))
     assert status["NextRotationDate"] == stamp(290)
 
 
 def test_a_key_enabled_again_before_its_date_keeps_its_schedule(
     run_inproc: Runner, key: str
 ) -> None:
-    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", env=at()))
-    _ok(run_inproc("key", "disable", key, env=at(10)))
-    _ok(run_inproc("key", "enable", key, env=at(20)))
+    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", now=at()))
+    _ok(run_inproc("key", "disable", key, now=at(10)))
+    _ok(run_inproc("key", "enable", key, now=at(20)))
     assert _rotations(run_inproc, key, at(20)) == []
     assert [r["RotationDate"] for r in _rotations(run_inproc, key, at(95))] == [stamp(90)]
 
@@ -143,24 +143,24 @@ def test_a_key_enabled_again_before_its_date_keeps_its_schedule(
 def test_pending_deletion_suspends_rotation_and_cancel_restores_it(
     run_inproc: Runner, key: str
 ) -> None:
-    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", env=at()))
-    _ok(run_inproc("key", "schedule-deletion", key, "--yes", env=at(80)))
-    status = _json(run_inproc("key", "rotation", "status", key, "--json", env=at(95)))
+    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", now=at()))
+    _ok(run_inproc("key", "schedule-deletion", key, "--yes", now=at(80)))
+    status = _json(run_inproc("key", "rotation", "status", key, "--json", now=at(95)))
     assert status["KeyRotationEnabled"] is False
     assert _rotations(run_inproc, key, at(95)) == []
-    _ok(run_inproc("key", "cancel-deletion", key, env=at(96)))
-    status = _json(run_inproc("key", "rotation", "status", key, "--json", env=at(96)))
+    _ok(run_inproc("key", "cancel-deletion", key, now=at(96)))
+    status = _json(run_inproc("key", "rotation", "status", key, "--json", now=at(96)))
     assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 90
-    _ok(run_inproc("key", "enable", key, env=at(97)))  # past due while not enabled: now
+    _ok(run_inproc("key", "enable", key, now=at(97)))  # past due while not enabled: now
     assert [r["RotationDate"] for r in _rotations(run_inproc, key, at(97))] == [stamp(97)]
 
 
 def test_aws_managed_key_rotates_yearly_by_itself(run_inproc: Runner, tmp_path: Path) -> None:
     (tmp_path / "p").write_bytes(b"managed")
-    _ok(run_inproc("encrypt", "p", env=at()))
-    meta = _json(run_inproc("key", "describe", "alias/aws/kmscli", "--json", env=at()))
+    _ok(run_inproc("encrypt", "p", now=at()))
+    meta = _json(run_inproc("key", "describe", "alias/aws/kmscli", "--json", now=at()))
     key, arn = meta["KeyMetadata"]["KeyId"], meta["KeyMetadata"]["Arn"]
-    status = _json(run_inproc("key", "rotation", "status", key, "--json", env=at()))
+    status = _json(run_inproc("key", "rotation", "status", key, "--json", now=at()))
     assert status == {
         "KeyId": arn,
         "KeyRotationEnabled": True,
@@ -168,7 +168,7 @@ def test_aws_managed_key_rotates_yearly_by_itself(run_inproc: Runner, tmp_path: 
         "NextRotationDate": stamp(365),
     }
     assert _rotations(run_inproc, key, at(364)) == []
-    _ok(run_inproc("decrypt", "-f", "p.kms", env=at(800)))  # any command catches up
+    _ok(run_inproc("decrypt", "-f", "p.kms", now=at(800)))  # any command catches up
     rotations = _rotations(run_inproc, key, at(800))
     assert [(r["RotationDate"], r["RotationType"]) for r in rotations] == [
         (stamp(365), "AUTOMATIC"),
@@ -179,20 +179,20 @@ def test_aws_managed_key_rotates_yearly_by_itself(run_inproc: Runner, tmp_path: 
         ("key", "rotation", "disable", key),
         ("key", "rotate", key),
     ):
-        refused = run_inproc(*args, env=at(800))
+        refused = run_inproc(*args, now=at(800))
         assert refused.status == 2 and "UnsupportedOperationException" in refused.err
         assert "AWS managed key" in refused.err
     assert (tmp_path / "p").read_bytes() == b"managed"
 
 
 def test_on_demand_rotation_limit_and_schedule(run_inproc: Runner, key: str) -> None:
-    arn = _json(run_inproc("key", "describe", key, "--json", env=at()))["KeyMetadata"]["Arn"]
-    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", env=at()))
-    first = _json(run_inproc("key", "rotate", key, "--json", env=at(1)))
+    arn = _json(run_inproc("key", "describe", key, "--json", now=at()))["KeyMetadata"]["Arn"]
+    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", now=at()))
+    first = _json(run_inproc("key", "rotate", key, "--json", now=at(1)))
     assert first == {"KeyId": arn}
     for n in range(2, 26):
-        _ok(run_inproc("key", "rotate", key, env=at(1, minutes=n)))
-    refused = run_inproc("key", "rotate", key, env=at(2))
+        _ok(run_inproc("key", "rotate", key, now=at(1, minutes=n)))
+    refused = run_inproc("key", "rotate", key, now=at(2))
     assert refused.status == 2
     assert refused.err.splitlines()[0] == (
         "kmscli: error: LimitExceededException: The on-demand rotations limit has been reached "
@@ -202,17 +202,17 @@ def test_on_demand_rotation_limit_and_schedule(run_inproc: Runner, key: str) -> 
     rotations = _rotations(run_inproc, key, at(2))
     assert len(rotations) == 25 and {r["RotationType"] for r in rotations} == {"ON_DEMAND"}
     # On-demand rotations do not move the automatic schedule.
-    status = _json(run_inproc("key", "rotation", "status", key, "--json", env=at(2)))
+    status = _json(run_inproc("key", "rotation", "status", key, "--json", now=at(2)))
     assert status["NextRotationDate"] == stamp(90)
 
 
 def test_on_demand_rotation_conflicts_with_a_rotation_due_shortly(
     run_inproc: Runner, key: str
 ) -> None:
-    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", env=at()))
-    refused = run_inproc("key", "rotate", key, env=at(90, minutes=-10))
+    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", now=at()))
+    refused = run_inproc("key", "rotate", key, now=at(90, minutes=-10))
     assert refused.status == 4 and "ConflictException" in refused.err
-    _ok(run_inproc("key", "rotate", key, env=at(90, minutes=-30)))
+    _ok(run_inproc("key", "rotate", key, now=at(90, minutes=-30)))
 
 
 def test_old_and_new_ciphertexts_decrypt_after_several_rotations(
@@ -223,23 +223,23 @@ def test_old_and_new_ciphertexts_decrypt_after_several_rotations(
         when = at(n)
         materials.append(_current(run_inproc, key, when))
         (tmp_path / f"f{n}").write_bytes(b"file %d" % n)
-        _ok(run_inproc("encrypt", "-k", key, f"f{n}", env=when))
-        _ok(run_inproc("encrypt", "--direct", "-k", key, f"f{n}", "-o", f"b{n}", env=when))
-        _ok(run_inproc("key", "rotate", key, env=when))
+        _ok(run_inproc("encrypt", "-k", key, f"f{n}", now=when))
+        _ok(run_inproc("encrypt", "--direct", "-k", key, f"f{n}", "-o", f"b{n}", now=when))
+        _ok(run_inproc("key", "rotate", key, now=when))
     assert len(set(materials)) == 4
     for n in range(4):
         (tmp_path / f"f{n}").unlink()
-        decrypted = _json(run_inproc("decrypt", f"f{n}.kms", "--json", env=at(9)))
+        decrypted = _json(run_inproc("decrypt", f"f{n}.kms", "--json", now=at(9)))
         assert decrypted["Files"][0]["KeyMaterialId"] == materials[n]
         assert (tmp_path / f"f{n}").read_bytes() == b"file %d" % n
-        blob = _json(run_inproc("decrypt", f"b{n}", "-o", "-", "--json", env=at(9)))
+        blob = _json(run_inproc("decrypt", f"b{n}", "-o", "-", "--json", now=at(9)))
         assert blob["KeyMaterialId"] == materials[n]
-        verbose = _ok(run_inproc("decrypt", "-v", "-f", f"f{n}.kms", env=at(9)))
+        verbose = _ok(run_inproc("decrypt", "-v", "-f", f"f{n}.kms", now=at(9)))
         assert f"(material {materials[n]})" in verbose.err
     # New encryption uses the newest material.
     newest = _current(run_inproc, key, at(9))
     assert newest not in materials
-    _ok(run_inproc("encrypt", "--direct", "-k", key, "f0", "-o", "b9", env=at(9)))
+    _ok(run_inproc("encrypt", "--direct", "-k", key, "f0", "-o", "b9", now=at(9)))
     assert _json(run_inproc("inspect", "b9", "--json"))["KeyMaterialId"] == newest
 
 
@@ -253,15 +253,15 @@ def test_rotation_refusals_for_ineligible_keys(run_inproc: Runner) -> None:
 
 
 def test_due_rotation_in_a_real_process(run: Runner, tmp_path: Path) -> None:
-    key = _ok(run("key", "create", env=at())).out.strip()
+    key = _ok(run("key", "create", now=at())).out.strip()
     (tmp_path / "p").write_bytes(b"before")
-    _ok(run("encrypt", "-k", key, "p", env=at()))
-    _ok(run("key", "rotation", "enable", key, "--period-days", "90", env=at()))
-    done = _ok(run("decrypt", "-v", "-f", "p.kms", env=at(91)))
-    rotations = json.loads(_ok(run("key", "rotation", "list", key, "--json", env=at(91))).out)
+    _ok(run("encrypt", "-k", key, "p", now=at()))
+    _ok(run("key", "rotation", "enable", key, "--period-days", "90", now=at()))
+    done = _ok(run("decrypt", "-v", "-f", "p.kms", now=at(91)))
+    rotations = json.loads(_ok(run("key", "rotation", "list", key, "--json", now=at(91))).out)
     assert [r["RotationDate"] for r in rotations["Rotations"]] == [stamp(90)]
     assert rotations["Rotations"][0]["KeyMaterialId"] not in done.err  # old material decrypted
-    listed = _ok(run("key", "rotation", "list", key, env=at(91))).out.splitlines()
+    listed = _ok(run("key", "rotation", "list", key, now=at(91))).out.splitlines()
     assert listed[0].split("\t") == [
         "KeyMaterialId",
         "KeyMaterialState",
@@ -275,15 +275,14 @@ def test_concurrent_commands_rotate_a_due_key_once(
 ) -> None:
     import subprocess
 
-    from tests.conftest import KMSCLI
+    from tests import timetravel
 
-    assert KMSCLI is not None
-    key = _ok(run("key", "create", env=at())).out.strip()
-    _ok(run("key", "rotation", "enable", key, "--period-days", "90", env=at()))
-    env = {**kmscli_env, **at(100)}
+    key = _ok(run("key", "create", now=at())).out.strip()
+    _ok(run("key", "rotation", "enable", key, "--period-days", "90", now=at()))
+    env = {**kmscli_env, timetravel.TEST_NOW_VARIABLE: timetravel.iso(at(100))}
     processes = [
         subprocess.Popen(
-            [KMSCLI, "key", "describe", key],
+            [timetravel.launcher(), "key", "describe", key],
             env=env,
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
@@ -294,7 +293,7 @@ def test_concurrent_commands_rotate_a_due_key_once(
     for process in processes:
         _, err = process.communicate(timeout=60)
         assert process.returncode == 0, err
-    rotations = json.loads(_ok(run("key", "rotation", "list", key, "--json", env=at(100))).out)
+    rotations = json.loads(_ok(run("key", "rotation", "list", key, "--json", now=at(100))).out)
     assert [r["RotationDate"] for r in rotations["Rotations"]] == [stamp(90)]
 
 
@@ -302,9 +301,9 @@ def test_nothing_due_means_no_write(
     run_inproc: Runner, key: str, kmscli_env: dict[str, str], tmp_path: Path
 ) -> None:
     home = Path(kmscli_env["KMSCLI_HOME"])
-    _ok(run_inproc("key", "rotation", "enable", key, env=at()))
+    _ok(run_inproc("key", "rotation", "enable", key, now=at()))
     (tmp_path / "p").write_bytes(b"x")
-    _ok(run_inproc("encrypt", "-k", key, "p", env=at()))
+    _ok(run_inproc("encrypt", "-k", key, "p", now=at()))
 
     def files() -> dict[str, tuple[int, int]]:
         """The keyring's records and journal (the audit trail is appended to by every call)."""
@@ -316,9 +315,9 @@ def test_nothing_due_means_no_write(
 
     before = files()
     for args in (("key", "describe", key), ("decrypt", "-f", "p.kms"), ("key", "list")):
-        _ok(run_inproc(*args, env=at(364)))
+        _ok(run_inproc(*args, now=at(364)))
     assert files() == before  # the due check only read
-    _ok(run_inproc("key", "list", env=at(366)))
+    _ok(run_inproc("key", "list", now=at(366)))
     assert files() != before  # the rotation fell due and was written
 
 
@@ -331,8 +330,8 @@ def test_keyring_commands_do_the_due_work_too(
     run_inproc: Runner, key: str, command: tuple[str, ...]
 ) -> None:
     # They open the keyring without the KMS service; a rotation due by then still happens.
-    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", env=at()))
-    _ok(run_inproc(*command, env=at(100)))
+    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", now=at()))
+    _ok(run_inproc(*command, now=at(100)))
     # Asked at a time before it was due, so this command does no rotation of its own:
     rotations = _rotations(run_inproc, key, at(1))
     assert [(r["RotationDate"], r["RotationType"]) for r in rotations] == [(stamp(90), "AUTOMATIC")]
@@ -341,9 +340,9 @@ def test_keyring_commands_do_the_due_work_too(
 def test_a_backup_holds_the_rotations_due_when_it_was_taken(
     run_inproc: Runner, key: str, tmp_path: Path
 ) -> None:
-    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", env=at()))
-    _ok(run_inproc("keyring", "backup", "nightly.kmsbak", env=at(100)))
-    restored = {"KMSCLI_HOME": str(tmp_path / "restored"), **at(1)}
-    _ok(run_inproc("keyring", "restore", "nightly.kmsbak", env=restored))
-    doc = _json(run_inproc("key", "rotation", "list", key, "--json", env=restored))
+    _ok(run_inproc("key", "rotation", "enable", key, "--period-days", "90", now=at()))
+    _ok(run_inproc("keyring", "backup", "nightly.kmsbak", now=at(100)))
+    restored = {"KMSCLI_HOME": str(tmp_path / "restored")}
+    _ok(run_inproc("keyring", "restore", "nightly.kmsbak", env=restored, now=at(1)))
+    doc = _json(run_inproc("key", "rotation", "list", key, "--json", env=restored, now=at(1)))
     assert [r["RotationDate"] for r in doc["Rotations"]] == [stamp(90)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from kmscli.errors import (
     ValidationException,
 )
 from kmscli.store import Keyring, init_keyring, keyring_exists, layout, open_keyring
+from tests.schema1 import downgrade_to_schema1
 
 PASSPHRASE = b"correct horse battery staple"
 
@@ -51,7 +53,7 @@ def test_first_use_creates_a_key_file_keyring(home: Path, key_dir: Path) -> None
     info = kr.info
     assert info.home == home
     assert info.protection == "key-file"
-    assert info.schema_version == 1
+    assert info.schema_version == 2  # opaque record file names
     assert len(info.keyring_id) == 32
     assert len(info.account_id) == 12 and info.account_id.isdigit()
     assert info.account_id[0] != "0"
@@ -279,7 +281,7 @@ def test_a_raising_transaction_writes_nothing(home: Path, key_dir: Path) -> None
     with kr.read() as view:
         assert view.get("meta", "counter") == b"1"
         assert view.list("meta") == ["counter"]
-    assert sorted(p.name for p in home.iterdir()) == ["header", "lock", "records"]
+    assert sorted(p.name for p in home.iterdir()) == ["header", "lock", "records.v2"]
 
 
 NAMES = [
@@ -300,20 +302,28 @@ NAMES = [
 ]
 
 
-def test_any_name_round_trips(home: Path, key_dir: Path) -> None:
+@pytest.mark.parametrize("schema", [2, 1])
+def test_any_name_round_trips(home: Path, key_dir: Path, schema: int) -> None:
     kr = open_kf(home, key_dir)
     with kr.write() as tx:
         for number, name in enumerate(NAMES):
             tx.put("identity-policies", name, str(number).encode())
+    if schema == 1:
+        downgrade_to_schema1(kr)
     reopened = open_kf(home, key_dir)
+    assert reopened.naming.schema == schema
     with reopened.read() as view:
         assert view.list("identity-policies") == sorted(NAMES)
         for number, name in enumerate(NAMES):
             assert view.get("identity-policies", name) == str(number).encode()
         assert view.list("identity-policies", prefix="🔑") == ["🔑" * 1024]
-    for path in (home / "records" / "identity-policies").iterdir():
+    files = list(reopened.naming.kind_dir("identity-policies").iterdir())
+    assert len(files) == len(NAMES)
+    for path in files:
         assert len(path.name.encode()) <= 200
         assert not path.name.startswith(".")
+        if schema == 2:
+            assert re.fullmatch("[0-9a-f]{64}", path.name), path.name
     assert reopened.verify_all() == []
 
 

@@ -28,7 +28,7 @@ from kmscli.store import (
 )
 from kmscli.store import backup as backup_mod
 from kmscli.store.backup import create_backup, restore_backup
-from tests.schema1 import downgrade_to_schema1
+from tests.keyring_files import downgrade_to_schema1
 
 PASSPHRASE = b"correct horse battery staple"
 LONG_NAME = "alias/" + "Q" * 300  # stored under a hashed file name

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from kmscli.store import open_keyring
-from tests.schema1 import downgrade_to_schema1, schema_of
+from tests.keyring_files import downgrade_to_schema1, schema_of
 
 REPO = Path(__file__).resolve().parents[2]
 WORKERS = 8

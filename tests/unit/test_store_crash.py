@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kmscli.store import Keyring, journal, layout, open_keyring
-from tests.schema1 import downgrade_to_schema1
+from tests.keyring_files import downgrade_to_schema1
 
 REPO = Path(__file__).resolve().parents[2]
 KILLS = 20

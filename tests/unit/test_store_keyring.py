@@ -18,7 +18,7 @@ from kmscli.errors import (
     ValidationException,
 )
 from kmscli.store import Keyring, init_keyring, keyring_exists, layout, open_keyring
-from tests.schema1 import downgrade_to_schema1
+from tests.keyring_files import downgrade_to_schema1
 
 PASSPHRASE = b"correct horse battery staple"
 

@@ -12,7 +12,7 @@ import pytest
 from kmscli.errors import KeyringCorruptError, KeyringError, KeyringVersionError
 from kmscli.store import Keyring, init_keyring, journal, layout, open_keyring, rootkey, subkeys
 from kmscli.store import header as header_mod
-from tests.schema1 import downgrade_to_schema1
+from tests.keyring_files import downgrade_to_schema1
 
 KINDS = ["keys", "aliases", "grants", "identity-policies", "meta"]
 LONG_NAME = "alias/" + "Z" * 300  # stored under a hashed file name

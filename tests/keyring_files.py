@@ -1,4 +1,11 @@
-"""Test helper: turn a keyring of this tree into a schema-1 keyring (readable record file names).
+"""Test helpers for keyring files: where a record's file is, and schema-1 keyrings on demand.
+
+`naming_of(env)` opens the keyring a test's environment points at (in-process) and returns its
+`layout.Naming`, so tests find a record's file by the keyring's own naming, never by a
+hard-coded layout.
+
+`downgrade_to_schema1` turns a keyring of this tree into a schema-1 keyring (readable record
+file names).
 
 kmscli before schema 2 kept records in `<home>/records/<kind>/<reversible encoding of the
 name>` and wrote `schema_version` 1 in the header. The committed vectors (tests/vectors/v1)
@@ -17,9 +24,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
-from kmscli.store import Keyring, layout
+from kmscli.store import Keyring, layout, open_keyring
 from kmscli.store.header import encode_header, parse_header
 from kmscli.store.records import decode_record, encode_record
 
@@ -49,6 +57,25 @@ def downgrade_to_schema1(keyring: Keyring) -> None:
     fields["schema_version"] = SCHEMA_1
     header_path.write_bytes(encode_header(fields, keys))
     header_path.chmod(0o600)
+
+
+def naming_of(env: Mapping[str, str]) -> layout.Naming:
+    """The record naming of the keyring at KMSCLI_HOME (opened with KMSCLI_ROOT_KEY_FILE)."""
+    home = Path(env["KMSCLI_HOME"])
+    keyring = open_keyring(
+        home,
+        root_key_file=Path(env["KMSCLI_ROOT_KEY_FILE"]),
+        root_key_dir=home.parent,
+        passphrase=lambda: None,
+        create=False,
+    )
+    return keyring.naming
+
+
+def record_file(env: Mapping[str, str], kind: str, name: str) -> Path:
+    """The file of record `name` of `kind` in the keyring at KMSCLI_HOME."""
+    naming = naming_of(env)
+    return naming.kind_dir(kind) / naming.filename(kind, name)
 
 
 def schema_of(home: Path) -> int:

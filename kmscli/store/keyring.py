@@ -269,8 +269,14 @@ class Keyring:
 
     def _follow_migration(self) -> None:
         """Under the lock: if another process migrated this schema-1 keyring since it was
-        opened, use the schema the header now has (else every record would look gone)."""
-        if os.path.isdir(self.naming.records_dir):
+        opened, use the schema the header now has (else every record would look gone).
+
+        The header decides, not whether `records/` is still there: a migration that died
+        after its commit point leaves part of `records/` behind, and taking that for the
+        keyring would sweep the migrated `records.v2/` as an interrupted migration's.
+        Without `records.v2/` no migration has even started, so the header need not be read.
+        """
+        if not os.path.lexists(self.info.home / layout.OPAQUE_RECORDS):
             return
         header = parse_header(read_bytes(self.info.home / layout.HEADER) or b"")
         verify_mac(header, self._keys)

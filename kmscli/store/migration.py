@@ -21,8 +21,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 from pathlib import Path
 
+from kmscli.errors import KeyringCorruptError, ValidationException
 from kmscli.store import layout
 from kmscli.store.atomic import fsync_dir, make_dir, read_bytes, write_atomic, write_new
 from kmscli.store.header import SCHEMA_VERSION, encode_header, parse_header, verify_mac
@@ -45,20 +47,50 @@ def sweep_leftovers(naming: layout.Naming) -> None:
 
 
 def migrate(naming: layout.Naming, keys: Subkeys) -> layout.Naming:
-    """Steps 1-3 for the schema-1 keyring `naming` describes; returns its schema-2 naming."""
+    """Steps 1-3 for the schema-1 keyring `naming` describes; returns its schema-2 naming.
+
+    A damaged or unexpected file in `records/` stops it before the commit point
+    (KeyringCorruptError naming the file): the keyring stays schema 1, as it was.
+    """
     home = naming.home
     target = layout.Naming(home, layout.OPAQUE_SCHEMA, keys.names)
     if os.path.lexists(target.records_dir):
         shutil.rmtree(target.records_dir)
+    try:
+        _copy_records(naming, target, keys)
+    except BaseException:
+        # Best effort (a disk full, a damaged record): leave nothing behind. After a crash,
+        # sweep_leftovers does it at the next exclusive lock.
+        shutil.rmtree(target.records_dir, ignore_errors=True)
+        raise
+
+    header = parse_header(read_bytes(home / layout.HEADER) or b"")
+    verify_mac(header, keys)
+    fields = json.loads(header.body)
+    fields["schema_version"] = SCHEMA_VERSION
+    write_atomic(home / layout.HEADER, encode_header(fields, keys))
+
+    shutil.rmtree(naming.records_dir)
+    fsync_dir(home)
+    return target
+
+
+def _copy_records(naming: layout.Naming, target: layout.Naming, keys: Subkeys) -> None:
+    """Step 1: every record of `naming` written again under `target`, all of it durable."""
+    home = naming.home
     make_dir(target.records_dir)
     for kind in sorted(_entries(naming.records_dir)):
-        source_dir = naming.kind_dir(kind)
+        source_dir = naming.records_dir / kind
+        if not _is_kind_dir(source_dir, kind):
+            raise _unexpected(home, source_dir)
         target_dir = target.kind_dir(kind)
         make_dir(target_dir)
         for filename in sorted(_entries(source_dir)):
             if filename.startswith(layout.TEMP_PREFIX):
                 continue
             path = source_dir / filename
+            if not naming.is_record_filename(filename) or not stat.S_ISREG(os.lstat(path).st_mode):
+                raise _unexpected(home, path)
             blob = read_bytes(path)
             if blob is None:
                 continue
@@ -70,15 +102,20 @@ def migrate(naming: layout.Naming, keys: Subkeys) -> layout.Naming:
     fsync_dir(target.records_dir)
     fsync_dir(home)
 
-    header = parse_header(read_bytes(home / layout.HEADER) or b"")
-    verify_mac(header, keys)
-    fields = json.loads(header.body)
-    fields["schema_version"] = SCHEMA_VERSION
-    write_atomic(home / layout.HEADER, encode_header(fields, keys))
 
-    shutil.rmtree(naming.records_dir)
-    fsync_dir(home)
-    return target
+def _is_kind_dir(path: Path, kind: str) -> bool:
+    try:
+        layout.check_kind(kind)
+    except ValidationException:
+        return False
+    return stat.S_ISDIR(os.lstat(path).st_mode)
+
+
+def _unexpected(home: Path, path: Path) -> KeyringCorruptError:
+    return KeyringCorruptError(
+        f"unexpected file '{layout.relative(home, path)}' in the keyring: not upgrading it",
+        hints=["run 'kmscli keyring verify', then remove the file or restore a backup"],
+    )
 
 
 def _entries(directory: Path) -> list[str]:

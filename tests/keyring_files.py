@@ -31,7 +31,7 @@ from kmscli.store import Keyring, layout, open_keyring
 from kmscli.store.header import encode_header, parse_header
 from kmscli.store.records import decode_record, encode_record
 
-SCHEMA_1 = layout.NAMED_SCHEMA
+SCHEMA_1 = 1  # (a literal: this module also imports on code from before schema 2)
 
 
 def downgrade_to_schema1(keyring: Keyring) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from kmscli.store import layout
 from tests.conftest import Runner
 from tests.keyring_files import naming_of, record_file, schema_of
-from tests.test_vectors import _context_args, _expected, _input, _open, _plaintext
+from tests.test_vectors import APP_ROLE, _context_args, _expected, _input, _open, _plaintext
 
 ACCOUNT = "111122223333"
 GRANTEE = f"arn:aws:iam::{ACCOUNT}:role/PlatypusGranteeRole"
@@ -146,6 +146,9 @@ def _listings(run: Runner, info: dict[str, Any]) -> dict[str, Any]:
         )
     for name, key in info["keys"].items():
         found[name] = _ok(run, "key", "describe", key["key_id"])["KeyMetadata"]
+    for name, policy in info["policy"].items():
+        found[f"policy {name}"] = _ok(run, "policy", "get", info["keys"][name]["key_id"])
+        assert found[f"policy {name}"] == policy
     return found
 
 
@@ -199,8 +202,14 @@ def test_a_schema1_keyring_is_migrated_by_its_first_write_and_never_by_a_read(
     result = run("decrypt", str(message), "-c", "when=before", "-o", "-")
     assert result.status == 0 and result.stdout == plaintext, result.err
     _decrypts(run, tmp_path, blob, _plaintext("v1", blob["plaintext"]))
-    for grant in info["grants"]:  # the grants and custom policy still authorize
-        assert grant["grantee"] or True
+    # The grant still lets the app role decrypt under it, and only that.
+    granted = next(b for b in info["blobs"] if b["file"] == "blobs/sym-material-2.blob")
+    as_app = {"KMSCLI_PRINCIPAL": APP_ROLE}
+    path = _input("v1", granted["file"], tmp_path)
+    result = run("decrypt", str(path), *_context_args(granted["context"]), "-o", "-", env=as_app)
+    assert result.status == 0, result.err
+    assert result.stdout == _plaintext("v1", granted["plaintext"])
+    assert run("key", "describe", granted["key_id"], env=as_app).status == 5
     verified = run("keyring", "verify")
     assert verified.status == 0, verified.err
     assert run("audit", "--verify").status == 0

@@ -59,6 +59,8 @@ from kmscli.store.rootkey import (
 from kmscli.store.subkeys import Subkeys, derive, key_check_matches, key_check_value
 
 MAX_RECORD_BYTES = 1 << 20
+# How much of what listings opened a view keeps for its own gets (see RecordView.list).
+_OPENED_CACHE_BYTES = 8 << 20
 _SEAL_VERSION = b"\x01"
 _SEAL_LABEL = b"kmscli seal v1\0"
 _KNOWN_HOME_ENTRIES = frozenset(
@@ -98,6 +100,10 @@ class RecordView:
         # The names of each kind as listed on disk, once per view: under schema 2 a listing
         # opens every record of the kind, and nothing on disk changes while the lock is held.
         self._listed: dict[str, dict[str, str]] = {}
+        # What those listings opened, kept (up to _OPENED_CACHE_BYTES) for get: a listing
+        # is mostly followed by a get of what it found, which would open each file again.
+        self._opened: dict[tuple[str, str], bytes] = {}
+        self._opened_bytes = 0
         self._live = True
 
     def _check_live(self) -> None:
@@ -123,6 +129,9 @@ class RecordView:
 
     def get(self, kind: str, name: str) -> bytes | None:
         self._check_live()
+        opened = self._opened.get((kind, name))
+        if opened is not None:
+            return opened
         filename = self._naming.filename(kind, name)
         found = self._read_record(self._naming.kind_dir(kind), kind, filename)
         return None if found is None else found[1]
@@ -157,9 +166,13 @@ class RecordView:
             name = self._naming.name_in_filename(filename)
             if name is None:
                 found = self._read_record(directory, kind, filename)
-                name = None if found is None else found[0]
-            if name is not None:
-                names[name] = filename
+                if found is None:
+                    continue
+                name, data = found
+                if self._opened_bytes + len(data) <= _OPENED_CACHE_BYTES:
+                    self._opened[kind, name] = data
+                    self._opened_bytes += len(data)
+            names[name] = filename
         return names
 
 

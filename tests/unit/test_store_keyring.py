@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -370,3 +372,28 @@ def test_records_are_encrypted_at_rest(home: Path, key_dir: Path) -> None:
     for path in home.rglob("*"):
         if path.is_file():
             assert b"recognisable" not in path.read_bytes()
+
+
+def test_a_listing_then_reading_what_it_found_opens_each_record_once(
+    home: Path, key_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schema 2 names say nothing, so a listing opens every record of the kind; the gets that
+    follow it in the same view (`key list`, a key's grants) must not open them all again."""
+    kr = open_kf(home, key_dir)
+    with kr.write() as tx:
+        for number in range(20):
+            tx.put("grants", f"us-east-1/key/{number:02}", b"grant %d" % number)
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting_open(path: Any, *args: Any, **kwargs: Any) -> int:
+        if str(kr.naming.records_dir) in str(path):
+            opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", counting_open)
+    with kr.read() as view:
+        names = view.list("grants", prefix="us-east-1/key/")
+        assert [view.get("grants", name) for name in names] == [b"grant %d" % n for n in range(20)]
+        assert view.list("grants") == names  # listed once per view
+    assert len(opened) == 20 and len(set(opened)) == 20, opened

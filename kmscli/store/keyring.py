@@ -275,8 +275,9 @@ class Keyring:
     def _recover(self) -> None:
         """Roll forward / clean up after a crashed writer. Exclusive lock held."""
         try:
-            journal.recover(self.naming, self._keys)
+            # Leftovers first: what holds the other schema's name may not even be a directory.
             migration.sweep_leftovers(self.naming)
+            journal.recover(self.naming, self._keys)
         except OSError as exc:
             raise io_error(self.info.home, exc, "recover the keyring journal in") from None
 

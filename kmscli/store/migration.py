@@ -42,8 +42,17 @@ def leftover(naming: layout.Naming) -> Path | None:
 def sweep_leftovers(naming: layout.Naming) -> None:
     path = leftover(naming)
     if path is not None:
-        shutil.rmtree(path)
+        _remove(path)
         fsync_dir(naming.home)
+
+
+def _remove(path: Path) -> None:
+    """Remove the records directory of the other schema, or whatever took its name (a file or
+    a symbolic link, which rmtree refuses: the name is kmscli's own)."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
 
 
 def migrate(naming: layout.Naming, keys: Subkeys) -> layout.Naming:
@@ -55,7 +64,7 @@ def migrate(naming: layout.Naming, keys: Subkeys) -> layout.Naming:
     home = naming.home
     target = layout.Naming(home, layout.OPAQUE_SCHEMA, keys.names)
     if os.path.lexists(target.records_dir):
-        shutil.rmtree(target.records_dir)
+        _remove(target.records_dir)
     try:
         _copy_records(naming, target, keys)
     except BaseException:

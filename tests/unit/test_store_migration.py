@@ -247,3 +247,27 @@ def test_a_migration_that_fails_for_want_of_space_leaves_nothing_behind(tmp_path
     limit = "import resource; resource.setrlimit(resource.RLIMIT_FSIZE, (2048, 2048))"
     assert first_write(tmp_path, limit)[:2] == ["InputOutputError", "10"]
     assert snapshot(home) == before
+
+
+@pytest.mark.parametrize("what", ["file", "symlink"])
+def test_something_else_under_the_other_schemas_name_is_swept(
+    tmp_path: Path, schema1: Path, what: str
+) -> None:
+    """`records.v2` in a schema-1 keyring (and `records` in a schema-2 one) is kmscli's own
+    name: whatever holds it is swept, never an open that fails for ever."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep").write_bytes(b"not the keyring's")
+    for home_name in (layout.OPAQUE_RECORDS, layout.RECORDS):
+        path = schema1 / home_name
+        if what == "file":
+            path.write_bytes(b"?")
+        else:
+            path.symlink_to(elsewhere)
+        keyring = open_kf(tmp_path)
+        assert not os.path.lexists(path)
+        assert contents(keyring) == RECORDS
+        assert keyring.verify_all() == []
+        with keyring.write():
+            pass  # migrates: the next round plants `records` beside `records.v2`
+    assert (elsewhere / "keep").read_bytes() == b"not the keyring's"

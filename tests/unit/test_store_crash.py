@@ -193,3 +193,26 @@ def test_stray_temporaries_are_removed_by_verify(tmp_path: Path, keyring: Keyrin
     (home / ".tmp-header").write_bytes(b"junk")
     assert keyring.verify_all() == []
     assert leftovers(home) == []
+
+
+def test_a_journal_left_at_schema_1_is_finished_before_the_migration(tmp_path: Path) -> None:
+    """A kmscli before schema 2 died after its commit point; the first write of this one
+    finishes that transaction in the old layout, then migrates: nothing of it is lost."""
+    kr = open_kf(tmp_path)
+    with kr.write() as tx:
+        tx.put("keys", "pair", b"1")
+        tx.put("aliases", "alias/pair", b"1")
+        tx.put("grants", "odd", b"1")
+    downgrade_to_schema1(kr)
+    old = open_kf(tmp_path)
+    assert old.naming.schema == 1
+    journal.stage(old.naming, old._keys, NEXT)
+    journal.commit_point(old.info.home)
+    with open_kf(tmp_path).write() as tx:  # recovers (schema 1), then migrates
+        assert tx.get("keys", "pair") == b"2"
+        tx.put("meta", "after", b"yes")
+    reopened = open_kf(tmp_path)
+    assert reopened.naming.schema == 2
+    assert consistent_sequence(reopened) == 2
+    assert leftovers(reopened.info.home) == []
+    assert reopened.verify_all() == []

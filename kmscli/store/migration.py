@@ -27,7 +27,7 @@ from pathlib import Path
 from kmscli.errors import KeyringCorruptError, ValidationException
 from kmscli.store import layout
 from kmscli.store.atomic import fsync_dir, make_dir, read_bytes, write_atomic, write_new
-from kmscli.store.header import SCHEMA_VERSION, encode_header, parse_header, verify_mac
+from kmscli.store.header import encode_header, parse_header, verify_mac
 from kmscli.store.records import decode_record, encode_record
 from kmscli.store.subkeys import Subkeys
 
@@ -76,7 +76,7 @@ def migrate(naming: layout.Naming, keys: Subkeys) -> layout.Naming:
     header = parse_header(read_bytes(home / layout.HEADER) or b"")
     verify_mac(header, keys)
     fields = json.loads(header.body)
-    fields["schema_version"] = SCHEMA_VERSION
+    fields["schema_version"] = target.schema  # 2, whatever later schemas come
     write_atomic(home / layout.HEADER, encode_header(fields, keys))
 
     shutil.rmtree(naming.records_dir)

@@ -138,17 +138,20 @@ def test_kmscli_format_5_describes_messages_blobs_and_the_keyring() -> None:
 # -- (3) bash completion, in a real bash ----------------------------------------------------------
 
 
-def _complete(env: dict[str, str], *words: str) -> list[str]:
-    """COMPREPLY of `_kmscli` in `bash --norc` for the command line `words` (cursor at the end)."""
+def _complete(
+    env: dict[str, str], *words: str, script: str = "completions/kmscli.bash"
+) -> list[str]:
+    """COMPREPLY of `_kmscli` in `bash --norc` for the command line `words` (cursor at the end),
+    with the committed script or another one (`script`)."""
     bash = shutil.which("bash")
     if bash is None:
         pytest.fail("bash is not installed, so the bash completion cannot be checked")
-    script = (
+    program = (
         'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; '
         'COMP_POINT=${#COMP_LINE}; COMPREPLY=(); _kmscli; printf "%s\\n" "${COMPREPLY[@]}"'
     )
     result = subprocess.run(
-        [bash, "--norc", "--noprofile", "-c", script, "bash", "completions/kmscli.bash", *words],
+        [bash, "--norc", "--noprofile", "-c", program, "bash", script, *words],
         cwd=ROOT,
         env=env,  # its PATH starts with the tree's kmscli (tests.conftest.TREE_BIN)
         capture_output=True,
@@ -212,6 +215,41 @@ def test_bash_key_completion_never_creates_a_keyring(
     assert _complete(env, "kmscli", "key", "describe", "") == []
     assert not home.exists()
     assert not Path(kmscli_env["KMSCLI_ROOT_KEY_FILE"]).exists()
+
+
+def test_bash_key_completion_finds_the_keyring_as_kmscli_does(
+    kmscli_env: dict[str, str], tmp_path: Path, generated: dict[str, str]
+) -> None:
+    """config.toml's `home`, a profile's `home` and --profile are kmscli's to read, not the
+    script's: completion asks kmscli, so it lists the keyring the command would use."""
+    from tests.conftest import KMSCLI
+
+    script = tmp_path / "kmscli.bash"
+    script.write_text(generated["completions/kmscli.bash"])
+    env = {k: v for k, v in kmscli_env.items() if k != "KMSCLI_HOME"}
+    default, work = tmp_path / "configured", tmp_path / "work"
+    config = Path(env["XDG_CONFIG_HOME"]) / "kmscli" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'home = "{default}"\n\n[profiles.work]\nhome = "{work}"\n')
+    for args in (
+        ("key", "create", "--alias", "alias/backups"),
+        ("--profile", "work", "key", "create", "--alias", "alias/builds"),
+    ):
+        made = subprocess.run([KMSCLI, *args], env=env, capture_output=True, check=False)
+        assert made.returncode == 0, made.stderr
+    assert _complete(env, "kmscli", "key", "describe", "alias/b", script=str(script)) == [
+        "alias/backups"
+    ]
+    assert _complete(
+        env, "kmscli", "--profile", "work", "key", "describe", "alias/b", script=str(script)
+    ) == ["alias/builds"]
+    # A profile whose keyring does not exist offers nothing and creates nothing.
+    config.write_text(f'[profiles.new]\nhome = "{tmp_path / "new"}"\n', encoding="utf-8")
+    assert (
+        _complete(env, "kmscli", "--profile", "new", "key", "describe", "", script=str(script))
+        == []
+    )
+    assert not (tmp_path / "new").exists()
 
 
 # -- (4) every command's help, and -h everywhere --------------------------------------------------

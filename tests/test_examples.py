@@ -24,6 +24,7 @@ Conventions:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -98,7 +99,8 @@ printf 'a secret\n' > secret.txt; printf 'in a dir\n' > dir/x
 
 # What kmscli(1)'s EXAMPLES say the placeholders of the help examples are.
 _PLACEHOLDERS = r"""
-KEY=$(kmscli -q key create --description backups --alias alias/backups)
+kmscli -q keyring init --account-id 111122223333
+KEY=$(kmscli key create --description backups --alias alias/backups)
 NEWKEY=$(kmscli key create --alias alias/backups-2027)
 MRK=$(kmscli key create --multi-region)
 RSA_KEY=$(kmscli key create --key-spec RSA_2048 --key-usage ENCRYPT_DECRYPT)
@@ -107,11 +109,47 @@ kmscli key create --key-spec HMAC_256 --key-usage GENERATE_VERIFY_MAC --alias al
     >/dev/null
 kmscli key create --key-spec ECC_NIST_P256 --key-usage KEY_AGREEMENT --alias alias/agree \
     >/dev/null
-ALICE=arn:aws:iam::$(kmscli keyring status --json | jq -r .AccountId):user/alice
-read -r GRANT TOKEN < <(kmscli policy grant create "$KEY" --grantee "$ALICE" \
-    --retiring "$ALICE" --operations Decrypt --json | jq -r '"\(.GrantId) \(.GrantToken)"')
+ALICE=arn:aws:iam::111122223333:user/alice
+grant() {
+    kmscli policy grant create "$KEY" --grantee "$ALICE" --retiring "$ALICE" \
+        --operations Decrypt --json | jq -r ".$1"
+}
+GRANT=$(grant GrantId)
+TOKEN=$(grant GrantToken)
+wrap() {  # $1: the directory of import parameters, $2: the wrapped material's file
+    openssl pkeyutl -encrypt -pubin -keyform DER -inkey "$1/PublicKey.bin" \
+        -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 \
+        -pkeyopt rsa_mgf1_md:sha256 -in material.bin -out "$2"
+}
+openssl rand -out material.bin 32
+IMPORTED=$(kmscli key create --origin EXTERNAL)
+mkdir imported && kmscli key import-parameters "$IMPORTED" --out-dir imported/
+wrap imported imported.bin
+kmscli key import-material "$IMPORTED" --material imported.bin \
+    --token imported/ImportToken.bin --no-expiry
+rm -r imported imported.bin
+EXTERNAL=$(kmscli key create --origin EXTERNAL)
+mkdir params && kmscli key import-parameters "$EXTERNAL" --out-dir params/
+wrap params wrapped.bin
 kmscli encrypt -q -k alias/backups -c project=apollo -o notes.kms notes.txt
-declare -p KEY NEWKEY MRK RSA_KEY ALICE GRANT TOKEN | sed 's/^declare -- /export /' > ../vars.sh
+kmscli encrypt -q big.tar && rm big.tar
+mkdir sealed && kmscli encrypt -q -k alias/backups -o sealed/ logs/*.log
+kmscli encrypt -q --direct -k "$RSA_KEY" --encryption-algorithm RSAES_OAEP_SHA_256 secret.txt
+rm secret.txt; printf '1234\n' > pin.txt
+kmscli encrypt -q --direct -k alias/backups -c project=apollo -o secret.blob notes.txt
+kmscli keyring backup nightly.kmsbak
+kmscli policy get "$KEY" > policy.json
+cat > alice.json <<'JSON'
+{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+  "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": "*"}]}
+JSON
+cp alice.json app.json
+kmscli policy identity put "$ALICE" use-backups alice.json
+kmscli policy identity put arn:aws:iam::111122223333:role/App use-kms app.json
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out peer.pem 2>/dev/null
+openssl pkey -in peer.pem -pubout -out peer.pub.pem
+declare -p KEY NEWKEY MRK RSA_KEY ALICE GRANT TOKEN IMPORTED EXTERNAL |
+    sed 's/^declare -- /export /' > ../vars.sh
 """
 
 
@@ -157,10 +195,8 @@ def run_script(
     try:
         out, err = process.communicate(timeout=timeout)
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         process.wait()
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
@@ -173,7 +209,8 @@ def _script(blocks: list[Block]) -> str:
 
 
 def _failure(result: subprocess.CompletedProcess[str]) -> str:
-    return f"exit {result.returncode}\nstdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
+    out, err = result.stdout[-3000:], result.stderr[-3000:]
+    return f"exit {result.returncode}\nstdout:\n{out}\nstderr:\n{err}"
 
 
 # -- README.md -----------------------------------------------------------------------------------
@@ -187,7 +224,8 @@ def test_blocks_not_run_are_few_and_say_why() -> None:
 
 
 def test_the_marker_is_read() -> None:
-    text = "## A\n<!-- not run: needs a program not installed -->\n```sh\nfalse\n```\n```sh\ntrue\n```\n"
+    text = "## A\n<!-- not run: needs a program not installed -->\n```sh\nfalse\n```\n"
+    text += "```sh\ntrue\n```\n"
     blocks = readme_blocks(text)
     assert [(b.not_run, b.text) for b in blocks] == [
         ("needs a program not installed", "false"),

@@ -20,7 +20,7 @@ def alias_create(alias: str, key: str) -> None:
 
     \b
     Example:
-      kmscli alias create alias/backups "$KEY"
+      kmscli alias create alias/nightly "$KEY"
     """
     environment().service.create_alias(alias, key)
 

@@ -211,11 +211,12 @@ def encrypt(
 
     \b
     Example:
-      kmscli encrypt big.tar                    # writes big.tar.kms
-      kmscli encrypt -k alias/backups -c project=apollo -o out/ *.log
-      kmscli encrypt -k alias/backups --cache-max-age 300 --cache-max-messages 1000 -o out/ *.log
+      kmscli encrypt backup.tar                 # writes backup.tar.kms
+      mkdir -p out; kmscli encrypt -k alias/backups -c project=apollo -o out/ *.log
+      mkdir -p cached
+      kmscli encrypt -k alias/backups --cache-max-age 300 --cache-max-messages 1000 -o cached/ *.log
       tar c dir | kmscli encrypt -k alias/backups > dir.tar.kms
-      kmscli encrypt --direct -k "$RSA_KEY" --encryption-algorithm RSAES_OAEP_SHA_256 secret.txt
+      kmscli encrypt --direct -k "$RSA_KEY" --encryption-algorithm RSAES_OAEP_SHA_256 pin.txt
     """
     from kmscli.message.encoder import DEFAULT_FRAME_LENGTH
     from kmscli.message.suites import DEFAULT_SUITE, suite_by_name
@@ -376,7 +377,7 @@ def decrypt(
     \b
     Example:
       kmscli decrypt big.tar.kms                # writes big.tar
-      kmscli decrypt --cache-max-age 300 -o logs/ out/*.log.kms
+      mkdir -p restored; kmscli decrypt --cache-max-age 300 -o restored/ sealed/*.log.kms
       kmscli decrypt -k alias/backups -c project=apollo -o - notes.kms | less
       kmscli decrypt -k "$RSA_KEY" --encryption-algorithm RSAES_OAEP_SHA_256 secret.txt.kms
     """

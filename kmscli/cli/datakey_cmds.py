@@ -234,6 +234,7 @@ def datakey_decrypt(
 
     \b
     Example:
+      kmscli datakey generate -k alias/backups --no-plaintext --ciphertext-out dek.blob
       kmscli datakey decrypt dek.blob -o dek.bin
     """
     env = environment()

@@ -9,7 +9,9 @@ changing a command) and `--check` fails when one is stale, as tests/test_docs.py
 
 Nothing imports this module at run time. The completion scripts are static: they start kmscli
 only to list the key IDs and aliases of the keyring (`kmscli key list` / `kmscli alias list`,
-piped form, first column), silently, and never before the keyring exists.
+piped form, first column), silently, handing on the command line's --home, --region and
+--profile, so that kmscli itself finds the keyring (environment, config.toml, profiles) as the
+command would; a listing never creates a keyring.
 """
 
 from __future__ import annotations
@@ -370,40 +372,22 @@ def _arguments(command: Command) -> str:
     return " ".join(a.values.token + ("..." if a.variadic else "") for a in command.arguments)
 
 
-def _fill(template: str) -> str:
-    """A script's fixed part, with where the default keyring is and how to tell it exists."""
-    from kmscli.store.layout import HEADER
-
-    return template.replace("@APP@", "kmscli").replace("@HEADER@", HEADER)
-
-
 # -- bash ----------------------------------------------------------------------------------------
 
 _BASH_MAIN = r"""
 # The key IDs and alias names of the current region, one a line, from kmscli's piped listings
-# (a header line, then one record a line, its ID first). $1: --home given on the command line,
-# $2: --region, $3: the word being completed, $4: key (IDs and aliases) or alias (aliases only).
-# Silent and empty on any error, and nothing is started until the keyring exists, so that
-# completion never creates one.
+# (a header line, then one record a line, its ID first). $1: the word being completed, $2: key
+# (IDs and aliases) or alias (aliases only), then the --home, --region and --profile options of
+# the command line. kmscli finds the keyring itself (options, environment, config.toml and its
+# profiles), and a listing never creates one: a missing keyring offers nothing. Silent.
 _kmscli_keys() {
-    local home=${1:-$KMSCLI_HOME}
-    local -a global=()
-    if [[ -z $home ]]; then
-        if [[ $OSTYPE == darwin* ]]; then
-            home="$HOME/Library/Application Support/@APP@"
-        else
-            home=${XDG_DATA_HOME:-$HOME/.local/share}/@APP@
-        fi
+    local cur=$1 kind=$2
+    shift 2
+    if [[ alias/ == "$cur"* || $cur == alias/* ]]; then
+        kmscli "$@" alias list </dev/null 2>/dev/null | tail -n +2 | cut -f1
     fi
-    home=${home/#\~/$HOME}
-    [[ -f $home/@HEADER@ ]] || return 0
-    [[ -n $1 ]] && global+=(--home "$home")
-    [[ -n $2 ]] && global+=(--region "$2")
-    if [[ alias/ == "$3"* || $3 == alias/* ]]; then
-        kmscli "${global[@]}" alias list </dev/null 2>/dev/null | tail -n +2 | cut -f1
-    fi
-    if [[ $4 == key && $3 != alias/* ]]; then
-        kmscli "${global[@]}" key list </dev/null 2>/dev/null | tail -n +2 | cut -f1
+    if [[ $kind == key && $cur != alias/* ]]; then
+        kmscli "$@" key list </dev/null 2>/dev/null | tail -n +2 | cut -f1
     fi
 }
 
@@ -430,13 +414,13 @@ _kmscli_reply() {
 
 _kmscli() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local path= word= home= region= ended= _kmscli_kind=
+    local path= word= ended= _kmscli_kind=
     local -i i=1 positional=0
-    local -a arguments
+    local -a arguments global
     COMPREPLY=()
     _kmscli_spec ''
     # The words before the cursor: the command path, the positional arguments given so far,
-    # and --home / --region (the key listing must read the same keyring and region).
+    # and --home / --region / --profile (the key listing must read the same keyring and region).
     while ((i < COMP_CWORD)); do
         word=${COMP_WORDS[i]}
         if [[ -z $ended && $word == -?* ]]; then
@@ -446,8 +430,8 @@ _kmscli() {
                 [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)) # bash splits --opt=value at the =
                 ((i++))
                 case $word in
-                --home) home=${COMP_WORDS[i]} ;;
-                --region) region=${COMP_WORDS[i]} ;;
+                --home) global+=(--home "${COMP_WORDS[i]/#\~/$HOME}") ;;
+                --region | --profile) global+=("$word" "${COMP_WORDS[i]}") ;;
                 esac
             fi
         elif ((positional == 0)) && [[ " $_kmscli_commands " == *" $word "* ]]; then
@@ -484,7 +468,7 @@ _kmscli() {
     case $_kmscli_kind in
     options) words="$_kmscli_options $_kmscli_global_options" ;;
     commands) words=$_kmscli_commands ;;
-    key | alias) words=$(_kmscli_keys "$home" "$region" "$cur" "$_kmscli_kind") ;;
+    key | alias) words=$(_kmscli_keys "$cur" "$_kmscli_kind" "${global[@]}") ;;
     file | dir)
         compopt -o filenames 2>/dev/null
         if [[ $_kmscli_kind == dir ]]; then
@@ -540,36 +524,25 @@ def bash_completion(tree: Tree | None = None) -> str:
         lines += [f"        _kmscli_{k}={_sh(v)}" for k, v in facts.items() if v]
         lines.append("        ;;")
     lines += ["    *) return 1 ;;", "    esac", "}"]
-    return "\n".join(lines) + "\n" + _fill(_BASH_MAIN)
+    return "\n".join(lines) + "\n" + _BASH_MAIN
 
 
 # -- zsh -----------------------------------------------------------------------------------------
 
 _ZSH_MAIN = r"""
 # The key IDs and alias names of the current region, one a line, from kmscli's piped listings
-# (a header line, then one record a line, its ID first). $1: --home given on the command line,
-# $2: --region, $3: the word being completed, $4: key (IDs and aliases) or alias (aliases only).
-# Silent and empty on any error, and nothing is started until the keyring exists, so that
-# completion never creates one.
+# (a header line, then one record a line, its ID first). $1: the word being completed, $2: key
+# (IDs and aliases) or alias (aliases only), then the --home, --region and --profile options of
+# the command line. kmscli finds the keyring itself (options, environment, config.toml and its
+# profiles), and a listing never creates one: a missing keyring offers nothing. Silent.
 _kmscli_keys() {
-  local home=${1:-$KMSCLI_HOME}
-  local -a global
-  if [[ -z $home ]]; then
-    if [[ $OSTYPE == darwin* ]]; then
-      home="$HOME/Library/Application Support/@APP@"
-    else
-      home=${XDG_DATA_HOME:-$HOME/.local/share}/@APP@
-    fi
+  local cur=$1 kind=$2
+  shift 2
+  if [[ alias/ == "$cur"* || $cur == alias/* ]]; then
+    kmscli "$@" alias list </dev/null 2>/dev/null | tail -n +2 | cut -f1
   fi
-  home=${home/#\~/$HOME}
-  [[ -f $home/@HEADER@ ]] || return 0
-  [[ -n $1 ]] && global+=(--home "$home")
-  [[ -n $2 ]] && global+=(--region "$2")
-  if [[ alias/ == "$3"* || $3 == alias/* ]]; then
-    kmscli $global alias list </dev/null 2>/dev/null | tail -n +2 | cut -f1
-  fi
-  if [[ $4 == key && $3 != alias/* ]]; then
-    kmscli $global key list </dev/null 2>/dev/null | tail -n +2 | cut -f1
+  if [[ $kind == key && $cur != alias/* ]]; then
+    kmscli "$@" key list </dev/null 2>/dev/null | tail -n +2 | cut -f1
   fi
 }
 
@@ -586,12 +559,12 @@ _kmscli_value_kind() {
 }
 
 _kmscli() {
-  local -a subcommands names cmd_options valued arguments ids
-  local cmdpath= word= home= region= ended= kind= list=
+  local -a subcommands names cmd_options valued arguments ids global
+  local cmdpath= word= ended= kind= list=
   local -i i=2 positional=0
   _kmscli_spec ''
   # The words before the cursor: the command path, the positional arguments given so far,
-  # and --home / --region (the key listing must read the same keyring and region).
+  # and --home / --region / --profile (the key listing must read the same keyring and region).
   while (( i < CURRENT )); do
     word=$words[i]
     if [[ -z $ended && $word == -?* ]]; then
@@ -599,14 +572,14 @@ _kmscli() {
         ended=1
       elif [[ $word == --*=* ]]; then
         case ${word%%=*} in
-          (--home) home=${word#*=} ;;
-          (--region) region=${word#*=} ;;
+          (--home) global+=(--home ${~${word#*=}}) ;;
+          (--region|--profile) global+=(${word%%=*} ${word#*=}) ;;
         esac
       elif _kmscli_value_kind "$word"; then
         (( i++ ))
         case $word in
-          (--home) home=$words[i] ;;
-          (--region) region=$words[i] ;;
+          (--home) global+=(--home ${~words[i]}) ;;
+          (--region|--profile) global+=($word $words[i]) ;;
         esac
       fi
     elif (( positional == 0 && ${names[(Ie)$word]} )); then
@@ -638,7 +611,7 @@ _kmscli() {
 
   case $kind in
     (key|alias)
-      ids=(${(f)"$(_kmscli_keys "$home" "$region" "$PREFIX" $kind)"})
+      ids=(${(f)"$(_kmscli_keys "$PREFIX" $kind $global)"})
       compadd -a ids
       ;;
     (file) _files ;;
@@ -704,7 +677,7 @@ def zsh_completion(tree: Tree | None = None) -> str:
             lines.append(f"      arguments=({arguments})")
         lines.append("      ;;")
     lines += ["    (*) return 1 ;;", "  esac", "}"]
-    return "\n".join(lines) + "\n" + _fill(_ZSH_MAIN)
+    return "\n".join(lines) + "\n" + _ZSH_MAIN
 
 
 # -- fish ----------------------------------------------------------------------------------------
@@ -766,41 +739,24 @@ end
 
 # The key IDs and alias names of the current region, one a line, from kmscli's piped listings
 # (a header line, then one record a line, its ID first); $argv[1]: key (IDs and aliases) or
-# alias (aliases only). Silent and empty on any error, and nothing is started until the keyring
-# exists, so that completion never creates one.
+# alias (aliases only). The --home, --region and --profile options of the command line are
+# handed on: kmscli finds the keyring itself (options, environment, config.toml and its
+# profiles), and a listing never creates one: a missing keyring offers nothing. Silent.
 function __kmscli_keys
     set -l tokens (commandline -opc)
     set -l global
-    set -l home $KMSCLI_HOME
-    set -l given
     for i in (seq (count $tokens))
         set -l next (math $i + 1)
         switch $tokens[$i]
-            case --home --region
+            case --home --region --profile
                 if set -q tokens[$next]
-                    set -a global $tokens[$i] $tokens[$next]
+                    set -a global $tokens[$i] (string replace -r '^~' -- $HOME $tokens[$next])
                 end
-            case '--home=*' '--region=*'
-                set -a global (string split -m 1 = -- $tokens[$i])
+            case '--home=*' '--region=*' '--profile=*'
+                set -l pair (string split -m 1 = -- $tokens[$i])
+                set -a global $pair[1] (string replace -r '^~' -- $HOME $pair[2])
         end
     end
-    for i in (seq 1 2 (count $global))
-        if test $global[$i] = --home
-            set given (string replace -r '^~' -- $HOME $global[(math $i + 1)])
-        end
-    end
-    if test -n "$given"
-        set home $given
-    else if test -z "$home"
-        if test (uname -s 2>/dev/null) = Darwin
-            set home "$HOME/Library/Application Support/@APP@"
-        else if test -n "$XDG_DATA_HOME"
-            set home $XDG_DATA_HOME/@APP@
-        else
-            set home $HOME/.local/share/@APP@
-        end
-    end
-    test -f "$home/@HEADER@"; or return 0
     set -l cur (commandline -ct)
     if string match -q -- 'alias/*' $cur; or string match -q -- "$cur*" alias/
         kmscli $global alias list </dev/null 2>/dev/null | tail -n +2 | cut -f1
@@ -868,7 +824,7 @@ def fish_completion(tree: Tree | None = None) -> str:
             "arguments": _arguments(command),
         }
         lines += [f"            set -g __kmscli_{k} {v}" for k, v in facts.items() if v]
-    lines += ["    end", "end", _fill(_FISH_MAIN)]
+    lines += ["    end", "end", _FISH_MAIN]
     lines += [
         "# Nothing completes to file names unless an argument or an option value is a file.",
         "complete -c kmscli -f",
@@ -1141,6 +1097,19 @@ def man_page(tree: Tree | None = None) -> str:
             "status 141, as a shell reports a process killed by SIGPIPE."
         ),
         ".SH EXAMPLES",
+        roff(
+            "Each example stands alone and runs as written (a test runs every one) in a keyring "
+            "of account 111122223333 where KEY is a symmetric key with the alias alias/backups, "
+            "NEWKEY another (alias/backups-2027), MRK a multi-Region key, RSA_KEY an RSA "
+            "encryption key, alias/release an RSA signing key, alias/tokens an HMAC key, "
+            "alias/agree an ECC key-agreement key, EXTERNAL a key of origin EXTERNAL awaiting its "
+            "material (its import parameters in params/, the material wrapped in wrapped.bin), "
+            "IMPORTED one with imported material, ALICE the ARN of the user alice (with the "
+            "identity policy use-backups), GRANT a grant ID and TOKEN a grant token on KEY; "
+            "big.tar.kms, notes.kms, sealed/*.log.kms, secret.txt.kms and secret.blob are "
+            "files encrypted there, nightly.kmsbak a backup of the keyring, and the other files "
+            "named are files of yours."
+        ),
     ]
     for command in tree.commands:
         if command.help.example:

@@ -62,7 +62,7 @@ def key_create(
 
     \b
     Example:
-      KEY=$(kmscli key create --description "nightly backups" --alias alias/backups)
+      KEY=$(kmscli key create --description "nightly backups" --alias alias/nightly)
     """
     env = environment()
     env.creates_keys = True  # a missing keyring is created (and announced): see open_keyring
@@ -153,7 +153,7 @@ def key_enable(key: str) -> None:
 
     \b
     Example:
-      kmscli key enable 1234abcd-12ab-34cd-56ef-1234567890ab
+      kmscli key enable "$KEY"
     """
     environment().service.enable_key(key)
 
@@ -168,7 +168,7 @@ def key_disable(key: str) -> None:
 
     \b
     Example:
-      kmscli key disable 1234abcd-12ab-34cd-56ef-1234567890ab
+      kmscli key disable "$KEY"
     """
     environment().service.disable_key(key)
 
@@ -244,6 +244,7 @@ def key_cancel_deletion(key: str) -> None:
 
     \b
     Example:
+      kmscli key schedule-deletion "$KEY" --days 30 --yes
       kmscli key cancel-deletion "$KEY" && kmscli key enable "$KEY"
     """
     env = environment()
@@ -368,6 +369,7 @@ def key_update_primary_region(key: str, primary_region: str) -> None:
 
     \b
     Example:
+      kmscli key replicate "$MRK" --replica-region eu-west-1
       kmscli key update-primary-region "$MRK" eu-west-1
     """
     environment().service.update_primary_region(key, primary_region)
@@ -395,6 +397,7 @@ def key_public_key(
     \b
     Example:
       kmscli key public-key alias/release --pem -o release.pub.pem
+      kmscli sign f -k alias/release --algorithm RSASSA_PKCS1_V1_5_SHA_256 -o f.sig
       openssl dgst -sha256 -verify release.pub.pem -signature f.sig f
     """
     from kmscli.cli.sign_cmds import pem, write_output
@@ -455,6 +458,7 @@ def key_derive_shared_secret(
     \b
     Example:
       kmscli key derive-shared-secret alias/agree --public-key peer.pub.pem -o secret.bin
+      kmscli key public-key alias/agree --pem -o agree.pub.pem
       openssl pkeyutl -derive -inkey peer.pem -peerkey agree.pub.pem -out peer-secret.bin
     """
     import base64

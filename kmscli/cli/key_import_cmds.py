@@ -75,8 +75,8 @@ def key_import_parameters(
 
     \b
     Example:
-      kmscli key import-parameters "$KEY" --out-dir params/
-      openssl pkeyutl -encrypt -pubin -keyform DER -inkey params/PublicKey.bin \\
+      mkdir -p import; kmscli key import-parameters "$EXTERNAL" --out-dir import/
+      openssl pkeyutl -encrypt -pubin -keyform DER -inkey import/PublicKey.bin \\
         -pkeyopt rsa_padding_mode:oaep -pkeyopt rsa_oaep_md:sha256 \\
         -pkeyopt rsa_mgf1_md:sha256 -in material.bin -out wrapped.bin
     """
@@ -134,8 +134,8 @@ def key_import_material(
 
     \b
     Example:
-      kmscli key import-material "$KEY" --material wrapped.bin \\
-        --token params/ImportToken.bin --valid-to 2027-06-30T00:00:00Z
+      kmscli key import-material "$EXTERNAL" --material wrapped.bin \\
+        --token params/ImportToken.bin --no-expiry
     """
     env = environment()
     if valid_to is not None and no_expiry:
@@ -166,7 +166,7 @@ def key_delete_material(key: str, key_material_id: str | None) -> None:
 
     \b
     Example:
-      kmscli key delete-material "$KEY"
+      kmscli key delete-material "$IMPORTED"
     """
     env = environment()
     response: dict[str, Any] = env.service.delete_imported_key_material(key, key_material_id)

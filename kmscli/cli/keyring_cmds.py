@@ -96,7 +96,7 @@ def keyring_init(use_passphrase: bool, passphrase_file: str | None, account_id: 
 
     \b
     Example:
-      kmscli keyring init --account-id 111122223333
+      kmscli --home ~/work-keyring keyring init --account-id 111122223333
       KMSCLI_PASSPHRASE=... kmscli --home ~/vault keyring init --passphrase
     """
     from kmscli.kms.ids import is_valid_account_id
@@ -160,7 +160,7 @@ def keyring_verify() -> None:
 
     \b
     Example:
-      kmscli keyring verify && kmscli keyring backup nightly.kmsbak
+      kmscli keyring verify && kmscli keyring backup -f nightly.kmsbak
       kmscli keyring verify --json
     """
     from kmscli.kms.audit import verify_trail
@@ -228,7 +228,7 @@ def keyring_backup(file: str, force: bool) -> None:
     \b
     Example:
       kmscli keyring backup "keyring-$(date +%F).kmsbak"
-      kmscli keyring backup - | ssh vault 'cat > kmscli.kmsbak'
+      kmscli keyring backup - | split -b 1G - keyring.kmsbak.   # cat keyring.kmsbak.* | ...
     """
     from kmscli.store.backup import create_backup
 
@@ -302,7 +302,7 @@ def keyring_restore(file: str, force: bool) -> None:
 
     \b
     Example:
-      kmscli --home ~/restored keyring restore keyring-2026-12-01.kmsbak
+      kmscli --home ~/restored keyring restore nightly.kmsbak
       kmscli keyring restore -f nightly.kmsbak
     """
     from kmscli.store.backup import restore_backup

@@ -107,6 +107,7 @@ def mac_verify(
 
     \b
     Example:
+      kmscli mac generate token.txt -k alias/tokens -o token.mac
       kmscli mac verify token.txt -k alias/tokens --mac token.mac
     """
     env = environment()

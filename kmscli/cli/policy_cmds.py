@@ -557,7 +557,7 @@ def grant_retire(key: str | None, grant_id: str | None, token: str | None) -> No
     \b
     Example:
       kmscli policy grant retire --token "$TOKEN"
-      kmscli policy grant retire arn:aws:kms:us-east-1:111122223333:key/1234abcd-... "$GRANT"
+      kmscli policy grant retire "arn:aws:kms:us-east-1:111122223333:key/$KEY" "$GRANT"
     """
     if token is None and (key is None or grant_id is None):
         raise UsageError("give --token T, or KEY and GRANT_ID")

@@ -38,8 +38,8 @@ def access_key_group() -> None:
 
     \b
     Example:
-      kmscli principal access-key create arn:aws:iam::111122223333:user/alice
-      kmscli principal access-key delete AKIAEXAMPLEEXAMPLE00
+      ID=$(kmscli principal access-key create arn:aws:iam::111122223333:user/alice | cut -f1)
+      kmscli principal access-key delete "$ID"
     """
 
 
@@ -56,6 +56,7 @@ def access_key_create(principal_arn: str) -> None:
     Example:
       read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY < <(
         kmscli principal access-key create arn:aws:iam::111122223333:user/alice)
+      export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
     """
     from kmscli.server.access_keys import create_access_key
 
@@ -104,7 +105,8 @@ def access_key_delete(access_key_id: str) -> None:
 
     \b
     Example:
-      kmscli principal access-key delete AKIAEXAMPLEEXAMPLE00
+      ID=$(kmscli principal access-key create arn:aws:iam::111122223333:user/alice | cut -f1)
+      kmscli principal access-key delete "$ID"
     """
     from kmscli.server.access_keys import delete_access_key
 

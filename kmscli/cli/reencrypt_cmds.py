@@ -189,7 +189,7 @@ def reencrypt(
 
     \b
     Example:
-      kmscli reencrypt -k alias/backups-2027 backups/*.kms
+      kmscli reencrypt -k alias/backups-2027 sealed/*.kms
       kmscli reencrypt -k "$NEWKEY" -c project=apollo secret.blob -o secret2.blob
     """
     from kmscli.message.suites import CommitmentPolicy

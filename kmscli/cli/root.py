@@ -70,7 +70,7 @@ def cli() -> None:
 
     \b
     Example:
-      kmscli encrypt big.tar            # writes big.tar.kms
+      kmscli encrypt backup.tar         # writes backup.tar.kms
       kmscli decrypt big.tar.kms        # writes big.tar
     """
 
@@ -84,7 +84,7 @@ def keyring_group() -> None:
 
     \b
     Example:
-      kmscli keyring init --account-id 111122223333
+      kmscli --home ~/work-keyring keyring init --account-id 111122223333
       kmscli keyring status
     """
 
@@ -112,7 +112,7 @@ def alias_group() -> None:
 
     \b
     Example:
-      kmscli alias create alias/backups "$KEY"
+      kmscli alias create alias/nightly "$KEY"
       kmscli alias list
     """
 
@@ -128,8 +128,8 @@ def policy_group() -> None:
 
     \b
     Example:
-      kmscli policy get alias/backups
-      kmscli policy put alias/backups policy.json
+      kmscli policy get "$KEY" > policy.json
+      kmscli policy put "$KEY" policy.json
       kmscli policy simulate --key alias/backups --action kms:Decrypt --as "$ALICE"
     """
 

@@ -107,9 +107,12 @@ def serve(host: str, port: int, max_connections: int, request_timeout: float) ->
 
     \b
     Example:
-      kmscli principal access-key create arn:aws:iam::111122223333:user/alice
+      read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY < <(
+        kmscli principal access-key create arn:aws:iam::111122223333:root)
+      export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
       kmscli serve --port 8750 &
-      aws kms list-keys --endpoint-url http://127.0.0.1:8750
+      aws kms list-keys --endpoint-url http://127.0.0.1:8750 --region us-east-1
+      kill %1
     """
     import signal
     import threading

@@ -235,9 +235,8 @@ def verify(
 
     \b
     Example:
+      kmscli sign release.tar -k alias/release -o release.tar.sig
       kmscli verify release.tar -k alias/release --signature release.tar.sig
-      openssl dgst -sha256 -sign priv.pem -out f.sig f
-      kmscli verify f -k "$KEY" --signature f.sig     # a key imported from priv.pem
     """
     env = environment()
     signature = read_binary(signature_file, what="signature")

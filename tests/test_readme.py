@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kmscli import errors
 from kmscli.cli.commands import cli
+from tests.conftest import Runner
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
@@ -52,3 +53,26 @@ def test_every_environment_variable_kmscli_reads_is_documented() -> None:
 
     missing = sorted(v for v in _variables_read() if not re.search(rf"`{v}\b", README))
     assert not missing, f"README.md does not name {missing}"
+
+
+def test_key_rotation_list_shows_what_the_readme_says(run: Runner) -> None:
+    assert 'kmscli key rotation list "$KEY"  ' in README
+    said = " ".join(README.split("`key rotation list` shows", 1)[1].split(".")[0].split())
+    assert said.startswith(", for each material a rotation added, its ID, its state")
+    assert "`--include-key-material ALL_KEY_MATERIAL` adds the key's original material" in said
+    key = run("key", "create").out.strip()
+    assert run("key", "rotate", key).status == 0
+    header, *rows = run("key", "rotation", "list", key).out.splitlines()
+    assert header.split("\t") == [
+        "KeyMaterialId",
+        "KeyMaterialState",
+        "RotationDate",
+        "RotationType",
+    ]
+    assert [row.split("\t")[1::2] for row in rows] == [["CURRENT", "ON_DEMAND"]]
+    _, *every = run(
+        "key", "rotation", "list", key, "--include-key-material", "ALL_KEY_MATERIAL"
+    ).out.splitlines()
+    original = every[0].split("\t")
+    assert len(every) == 2 and every[1] == rows[0]
+    assert original[1:] == ["NON_CURRENT", "", ""] and original[0] != rows[0].split("\t")[0]

@@ -223,6 +223,27 @@ def test_blocks_not_run_are_few_and_say_why() -> None:
         assert len(block.not_run or "") >= 20, f"line {block.line}: say why it does not run"
 
 
+def test_blocks_not_run_name_keys_by_the_arn_they_need() -> None:
+    """aws-encryption-cli and sops take a key ARN (a bare key ID fails to decrypt): the blocks
+    that cannot run here give them one that an earlier block, which runs, sets."""
+    blocks = readme_blocks()
+    for i, block in enumerate(blocks):
+        for tool, needs in (("aws-encryption-cli", 'key="$ARN"'), ("sops encrypt", '--kms "$ARN"')):
+            if tool not in block.text:
+                continue
+            assert needs in block.text, f"line {block.line}: {tool} without the key's ARN"
+            earlier = [b.text for b in blocks[:i] if b.not_run is None]
+            earlier += [block.text]
+            assert any(
+                re.search(
+                    r"^ARN=\$\(kmscli key describe \S+ --json \| jq -r \.KeyMetadata\.Arn\)$",
+                    text,
+                    flags=re.MULTILINE,
+                )
+                for text in earlier
+            ), f"line {block.line}: $ARN is never set to a key ARN"
+
+
 def test_the_marker_is_read() -> None:
     text = "## A\n<!-- not run: needs a program not installed -->\n```sh\nfalse\n```\n"
     text += "```sh\ntrue\n```\n"

@@ -19,7 +19,14 @@ import click
 from kmscli.cli.context import Environment
 from kmscli.cli.output import report_error
 from kmscli.cli.root import cli
-from kmscli.errors import InputOutputError, Interrupted, KmsError, KMSInternalException, UsageError
+from kmscli.errors import (
+    InputOutputError,
+    Interrupted,
+    KmsError,
+    KMSInternalException,
+    UnsupportedOperationException,
+    UsageError,
+)
 from kmscli.outputs import describe_os_error
 
 
@@ -40,8 +47,24 @@ def _usage_error(error: click.UsageError) -> UsageError:
     return UsageError(error.format_message(), hints=hints)
 
 
+def _platform_error() -> KmsError | None:
+    """kmscli's keyring needs POSIX file locks (fcntl), which Windows' Python lacks."""
+    try:
+        import fcntl  # noqa: F401
+    except ImportError:
+        return UnsupportedOperationException(
+            f"kmscli needs a POSIX system (Linux, macOS), not {sys.platform}",
+            hints=["on Windows, run kmscli in WSL"],
+        )
+    return None
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run kmscli and return its exit status."""
+    unsupported = _platform_error()
+    if unsupported is not None:
+        report_error(unsupported, as_json=False)
+        return unsupported.exit_status
     env = Environment()
     try:
         result = cli.main(args=argv, prog_name="kmscli", standalone_mode=False, obj=env)

@@ -194,6 +194,12 @@ def run_script(
     )
     try:
         out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # Also when a server an example started (and never stopped) holds the pipes open.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        err += f"\n(test: timed out after {timeout} s)"
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -201,11 +207,23 @@ def run_script(
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
+# Run after the examples: AWS variables an example set must be exported, or the AWS CLI and the
+# SDKs of the commands that follow never see them.
+_EXPORTED = r"""
+for variable in ${!AWS_*}; do
+    [[ $(declare -p "$variable") == "declare -x "* ]] || {
+        echo "test: $variable is set but not exported" >&2
+        exit 1
+    }
+done
+"""
+
+
 def _script(blocks: list[Block]) -> str:
     parts = [_USER_FILES]
     for block in blocks:
         parts.append(f"echo '--- README.md line {block.line}' >&2\n{block.text}\n")
-    return "\n".join(parts)
+    return "\n".join([*parts, _EXPORTED])
 
 
 def _failure(result: subprocess.CompletedProcess[str]) -> str:
@@ -313,6 +331,6 @@ def test_help_example_runs_as_written(
     base = tmp_path / "sandbox"
     shutil.copytree(placeholders, base, symlinks=True)
     env = _sandbox(base)
-    script = f"source ../vars.sh\n{example}\n"
+    script = f"source ../vars.sh\n{example}\n{_EXPORTED}"
     result = run_script(script, env, base / "work", private_network)
     assert result.returncode == 0, f"{name}:\n{example}\n" + _failure(result)

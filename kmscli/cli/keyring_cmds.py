@@ -96,7 +96,7 @@ def keyring_init(use_passphrase: bool, passphrase_file: str | None, account_id: 
 
     \b
     Example:
-      kmscli --home ~/work-keyring keyring init --account-id 111122223333
+      kmscli keyring init --home ~/work-keyring --account-id 111122223333
       KMSCLI_PASSPHRASE=... kmscli --home ~/vault keyring init --passphrase
     """
     from kmscli.kms.ids import is_valid_account_id

@@ -84,8 +84,8 @@ def keyring_group() -> None:
 
     \b
     Example:
-      kmscli --home ~/work-keyring keyring init --account-id 111122223333
-      kmscli keyring status
+      kmscli keyring init --home ~/work-keyring --account-id 111122223333
+      kmscli keyring status --home ~/work-keyring
     """
 
 

@@ -572,13 +572,13 @@ _kmscli() {
         ended=1
       elif [[ $word == --*=* ]]; then
         case ${word%%=*} in
-          (--home) global+=(--home ${~${word#*=}}) ;;
+          (--home) global+=(--home ${${word#*=}/#\~/$HOME}) ;;
           (--region|--profile) global+=(${word%%=*} ${word#*=}) ;;
         esac
       elif _kmscli_value_kind "$word"; then
         (( i++ ))
         case $word in
-          (--home) global+=(--home ${~words[i]}) ;;
+          (--home) global+=(--home ${words[i]/#\~/$HOME}) ;;
           (--region|--profile) global+=($word $words[i]) ;;
         esac
       fi

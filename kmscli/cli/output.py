@@ -9,8 +9,9 @@ algorithm names and paths keep their full width, a list (a key's aliases) is one
 and only free text (a description) wraps. When the identifiers do not fit the terminal's width
 (COLUMNS, else the terminal's own size), a table becomes one block of `Field: value` lines a
 record, as `kubectl describe` prints; a single record (`key describe`, `inspect`) is always such
-a block, nested values indented. The only escape sequence ever written is bold for a table's
-header, and not with NO_COLOR set (non-empty) or TERM=dumb. rich measures the cell width of
+a block, nested values indented. The only escape sequences ever written are bold for a table's
+header and the progress bar's drawing (progress.py), and neither with NO_COLOR set (non-empty)
+or TERM=dumb. rich measures the cell width of
 text (wide characters) and is imported only then, to keep start-up fast.
 
 Also the one place where user data is made safe to print. Descriptions, tags, aliases,
@@ -34,7 +35,7 @@ import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
 
 from kmscli.cli.context import Environment
 from kmscli.errors import KmsError
@@ -130,12 +131,10 @@ _MIN_FREE_WIDTH = 16
 _MIN_WRAP_WIDTH = 20
 
 
-def styles_allowed() -> bool:
-    """Whether stdout may get escape sequences (bold): a terminal, no NO_COLOR, not TERM=dumb."""
+def escapes_allowed(stream: TextIO) -> bool:
+    """Whether `stream` may get escape sequences: a terminal, no NO_COLOR, not TERM=dumb."""
     return (
-        sys.stdout.isatty()
-        and not os.environ.get("NO_COLOR")
-        and os.environ.get("TERM", "") != "dumb"
+        stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM", "") != "dumb"
     )
 
 
@@ -214,7 +213,7 @@ def _draw_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], width: in
             if f:
                 row[i] = [part for line in row[i] for part in _wrap(line, widths[i])]
     header = _GAP.join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()
-    out = [f"\x1b[1m{header}\x1b[0m" if styles_allowed() else header]
+    out = [f"\x1b[1m{header}\x1b[0m" if escapes_allowed(sys.stdout) else header]
     for row in cells:
         for n in range(max(len(c) for c in row)):
             parts = (_pad(c[n] if n < len(c) else "", w) for c, w in zip(row, widths, strict=True))

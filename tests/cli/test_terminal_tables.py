@@ -167,3 +167,13 @@ def test_without_no_color_the_table_header_is_bold(
     assert received.startswith(b"\x1b[1mAliasName"), received
     _, received = on_terminal({**kmscli_env, "TERM": "dumb"}, "alias", "list", columns=200)
     assert b"\x1b" not in received
+
+
+def test_no_color_draws_no_progress_bar(kmscli_env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "big").write_bytes(bytes(6 * 1024 * 1024))
+    status, received = on_terminal(kmscli_env, "encrypt", "big", columns=80)
+    assert status == 0 and b"\x1b[" in received  # the bar, drawn on a terminal
+    (tmp_path / "big.kms").unlink()
+    status, received = on_terminal({**kmscli_env, "NO_COLOR": "1"}, "encrypt", "big", columns=80)
+    assert status == 0 and b"\x1b" not in received, received
+    assert (tmp_path / "big.kms").stat().st_size > 6 * 1024 * 1024

@@ -127,7 +127,6 @@ def _pending(keyring: Keyring) -> journal.PendingAudit:
 
 
 def test_a_crash_before_the_commit_point_keeps_neither(tmp_path: Path, keyring: Keyring) -> None:
-    home = keyring.info.home
     journal.stage(keyring.naming, keyring._keys, NEXT, _pending(keyring))
     assert _state(open_kf(tmp_path)) == 1
 

@@ -30,7 +30,13 @@ from kmscli.cli.jobs import (
 )
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_record, verbose
-from kmscli.cli.params import context_option, force_option, grant_token_option, parse_context
+from kmscli.cli.params import (
+    KEY,
+    context_option,
+    force_option,
+    grant_token_option,
+    parse_context,
+)
 from kmscli.cli.progress import progress_for
 from kmscli.cli.root import cli
 from kmscli.errors import UsageError
@@ -49,6 +55,7 @@ key_option = click.option(
     "--key",
     "keys",
     multiple=True,
+    type=KEY,
     metavar="KEY",
     help="KMS key (ID, ARN, alias or alias ARN); repeatable.",
 )

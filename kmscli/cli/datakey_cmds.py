@@ -15,6 +15,7 @@ import click
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, emit_table
 from kmscli.cli.params import (
+    KEY,
     context_option,
     force_option,
     grant_token_option,
@@ -50,6 +51,7 @@ key_option = click.option(
     "--key",
     "key",
     required=True,
+    type=KEY,
     metavar="KEY",
     help="KMS key: key ID, key ARN, alias or alias ARN.",
 )
@@ -212,7 +214,9 @@ def datakey_pair(
 @command(datakey_group, "decrypt")
 @click.argument("source", metavar="BLOBFILE|-")
 @context_option
-@click.option("-k", "--key", "key", metavar="KEY", help="Require this key to have made the blob.")
+@click.option(
+    "-k", "--key", "key", type=KEY, metavar="KEY", help="Require this key to have made the blob."
+)
 @click.option("-o", "--output", metavar="FILE", help="Write the raw plaintext key to FILE (0600).")
 @force_option
 @show_option

@@ -18,7 +18,7 @@ import click
 from kmscli.cli.context import stdin_is_terminal
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, emit_record, emit_table, verbose
-from kmscli.cli.params import grant_token_option, parse_pairs, read_text
+from kmscli.cli.params import KEY, grant_token_option, key_id_or_arn, parse_pairs, read_text
 from kmscli.cli.root import key_group
 from kmscli.errors import UsageError
 
@@ -123,7 +123,7 @@ def key_list() -> None:
 
 
 @command(key_group, "describe")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @grant_token_option
 def key_describe(key: str, grant_tokens: tuple[str, ...]) -> None:
     """Show a key's metadata (DescribeKey).
@@ -144,7 +144,7 @@ def key_describe(key: str, grant_tokens: tuple[str, ...]) -> None:
 
 
 @command(key_group, "enable")
-@click.argument("key")
+@click.argument("key", type=KEY)
 def key_enable(key: str) -> None:
     """Enable a key (EnableKey).
 
@@ -154,11 +154,12 @@ def key_enable(key: str) -> None:
     Example:
       kmscli key enable 1234abcd-12ab-34cd-56ef-1234567890ab
     """
-    environment().service.enable_key(key)
+    env = environment()
+    env.service.enable_key(key_id_or_arn(env, key))
 
 
 @command(key_group, "disable")
-@click.argument("key")
+@click.argument("key", type=KEY)
 def key_disable(key: str) -> None:
     """Disable a key (DisableKey): it can no longer encrypt or decrypt until enabled.
 
@@ -169,11 +170,12 @@ def key_disable(key: str) -> None:
     Example:
       kmscli key disable 1234abcd-12ab-34cd-56ef-1234567890ab
     """
-    environment().service.disable_key(key)
+    env = environment()
+    env.service.disable_key(key_id_or_arn(env, key))
 
 
 @command(key_group, "update-description")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.argument("text")
 def key_update_description(key: str, text: str) -> None:
     """Replace a key's description (UpdateKeyDescription).
@@ -184,14 +186,15 @@ def key_update_description(key: str, text: str) -> None:
     Example:
       kmscli key update-description "$KEY" "backups, 2027 onwards"
     """
-    environment().service.update_key_description(key, text)
+    env = environment()
+    env.service.update_key_description(key_id_or_arn(env, key), text)
 
 
 # -- deletion ------------------------------------------------------------------------------------
 
 
 @command(key_group, "schedule-deletion")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option(
     "--days",
     type=int,
@@ -213,6 +216,7 @@ def key_schedule_deletion(key: str, days: int | None, yes: bool) -> None:
       kmscli key schedule-deletion "$KEY" --days 7 --yes
     """
     env = environment()
+    key = key_id_or_arn(env, key)
     if not yes:
         if not stdin_is_terminal():
             raise UsageError(
@@ -234,7 +238,7 @@ def key_schedule_deletion(key: str, days: int | None, yes: bool) -> None:
 
 
 @command(key_group, "cancel-deletion")
-@click.argument("key")
+@click.argument("key", type=KEY)
 def key_cancel_deletion(key: str) -> None:
     """Cancel a pending deletion (CancelKeyDeletion); the key comes back disabled.
 
@@ -246,7 +250,7 @@ def key_cancel_deletion(key: str) -> None:
       kmscli key cancel-deletion "$KEY" && kmscli key enable "$KEY"
     """
     env = environment()
-    response = env.service.cancel_key_deletion(key)
+    response = env.service.cancel_key_deletion(key_id_or_arn(env, key))
     if env.json:
         emit_json(response)
 
@@ -255,7 +259,7 @@ def key_cancel_deletion(key: str) -> None:
 
 
 @command(key_group, "tag")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.argument("tags", nargs=-1, required=True, metavar="K=V...")
 def key_tag(key: str, tags: tuple[str, ...]) -> None:
     """Add or overwrite tags on a key (TagResource).
@@ -267,11 +271,12 @@ def key_tag(key: str, tags: tuple[str, ...]) -> None:
     Example:
       kmscli key tag "$KEY" team=storage cost-centre=42
     """
-    environment().service.tag_resource(key, parse_pairs(tags, option="K=V"))
+    env = environment()
+    env.service.tag_resource(key_id_or_arn(env, key), parse_pairs(tags, option="K=V"))
 
 
 @command(key_group, "untag")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.argument("tag_keys", nargs=-1, required=True, metavar="K...")
 def key_untag(key: str, tag_keys: tuple[str, ...]) -> None:
     """Remove tags from a key by tag key (UntagResource).
@@ -282,11 +287,12 @@ def key_untag(key: str, tag_keys: tuple[str, ...]) -> None:
     Example:
       kmscli key untag "$KEY" cost-centre
     """
-    environment().service.untag_resource(key, list(tag_keys))
+    env = environment()
+    env.service.untag_resource(key_id_or_arn(env, key), list(tag_keys))
 
 
 @command(key_group, "tags")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option("--limit", type=int, metavar="N", help="At most N tags (1..50, default 50).")
 @click.option("--marker", metavar="M", help="Continue after a truncated list (its NextMarker).")
 def key_tags(key: str, limit: int | None, marker: str | None) -> None:
@@ -299,7 +305,7 @@ def key_tags(key: str, limit: int | None, marker: str | None) -> None:
       kmscli key tags "$KEY" --json
     """
     env = environment()
-    response = env.service.list_resource_tags(key, limit=limit, marker=marker)
+    response = env.service.list_resource_tags(key_id_or_arn(env, key), limit=limit, marker=marker)
     if env.json:
         emit_json(response)
         return
@@ -310,7 +316,7 @@ def key_tags(key: str, limit: int | None, marker: str | None) -> None:
 
 
 @command(key_group, "replicate")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option("--replica-region", required=True, metavar="R", help="Region of the new replica.")
 @click.option("--description", default="", metavar="TEXT", help="The replica's description.")
 @click.option("--policy", "policy_file", metavar="FILE", help="The replica's key policy (JSON).")
@@ -342,7 +348,7 @@ def key_replicate(
     env = environment()
     policy = read_text(policy_file, what="policy file") if policy_file is not None else None
     response = env.service.replicate_key(
-        key,
+        key_id_or_arn(env, key),
         replica_region,
         policy=policy,
         bypass_policy_lockout_safety_check=bypass_policy_lockout_safety_check,
@@ -356,7 +362,7 @@ def key_replicate(
 
 
 @command(key_group, "update-primary-region")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.argument("primary_region", metavar="REGION")
 def key_update_primary_region(key: str, primary_region: str) -> None:
     """Make a replica of a multi-Region key its primary (UpdatePrimaryRegion).
@@ -369,14 +375,15 @@ def key_update_primary_region(key: str, primary_region: str) -> None:
     Example:
       kmscli key update-primary-region "$MRK" eu-west-1
     """
-    environment().service.update_primary_region(key, primary_region)
+    env = environment()
+    env.service.update_primary_region(key_id_or_arn(env, key), primary_region)
 
 
 # -- asymmetric keys -----------------------------------------------------------------------------
 
 
 @command(key_group, "public-key")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option("-o", "--output", metavar="FILE", help="Write the public key to FILE.")
 @click.option("--pem", "as_pem", is_flag=True, help="PEM instead of DER.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite FILE.")
@@ -415,7 +422,7 @@ def key_public_key(
 
 
 @command(key_group, "derive-shared-secret")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option(
     "--public-key",
     "public_key_file",

@@ -16,7 +16,7 @@ import click
 
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, emit_record
-from kmscli.cli.params import read_input
+from kmscli.cli.params import KEY, key_id_or_arn, read_input
 from kmscli.cli.root import key_group
 from kmscli.errors import UsageError
 from kmscli.outputs import AtomicOutput
@@ -33,7 +33,7 @@ def _write_file(path: Path, data: bytes, *, force: bool) -> None:
 
 
 @command(key_group, "import-parameters")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option(
     "--wrapping-algorithm",
     type=click.Choice(
@@ -84,7 +84,9 @@ def key_import_parameters(
     directory = Path(out_dir)
     if not directory.is_dir():
         raise UsageError(f"--out-dir '{out_dir}' is not a directory")
-    response = env.service.get_parameters_for_import(key, wrapping_algorithm, wrapping_key_spec)
+    response = env.service.get_parameters_for_import(
+        key_id_or_arn(env, key), wrapping_algorithm, wrapping_key_spec
+    )
     public_path = directory / PUBLIC_KEY_FILE
     token_path = directory / IMPORT_TOKEN_FILE
     _write_file(public_path, response["PublicKey"], force=force)
@@ -114,7 +116,7 @@ def _instant(text: str, option: str) -> datetime:
 
 
 @command(key_group, "import-material")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option(
     "--material", "material_file", required=True, metavar="FILE", help="Wrapped material."
 )
@@ -143,7 +145,7 @@ def key_import_material(
     wrapped = read_input(material_file, limit=6144, what="wrapped key material")
     token = read_input(token_file, limit=6144, what="import token")
     response = env.service.import_key_material(
-        key,
+        key_id_or_arn(env, key),
         token,
         wrapped,
         expiration_model="KEY_MATERIAL_DOES_NOT_EXPIRE" if no_expiry else None,
@@ -156,7 +158,7 @@ def key_import_material(
 
 
 @command(key_group, "delete-material")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option("--key-material-id", metavar="ID", help="Which material (default: the current one).")
 def key_delete_material(key: str, key_material_id: str | None) -> None:
     """Delete imported key material (DeleteImportedKeyMaterial); the key returns to PendingImport.
@@ -169,6 +171,8 @@ def key_delete_material(key: str, key_material_id: str | None) -> None:
       kmscli key delete-material "$KEY"
     """
     env = environment()
-    response: dict[str, Any] = env.service.delete_imported_key_material(key, key_material_id)
+    response: dict[str, Any] = env.service.delete_imported_key_material(
+        key_id_or_arn(env, key), key_material_id
+    )
     if env.json:
         emit_json(response)

@@ -11,11 +11,12 @@ import click
 
 from kmscli.cli.options import command, environment, subgroup
 from kmscli.cli.output import emit_json, emit_record, emit_table, verbose
+from kmscli.cli.params import KEY, key_id_or_arn
 from kmscli.cli.root import key_group
 
 
 @command(key_group, "rotate")
-@click.argument("key")
+@click.argument("key", type=KEY)
 def key_rotate(key: str) -> None:
     """Rotate a key now, whatever its schedule (RotateKeyOnDemand).
 
@@ -29,7 +30,7 @@ def key_rotate(key: str) -> None:
       kmscli key rotate "$KEY" && kmscli key rotation list "$KEY"
     """
     env = environment()
-    response = env.service.rotate_key_on_demand(key)
+    response = env.service.rotate_key_on_demand(key_id_or_arn(env, key))
     if env.json:
         emit_json(response)
     verbose(env, f"rotated {response['KeyId']}")
@@ -52,7 +53,7 @@ def rotation_group() -> None:
 
 
 @command(rotation_group, "enable")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option(
     "--period-days",
     type=int,
@@ -70,11 +71,12 @@ def rotation_enable(key: str, period_days: int | None) -> None:
     Example:
       kmscli key rotation enable "$KEY" --period-days 90
     """
-    environment().service.enable_key_rotation(key, period_days)
+    env = environment()
+    env.service.enable_key_rotation(key_id_or_arn(env, key), period_days)
 
 
 @command(rotation_group, "disable")
-@click.argument("key")
+@click.argument("key", type=KEY)
 def rotation_disable(key: str) -> None:
     """Turn off automatic rotation (DisableKeyRotation).
 
@@ -84,11 +86,12 @@ def rotation_disable(key: str) -> None:
     Example:
       kmscli key rotation disable "$KEY"
     """
-    environment().service.disable_key_rotation(key)
+    env = environment()
+    env.service.disable_key_rotation(key_id_or_arn(env, key))
 
 
 @command(rotation_group, "status")
-@click.argument("key")
+@click.argument("key", type=KEY)
 def rotation_status(key: str) -> None:
     """Show whether a key rotates automatically, how often and when next (GetKeyRotationStatus).
 
@@ -100,7 +103,7 @@ def rotation_status(key: str) -> None:
       kmscli key rotation status "$KEY" --json
     """
     env = environment()
-    response = env.service.get_key_rotation_status(key)
+    response = env.service.get_key_rotation_status(key_id_or_arn(env, key))
     if env.json:
         emit_json(response)
     else:
@@ -108,7 +111,7 @@ def rotation_status(key: str) -> None:
 
 
 @command(rotation_group, "list")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option(
     "--include-key-material",
     type=click.Choice(["ROTATIONS_ONLY", "ALL_KEY_MATERIAL"]),
@@ -132,7 +135,10 @@ def rotation_list(
     """
     env = environment()
     response = env.service.list_key_rotations(
-        key, include_key_material=include_key_material, limit=limit, marker=marker
+        key_id_or_arn(env, key),
+        include_key_material=include_key_material,
+        limit=limit,
+        marker=marker,
     )
     if env.json:
         emit_json(response)

@@ -17,13 +17,20 @@ import click
 
 from kmscli.cli.options import command, environment, subgroup
 from kmscli.cli.output import emit_json, emit_line, emit_record, emit_table, warning
-from kmscli.cli.params import grant_token_option, parse_context, parse_pairs, read_text
+from kmscli.cli.params import (
+    KEY,
+    grant_token_option,
+    key_id_or_arn,
+    parse_context,
+    parse_pairs,
+    read_text,
+)
 from kmscli.cli.root import policy_group
 from kmscli.errors import UsageError
 
 
 @command(policy_group, "get")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option(
     "--policy-name", default="default", show_default=True, help="The only one is default."
 )
@@ -38,7 +45,7 @@ def policy_get(key: str, policy_name: str) -> None:
       kmscli policy get "$KEY" > policy.json
     """
     env = environment()
-    response = env.service.get_key_policy(key, policy_name)
+    response = env.service.get_key_policy(key_id_or_arn(env, key), policy_name)
     if env.json:
         emit_json(response)
     else:
@@ -46,7 +53,7 @@ def policy_get(key: str, policy_name: str) -> None:
 
 
 @command(policy_group, "put")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.argument("source", metavar="FILE|-")
 @click.option(
     "--policy-name", default="default", show_default=True, help="The only one is default."
@@ -69,8 +76,9 @@ def policy_put(
       kmscli policy put "$KEY" policy.json
     """
     policy = read_text(source, what="policy file")
-    environment().service.put_key_policy(
-        key,
+    env = environment()
+    env.service.put_key_policy(
+        key_id_or_arn(env, key),
         policy,
         policy_name,
         bypass_policy_lockout_safety_check=bypass_policy_lockout_safety_check,
@@ -78,7 +86,7 @@ def policy_put(
 
 
 @command(policy_group, "list")
-@click.argument("key")
+@click.argument("key", type=KEY)
 def policy_list(key: str) -> None:
     """List the names of a key's policies; there is one, default (ListKeyPolicies).
 
@@ -89,7 +97,7 @@ def policy_list(key: str) -> None:
       kmscli policy list "$KEY"
     """
     env = environment()
-    response = env.service.list_key_policies(key)
+    response = env.service.list_key_policies(key_id_or_arn(env, key))
     if env.json:
         emit_json(response)
     else:
@@ -156,7 +164,9 @@ def _condition_values(values: tuple[str, ...]) -> dict[str, Any]:
 
 
 @command(policy_group, "simulate")
-@click.option("--key", "key", metavar="KEY", help="The key (ID, ARN, alias or alias ARN).")
+@click.option(
+    "--key", "key", type=KEY, metavar="KEY", help="The key (ID, ARN, alias or alias ARN)."
+)
 @click.option("--action", required=True, metavar="kms:ACTION", help="The permission to test.")
 @click.option(
     "-c",
@@ -352,7 +362,7 @@ def _operations(values: tuple[str, ...]) -> list[str]:
 
 
 @command(grant_group, "create")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option("--grantee", required=True, metavar="PRINCIPAL", help="Grantee principal ARN.")
 @click.option(
     "--operations",
@@ -407,7 +417,7 @@ def grant_create(
         raise UsageError("give --context-equals or --context-subset, not both")
     env = environment()
     response = _grant_operation("create_grant")(
-        key,
+        key_id_or_arn(env, key),
         grantee,
         _operations(operations),
         retiring_principal=retiring,
@@ -487,7 +497,7 @@ marker_option = click.option("--marker", metavar="M", help="NextMarker of the pr
 
 
 @command(grant_group, "list")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option("--grant-id", metavar="ID", help="Only this grant.")
 @click.option("--grantee", metavar="PRINCIPAL", help="Only grants to this grantee.")
 @limit_option
@@ -504,6 +514,7 @@ def grant_list(
       kmscli policy grant list "$KEY" --json
     """
     list_grants = _grant_operation("list_grants")
+    key = key_id_or_arn(environment(), key)
 
     def fetch(*, limit: int | None, marker: str | None) -> dict[str, Any]:
         return list_grants(
@@ -536,7 +547,7 @@ def grant_list_retirable(principal_arn: str, limit: int | None, marker: str | No
 
 
 @command(grant_group, "retire")
-@click.argument("key", required=False)
+@click.argument("key", type=KEY, required=False)
 @click.argument("grant_id", metavar="GRANT_ID", required=False)
 @click.option("--token", metavar="T", help="The grant token of the grant to retire.")
 def grant_retire(key: str | None, grant_id: str | None, token: str | None) -> None:
@@ -555,11 +566,13 @@ def grant_retire(key: str | None, grant_id: str | None, token: str | None) -> No
         raise UsageError("give --token T, or KEY and GRANT_ID")
     if token is not None and key is not None and grant_id is None:
         raise UsageError("with --token, KEY needs GRANT_ID too (or give --token alone)")
+    if key is not None:
+        key = key_id_or_arn(environment(), key)
     _grant_operation("retire_grant")(grant_token=token, key=key, grant_id=grant_id)
 
 
 @command(grant_group, "revoke")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.argument("grant_id", metavar="GRANT_ID")
 def grant_revoke(key: str, grant_id: str) -> None:
     """Revoke a grant (RevokeGrant): needs kms:RevokeGrant on the key.
@@ -570,4 +583,4 @@ def grant_revoke(key: str, grant_id: str) -> None:
     Example:
       kmscli policy grant revoke "$KEY" "$GRANT"
     """
-    _grant_operation("revoke_grant")(key, grant_id)
+    _grant_operation("revoke_grant")(key_id_or_arn(environment(), key), grant_id)

@@ -31,7 +31,7 @@ from kmscli.cli.jobs import (
 )
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import notice, verbose
-from kmscli.cli.params import grant_token_option, parse_context
+from kmscli.cli.params import KEY, grant_token_option, parse_context
 from kmscli.cli.progress import progress_for
 from kmscli.cli.root import cli
 from kmscli.errors import UsageError
@@ -112,6 +112,7 @@ def _check_other_names(env: Environment, job: Job, *, header_only: bool, force: 
     "keys",
     multiple=True,
     required=True,
+    type=KEY,
     metavar="NEWKEY",
     help="Key to put the data under (ID, ARN, alias); repeatable for messages.",
 )
@@ -133,6 +134,7 @@ def _check_other_names(env: Environment, job: Job, *, header_only: bool, force: 
     "--source-key",
     "source_keys",
     multiple=True,
+    type=KEY,
     metavar="KEY",
     help="Only this key may decrypt the input (strict, like decrypt -k); repeatable.",
 )

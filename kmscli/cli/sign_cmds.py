@@ -22,7 +22,7 @@ import click
 
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, verbose
-from kmscli.cli.params import force_option, grant_token_option, read_input
+from kmscli.cli.params import KEY, force_option, grant_token_option, read_input
 from kmscli.cli.root import cli
 from kmscli.errors import InputOutputError, UsageError
 from kmscli.outputs import AtomicOutput
@@ -37,6 +37,7 @@ key_option = click.option(
     "--key",
     "key",
     required=True,
+    type=KEY,
     metavar="KEY",
     help="KMS key: key ID, key ARN, alias or alias ARN.",
 )

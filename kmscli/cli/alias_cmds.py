@@ -16,7 +16,7 @@ from kmscli.cli.root import alias_group
 def alias_create(alias: str, key: str) -> None:
     """Point a new alias at a key (CreateAlias).
 
-    KEY is a key ID or key ARN of a customer managed key in the same region. Names start
+    KEY is a key ID, key ARN or alias of a customer managed key in the same region. Names start
     with alias/ and may not use the reserved alias/aws/ prefix.
 
     \b

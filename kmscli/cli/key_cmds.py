@@ -148,7 +148,7 @@ def key_describe(key: str, grant_tokens: tuple[str, ...]) -> None:
 def key_enable(key: str) -> None:
     """Enable a key (EnableKey).
 
-    KEY is a key ID or key ARN. Enabling an enabled key succeeds and changes nothing.
+    KEY is a key ID, key ARN or alias. Enabling an enabled key succeeds and changes nothing.
 
     \b
     Example:
@@ -163,7 +163,7 @@ def key_enable(key: str) -> None:
 def key_disable(key: str) -> None:
     """Disable a key (DisableKey): it can no longer encrypt or decrypt until enabled.
 
-    KEY is a key ID or key ARN. Cryptographic use then fails with DisabledException (exit 6);
+    KEY is a key ID, key ARN or alias. Cryptographic use then fails with DisabledException (exit 6);
     nothing encrypted under the key is lost.
 
     \b
@@ -180,7 +180,7 @@ def key_disable(key: str) -> None:
 def key_update_description(key: str, text: str) -> None:
     """Replace a key's description (UpdateKeyDescription).
 
-    KEY is a key ID or key ARN; TEXT may be up to 8192 characters, or empty.
+    KEY is a key ID, key ARN or alias; TEXT may be up to 8192 characters, or empty.
 
     \b
     Example:
@@ -205,7 +205,7 @@ def key_update_description(key: str, text: str) -> None:
 def key_schedule_deletion(key: str, days: int | None, yes: bool) -> None:
     """Schedule a key for deletion after a waiting period (ScheduleKeyDeletion).
 
-    KEY is a key ID or key ARN. While the deletion is pending the key cannot be used
+    KEY is a key ID, key ARN or alias. While the deletion is pending the key cannot be used
     (KMSInvalidStateException, exit 6) and cancel-deletion brings it back, disabled. When the
     period has passed, the key, all its material and its aliases are destroyed: whatever it
     encrypted can never be decrypted again. A multi-Region primary with replicas waits for
@@ -242,8 +242,8 @@ def key_schedule_deletion(key: str, days: int | None, yes: bool) -> None:
 def key_cancel_deletion(key: str) -> None:
     """Cancel a pending deletion (CancelKeyDeletion); the key comes back disabled.
 
-    KEY is a key ID or key ARN of a key in PendingDeletion or PendingReplicaDeletion. Enable it
-    again with `kmscli key enable` to use it.
+    KEY is a key ID, key ARN or alias of a key in PendingDeletion or PendingReplicaDeletion.
+    Enable it again with `kmscli key enable` to use it.
 
     \b
     Example:
@@ -264,8 +264,8 @@ def key_cancel_deletion(key: str) -> None:
 def key_tag(key: str, tags: tuple[str, ...]) -> None:
     """Add or overwrite tags on a key (TagResource).
 
-    KEY is a key ID or key ARN. A tag key is 1..128 characters, a value 0..256; a key holds at
-    most 50 tags; keys starting with aws: are reserved (TagException).
+    KEY is a key ID, key ARN or alias. A tag key is 1..128 characters, a value 0..256; a key
+    holds at most 50 tags; keys starting with aws: are reserved (TagException).
 
     \b
     Example:
@@ -281,7 +281,7 @@ def key_tag(key: str, tags: tuple[str, ...]) -> None:
 def key_untag(key: str, tag_keys: tuple[str, ...]) -> None:
     """Remove tags from a key by tag key (UntagResource).
 
-    KEY is a key ID or key ARN; removing a tag the key does not have is not an error.
+    KEY is a key ID, key ARN or alias; removing a tag the key does not have is not an error.
 
     \b
     Example:
@@ -298,7 +298,7 @@ def key_untag(key: str, tag_keys: tuple[str, ...]) -> None:
 def key_tags(key: str, limit: int | None, marker: str | None) -> None:
     """List a key's tags (ListResourceTags).
 
-    KEY is a key ID or key ARN. Piped, one TagKey<TAB>TagValue line a tag under a header.
+    KEY is a key ID, key ARN or alias. Piped, one TagKey<TAB>TagValue line a tag under a header.
 
     \b
     Example:
@@ -336,10 +336,10 @@ def key_replicate(
 ) -> None:
     """Replicate a multi-Region primary key into another region (ReplicateKey).
 
-    KEY is the key ID or key ARN of a multi-Region primary (mrk-...) in the current region. The
-    replica has the same key ID and every version of the material, so anything encrypted in
-    one region decrypts in the other; its policy, aliases, tags, description and enabled state
-    are its own. One replica per region. Prints the replica's ARN.
+    KEY is the key ID, key ARN or alias of a multi-Region primary (mrk-...) in the current
+    region. The replica has the same key ID and every version of the material, so anything
+    encrypted in one region decrypts in the other; its policy, aliases, tags, description and
+    enabled state are its own. One replica per region. Prints the replica's ARN.
 
     \b
     Example:
@@ -367,7 +367,7 @@ def key_replicate(
 def key_update_primary_region(key: str, primary_region: str) -> None:
     """Make a replica of a multi-Region key its primary (UpdatePrimaryRegion).
 
-    KEY is the key ID or key ARN of the current primary (in the current region); REGION holds
+    KEY is the key ID, key ARN or alias of the current primary (in the current region); REGION holds
     the replica that becomes primary, and the old primary becomes a replica. Rotation is then
     set and performed in the new primary's region.
 

@@ -67,7 +67,7 @@ def key_import_parameters(
 ) -> None:
     """Get a wrapping key and import token for importing key material (GetParametersForImport).
 
-    KEY is a key ID or key ARN of a key created with --origin EXTERNAL. Writes the RSA public
+    KEY is a key ID, key ARN or alias of a key created with --origin EXTERNAL. Writes the RSA public
     key (DER SubjectPublicKeyInfo) and the import token into DIR; both are valid for 24
     hours, and a new call replaces them. Wrap the 32-byte material with the public key, for
     instance with openssl pkeyutl (RSAES_OAEP_SHA_256: -pkeyopt rsa_padding_mode:oaep
@@ -128,7 +128,7 @@ def key_import_material(
 ) -> None:
     """Import wrapped key material into an EXTERNAL key (ImportKeyMaterial).
 
-    KEY is a key ID or key ARN. FILE holds the material wrapped with the public key of
+    KEY is a key ID, key ARN or alias. FILE holds the material wrapped with the public key of
     import-parameters, and --token its import token. Give either --valid-to (at most 365 days
     ahead; the material is deleted then and the key returns to PendingImport) or --no-expiry.
     Importing the same material again restores a key whose material was deleted or expired;
@@ -163,7 +163,7 @@ def key_import_material(
 def key_delete_material(key: str, key_material_id: str | None) -> None:
     """Delete imported key material (DeleteImportedKeyMaterial); the key returns to PendingImport.
 
-    KEY is a key ID or key ARN of an EXTERNAL key. What the material encrypted decrypts again
+    KEY is a key ID, key ARN or alias of an EXTERNAL key. What the material encrypted decrypts again
     once the same material is imported again.
 
     \b

@@ -20,7 +20,7 @@ from kmscli.cli.root import key_group
 def key_rotate(key: str) -> None:
     """Rotate a key now, whatever its schedule (RotateKeyOnDemand).
 
-    KEY is a key ID or key ARN of a symmetric customer managed key (a multi-Region key: its
+    KEY is a key ID, key ARN or alias of a symmetric customer managed key (a multi-Region key: its
     primary). The new material encrypts from now on; everything encrypted before keeps
     decrypting. At most 25 on-demand rotations per key (LimitExceededException); the automatic
     schedule does not move.
@@ -63,7 +63,7 @@ def rotation_group() -> None:
 def rotation_enable(key: str, period_days: int | None) -> None:
     """Turn on automatic rotation, or change its period (EnableKeyRotation).
 
-    KEY is a key ID or key ARN of an enabled symmetric key with AWS_KMS material (for a
+    KEY is a key ID, key ARN or alias of an enabled symmetric key with AWS_KMS material (for a
     multi-Region key, its primary; its replicas follow). The next rotation is a period from
     now; changing the period of an enabled schedule keeps its start.
 
@@ -80,7 +80,7 @@ def rotation_enable(key: str, period_days: int | None) -> None:
 def rotation_disable(key: str) -> None:
     """Turn off automatic rotation (DisableKeyRotation).
 
-    KEY is a key ID or key ARN. Materials made by past rotations stay and keep decrypting.
+    KEY is a key ID, key ARN or alias. Materials made by past rotations stay and keep decrypting.
 
     \b
     Example:
@@ -95,7 +95,7 @@ def rotation_disable(key: str) -> None:
 def rotation_status(key: str) -> None:
     """Show whether a key rotates automatically, how often and when next (GetKeyRotationStatus).
 
-    KEY is a key ID or key ARN. A key pending deletion reads false until the deletion is
+    KEY is a key ID, key ARN or alias. A key pending deletion reads false until the deletion is
     cancelled.
 
     \b
@@ -126,8 +126,9 @@ def rotation_list(
 ) -> None:
     """List a key's rotations: each material, its state and when it came (ListKeyRotations).
 
-    KEY is a key ID or key ARN. KeyMaterialState is CURRENT for the material that encrypts and
-    NON_CURRENT for older ones (they still decrypt); RotationType is AUTOMATIC or ON_DEMAND.
+    KEY is a key ID, key ARN or alias. KeyMaterialState is CURRENT for the material that
+    encrypts and NON_CURRENT for older ones (they still decrypt); RotationType is AUTOMATIC or
+    ON_DEMAND.
 
     \b
     Example:

@@ -37,7 +37,7 @@ from kmscli.errors import UsageError
 def policy_get(key: str, policy_name: str) -> None:
     """Print a key's policy document (GetKeyPolicy).
 
-    KEY is a key ID or key ARN. The document is printed as it was stored; a key created
+    KEY is a key ID, key ARN or alias. The document is printed as it was stored; a key created
     without --policy has AWS's default key policy.
 
     \b
@@ -90,7 +90,7 @@ def policy_put(
 def policy_list(key: str) -> None:
     """List the names of a key's policies; there is one, default (ListKeyPolicies).
 
-    KEY is a key ID or key ARN.
+    KEY is a key ID, key ARN or alias.
 
     \b
     Example:
@@ -403,7 +403,7 @@ def grant_create(
 ) -> None:
     """Create a grant on a key and print its grant ID (CreateGrant).
 
-    KEY is a key ID or key ARN (the ARN for a key of another account). --json prints the
+    KEY is a key ID, key ARN or alias (the ARN for a key of another account). --json prints the
     GrantId and the GrantToken, which works at once with --grant-token. A grantee using a grant
     that allows CreateGrant can only create grants with fewer operations and the same or
     stricter constraints.
@@ -507,7 +507,7 @@ def grant_list(
 ) -> None:
     """List the grants on a key (ListGrants).
 
-    KEY is a key ID or key ARN. Without --limit every grant is listed.
+    KEY is a key ID, key ARN or alias. Without --limit every grant is listed.
 
     \b
     Example:
@@ -577,7 +577,7 @@ def grant_retire(key: str | None, grant_id: str | None, token: str | None) -> No
 def grant_revoke(key: str, grant_id: str) -> None:
     """Revoke a grant (RevokeGrant): needs kms:RevokeGrant on the key.
 
-    KEY is a key ID or key ARN.
+    KEY is a key ID, key ARN or alias.
 
     \b
     Example:

@@ -113,8 +113,9 @@ def keyring_group() -> None:
 def key_group() -> None:
     """Create, describe and manage KMS keys.
 
-    KEY arguments take a key ID, key ARN, alias name or alias ARN wherever AWS KMS accepts
-    them; management commands take a key ID or key ARN only, as AWS does.
+    KEY arguments take a key ID, key ARN, alias name or alias ARN. Where AWS KMS takes a key
+    ID or key ARN only (DisableKey, GetKeyPolicy, ...), kmscli finds an alias's key first with
+    DescribeKey, as the caller: that needs kms:DescribeKey on the key.
 
     \b
     Example:

@@ -20,6 +20,7 @@ import click
 from kmscli.cli.context import Environment
 from kmscli.cli.files import Job, open_source, plan, refuse_binary_to_terminal
 from kmscli.cli.jobs import (
+    KEY_ERRORS,
     commitment_policy_option,
     deliver,
     io_errors,
@@ -249,6 +250,7 @@ def encrypt(
             jobs,
             env,
             lambda job: _encrypt_direct(env, job, key_list[0], pairs, force, encryption_algorithm),
+            shared_errors=KEY_ERRORS,
         )
         return
     if env.json and any(job.target is None for job in jobs):
@@ -302,7 +304,7 @@ def encrypt(
         }
 
     try:
-        run_jobs(jobs, env, one)
+        run_jobs(jobs, env, one, shared_errors=KEY_ERRORS)
     finally:
         if cache is not None:
             cache.clear()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from kmscli.cli.files import refuse_directory_name
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, emit_table
 from kmscli.cli.params import (
@@ -29,6 +30,7 @@ from kmscli.outputs import AtomicOutput
 
 def write_private_file(path: str, data: bytes, *, force: bool) -> None:
     """Raw bytes to `path`, mode 0600, atomically."""
+    refuse_directory_name(path)
     output = AtomicOutput(Path(path), mode=0o600, overwrite=force)
     with output as handle:
         handle.write(data)

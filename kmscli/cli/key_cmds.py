@@ -17,7 +17,7 @@ import click
 
 from kmscli.cli.context import stdin_is_terminal
 from kmscli.cli.options import command, environment
-from kmscli.cli.output import emit_json, emit_line, emit_record, emit_table, verbose
+from kmscli.cli.output import emit_json, emit_line, emit_record, emit_table, notice, verbose
 from kmscli.cli.params import KEY, grant_token_option, key_id_or_arn, parse_pairs, read_text
 from kmscli.cli.root import key_group
 from kmscli.errors import UsageError
@@ -253,6 +253,11 @@ def key_cancel_deletion(key: str) -> None:
     response = env.service.cancel_key_deletion(key_id_or_arn(env, key))
     if env.json:
         emit_json(response)
+    notice(
+        env,
+        f"the key is Disabled, as a cancelled deletion leaves it; to use it again: "
+        f"kmscli key enable {key}",
+    )
 
 
 # -- tags ----------------------------------------------------------------------------------------

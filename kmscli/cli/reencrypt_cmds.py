@@ -19,7 +19,13 @@ from typing import Any
 import click
 
 from kmscli.cli.context import Environment
-from kmscli.cli.files import Job, open_source, refuse_binary_to_terminal
+from kmscli.cli.files import (
+    Job,
+    make_output_directory,
+    names_directory,
+    open_source,
+    refuse_binary_to_terminal,
+)
 from kmscli.cli.jobs import (
     commitment_policy_option,
     deliver,
@@ -50,6 +56,10 @@ def _plan(files: Sequence[str], output: str | None) -> list[Job]:
     if output is None:
         return [Job(source, source) for source in sources]
     target = Path(output)
+    if names_directory(output):  # -o DIR/: a directory, made if missing, never a file DIR
+        if None in sources:
+            raise UsageError("stdin has no name to write into a directory; use -o FILE")
+        make_output_directory(output)
     if target.is_dir():
         for source in sources:
             if source is None:

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 import click
 
+from kmscli.cli.files import refuse_directory_name
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, verbose
 from kmscli.cli.params import KEY, force_option, grant_token_option, read_input
@@ -105,6 +106,7 @@ def write_output(path: str, data: bytes, *, force: bool, mode: int = 0o644) -> N
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
+    refuse_directory_name(path)
     try:
         output = AtomicOutput(Path(path), mode=mode, overwrite=force)
         with output as handle:

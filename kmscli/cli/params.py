@@ -108,7 +108,8 @@ def is_alias_reference(key: str) -> bool:
 
 def key_id_or_arn(env: Environment, key: str) -> str:
     """KEY for an operation whose AWS API takes a key ID or key ARN only (DisableKey,
-    GetKeyPolicy, CreateGrant, ...): an alias name or alias ARN becomes its key's ARN.
+    GetKeyPolicy, CreateGrant, ...): an alias name becomes its key's ID, an alias ARN its key's
+    ARN.
 
     The alias is resolved with DescribeKey as the caller, on either backend: the lookup needs
     kms:DescribeKey on the key, is in the audit trail, and tells nothing `kmscli key describe`
@@ -117,7 +118,7 @@ def key_id_or_arn(env: Environment, key: str) -> str:
     if not is_alias_reference(key):
         return key
     try:
-        arn: str = env.service.describe_key(key)["KeyMetadata"]["Arn"]
+        metadata = env.service.describe_key(key)["KeyMetadata"]
     except AccessDeniedException as error:
         error.hints = (
             *error.hints,
@@ -125,4 +126,7 @@ def key_id_or_arn(env: Environment, key: str) -> str:
             "instead",
         )
         raise
-    return arn
+    # An alias name, like a bare key ID, names a key of the caller's own account and region;
+    # an alias ARN names its account, and so does the key ARN it becomes.
+    found: str = metadata["KeyId"] if key.startswith("alias/") else metadata["Arn"]
+    return found

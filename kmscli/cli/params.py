@@ -106,7 +106,7 @@ def is_alias_reference(key: str) -> bool:
     return len(parts) == 6 and parts[0] == "arn" and parts[5].startswith("alias/")
 
 
-def key_id_or_arn(env: Environment, key: str) -> str:
+def key_id_or_arn(env: Environment, key: str, *, arn: bool = False) -> str:
     """KEY for an operation whose AWS API takes a key ID or key ARN only (DisableKey,
     GetKeyPolicy, CreateGrant, ...): an alias name becomes its key's ID, an alias ARN its key's
     ARN.
@@ -128,5 +128,6 @@ def key_id_or_arn(env: Environment, key: str) -> str:
         raise
     # An alias name, like a bare key ID, names a key of the caller's own account and region;
     # an alias ARN names its account, and so does the key ARN it becomes.
-    found: str = metadata["KeyId"] if key.startswith("alias/") else metadata["Arn"]
+    # `arn`: the operation takes key ARNs only (RetireGrant).
+    found: str = metadata["KeyId"] if key.startswith("alias/") and not arn else metadata["Arn"]
     return found

@@ -567,7 +567,7 @@ def grant_retire(key: str | None, grant_id: str | None, token: str | None) -> No
     if token is not None and key is not None and grant_id is None:
         raise UsageError("with --token, KEY needs GRANT_ID too (or give --token alone)")
     if key is not None:
-        key = key_id_or_arn(environment(), key)
+        key = key_id_or_arn(environment(), key, arn=True)
     _grant_operation("retire_grant")(grant_token=token, key=key, grant_id=grant_id)
 
 

@@ -106,8 +106,8 @@ def run_jobs(
         outcomes += _run_concurrently(jobs[1:], one, env.concurrency, shared)
     else:
         for job in jobs[1:]:
-            stop = isinstance(outcomes[-1], shared)
-            outcomes.append(None if stop else _outcome(one, job))
+            stopped = outcomes[-1] is None or isinstance(outcomes[-1], shared)
+            outcomes.append(None if stopped else _outcome(one, job))
     _report(outcomes, jobs, env, shared)
 
 

@@ -119,6 +119,18 @@ def test_an_unknown_key_is_reported_once_and_no_file_is_touched(
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
+def test_a_key_error_after_a_file_error_stops_the_run(run_inproc: Runner, tmp_path: Path) -> None:
+    run_inproc("key", "create")
+    names = _files(tmp_path, "a", "b")
+    result = run_inproc("encrypt", "-k", "alias/missing", "gone1", *names, "gone2")
+    assert result.status == 10
+    errors = _errors(result)
+    assert len(errors) == 2, result.err
+    assert "gone1" in errors[0] and "NotFoundException" in errors[1]
+    assert "gone2" not in result.err, "a file after the key error was touched"
+    assert _hints(result) == ["no FILE was written"]
+
+
 def test_a_disabled_key_is_reported_once(run_inproc: Runner, tmp_path: Path) -> None:
     key = run_inproc("key", "create").out.strip()
     run_inproc("key", "disable", key)

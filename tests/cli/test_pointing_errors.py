@@ -76,7 +76,13 @@ def test_a_key_without_alias_prefix_points_to_the_alias(run_inproc: Runner, tmp_
 def test_an_alias_one_edit_away_gets_the_existing_one(run_inproc: Runner) -> None:
     run_inproc("key", "create", "--alias", "alias/backups")
     run_inproc("key", "create", "--alias", "alias/archive")
-    for typo in ("alias/backpus", "alias/backup", "alias/backupss", "alias/bakcups"):
+    for typo in (
+        "alias/backpus",
+        "alias/backup",
+        "alias/backupss",
+        "alias/bakcups",
+        "alias/backupz",
+    ):
         result = run_inproc("key", "describe", typo)
         assert result.status == 3
         assert _hints(result) == ["did you mean 'alias/backups'?"], typo

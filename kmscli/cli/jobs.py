@@ -155,8 +155,9 @@ def _report(
 
 def _name_file(error: KmsError, job: Job) -> None:
     """The error of one of several files says which, unless it already names it."""
-    if job.source_label not in error.message and job.target_label not in error.message:
-        error.message = f"{job.source_label}: {error.message}"
+    named = (f"'{job.source_label}'", f"'{job.target_label}'")
+    if not any(name in error.message for name in named):
+        error.message = f"'{job.source_label}': {error.message}"
 
 
 def _outcome(one: Callable[[Job], dict[str, Any]], job: Job) -> dict[str, Any] | KmsError:

@@ -172,7 +172,7 @@ def test_decrypt_reports_a_missing_key_per_file(run_inproc: Runner, tmp_path: Pa
     result = run_inproc("decrypt", "-o", "out/", "a.kms", "b.kms")
     assert result.status == 6
     errors = _errors(result)
-    assert len(errors) == 1 and errors[0].startswith("kmscli: error: DisabledException: a.kms: ")
+    assert len(errors) == 1 and errors[0].startswith("kmscli: error: DisabledException: 'a.kms': ")
     assert (tmp_path / "out" / "b").read_text() == "content of b"
 
 

@@ -61,7 +61,10 @@ key_option = click.option(
     help="KMS key (ID, ARN, alias or alias ARN); repeatable.",
 )
 output_option = click.option(
-    "-o", "--output", metavar="OUT", help="Output file, directory (several FILEs), or - for stdout."
+    "-o",
+    "--output",
+    metavar="OUT",
+    help="Output file, directory (several FILEs; DIR/ is made if missing), or - for stdout.",
 )
 suffix_option = click.option(
     "--suffix", default=DEFAULT_SUFFIX, show_default=True, help="Suffix of encrypted files."

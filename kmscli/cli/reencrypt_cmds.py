@@ -148,7 +148,12 @@ def _check_other_names(env: Environment, job: Job, *, header_only: bool, force: 
     metavar="KEY",
     help="Only this key may decrypt the input (strict, like decrypt -k); repeatable.",
 )
-@click.option("-o", "--output", metavar="OUT", help="Output file or directory; - for stdout.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="OUT",
+    help="Output file or directory (DIR/ is made if missing); - for stdout.",
+)
 @click.option(
     "-f",
     "--force",

@@ -68,8 +68,8 @@ _kmscli_spec() {
         _kmscli_valued='-k=key --key=key --key-pair-spec=none -c=none --context=none --ciphertext-out=file --private-key-out=file --public-key-out=file --grant-token=none'
         ;;
     'decrypt')
-        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --commitment-policy --max-encrypted-data-keys --encryption-algorithm --grant-token --cache-max-age --cache-max-messages --cache-max-bytes'
-        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --commitment-policy=decrypt_commitment_policy --max-encrypted-data-keys=none --encryption-algorithm=decrypt_encryption_algorithm --grant-token=none --cache-max-age=none --cache-max-messages=none --cache-max-bytes=none'
+        _kmscli_options='-k --key -o --output -c --context --suffix -f --force --commitment-policy --max-encrypted-data-keys --max-frame-length --encryption-algorithm --grant-token --cache-max-age --cache-max-messages --cache-max-bytes'
+        _kmscli_valued='-k=key --key=key -o=file --output=file -c=none --context=none --suffix=none --commitment-policy=decrypt_commitment_policy --max-encrypted-data-keys=none --max-frame-length=none --encryption-algorithm=decrypt_encryption_algorithm --grant-token=none --cache-max-age=none --cache-max-messages=none --cache-max-bytes=none'
         _kmscli_arguments='file...'
         ;;
     'encrypt')
@@ -78,6 +78,8 @@ _kmscli_spec() {
         _kmscli_arguments='file...'
         ;;
     'inspect')
+        _kmscli_options='--max-encrypted-data-keys'
+        _kmscli_valued='--max-encrypted-data-keys=none'
         _kmscli_arguments='file'
         ;;
     'key')
@@ -295,8 +297,8 @@ _kmscli_spec() {
         _kmscli_valued='--bytes=none -o=file --output=file'
         ;;
     'reencrypt')
-        _kmscli_options='-k --key -c --context --new-context --source-key -o --output -f --force --header-only --commitment-policy --max-encrypted-data-keys --grant-token'
-        _kmscli_valued='-k=key --key=key -c=none --context=none --new-context=none --source-key=key -o=file --output=file --commitment-policy=reencrypt_commitment_policy --max-encrypted-data-keys=none --grant-token=none'
+        _kmscli_options='-k --key -c --context --new-context --source-key -o --output -f --force --header-only --commitment-policy --max-encrypted-data-keys --max-frame-length --grant-token'
+        _kmscli_valued='-k=key --key=key -c=none --context=none --new-context=none --source-key=key -o=file --output=file --commitment-policy=reencrypt_commitment_policy --max-encrypted-data-keys=none --max-frame-length=none --grant-token=none'
         _kmscli_arguments='file...'
         ;;
     'serve')

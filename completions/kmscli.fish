@@ -36,12 +36,13 @@ function __kmscli_spec
         case 'datakey pair'
             set -g __kmscli_valued -k --key --key-pair-spec -c --context --ciphertext-out --private-key-out --public-key-out --grant-token
         case 'decrypt'
-            set -g __kmscli_valued -k --key -o --output -c --context --suffix --commitment-policy --max-encrypted-data-keys --encryption-algorithm --grant-token --cache-max-age --cache-max-messages --cache-max-bytes
+            set -g __kmscli_valued -k --key -o --output -c --context --suffix --commitment-policy --max-encrypted-data-keys --max-frame-length --encryption-algorithm --grant-token --cache-max-age --cache-max-messages --cache-max-bytes
             set -g __kmscli_arguments file...
         case 'encrypt'
             set -g __kmscli_valued -k --key -o --output -c --context --suffix --frame-size --algorithm --encryption-algorithm --grant-token --cache-max-age --cache-max-messages --cache-max-bytes
             set -g __kmscli_arguments file...
         case 'inspect'
+            set -g __kmscli_valued --max-encrypted-data-keys
             set -g __kmscli_arguments file
         case 'key'
             set -g __kmscli_commands cancel-deletion create delete-material derive-shared-secret describe disable enable import-material import-parameters list public-key replicate rotate rotation schedule-deletion tag tags untag update-description update-primary-region
@@ -174,7 +175,7 @@ function __kmscli_spec
         case 'random'
             set -g __kmscli_valued --bytes -o --output
         case 'reencrypt'
-            set -g __kmscli_valued -k --key -c --context --new-context --source-key -o --output --commitment-policy --max-encrypted-data-keys --grant-token
+            set -g __kmscli_valued -k --key -c --context --new-context --source-key -o --output --commitment-policy --max-encrypted-data-keys --max-frame-length --grant-token
             set -g __kmscli_arguments file...
         case 'serve'
             set -g __kmscli_valued --host --port --max-connections --request-timeout
@@ -340,7 +341,7 @@ complete -c kmscli -n '__kmscli_at "alias list"' -l key -r -f -a '(__kmscli_keys
 # kmscli audit
 complete -c kmscli -n '__kmscli_at "audit"' -l key -r -f -a '(__kmscli_keys key)' -d 'Only events about this key (ID, ARN or alias).'
 complete -c kmscli -n '__kmscli_at "audit"' -l since -r -f -d 'Only events at or after this instant.'
-complete -c kmscli -n '__kmscli_at "audit"' -l verify -d 'Check the MAC chain instead of listing.'
+complete -c kmscli -n '__kmscli_at "audit"' -l verify -d 'Check the MAC chain and its anchor instead of listing.'
 
 # kmscli datakey
 complete -c kmscli -n '__kmscli_at "datakey"' -a decrypt -d 'Decrypt a wrapped data key (Decrypt) and print it in Base64, or write it raw with -o.'
@@ -387,6 +388,7 @@ complete -c kmscli -n '__kmscli_at "decrypt"' -l suffix -r -f -d 'Suffix of encr
 complete -c kmscli -n '__kmscli_at "decrypt"' -s f -l force -d 'Overwrite existing outputs.'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l commitment-policy -r -f -a 'require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt' -d 'Which algorithm suites may be read (the ESDK\'s policies).'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l max-encrypted-data-keys -r -f -d 'Refuse messages with more data keys than this.'
+complete -c kmscli -n '__kmscli_at "decrypt"' -l max-frame-length -r -f -d 'Refuse messages whose frames (or non-framed body) are larger: each frame is held in memory twice while it is decrypted.'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l encryption-algorithm -r -f -a 'SYMMETRIC_DEFAULT RSAES_OAEP_SHA_1 RSAES_OAEP_SHA_256' -d 'With an RSA ENCRYPT_DECRYPT key: RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 (--direct only on encrypt; raw RSA ciphertext on decrypt).'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l cache-max-age -r -f -d 'Reuse data keys across the FILEs of this run for up to SECONDS (off by default).'
@@ -399,7 +401,7 @@ complete -c kmscli -n '__kmscli_at "encrypt"' -s o -l output -r -F -d 'Output fi
 complete -c kmscli -n '__kmscli_at "encrypt"' -s c -l context -r -f -d 'Encryption context pair (repeatable).'
 complete -c kmscli -n '__kmscli_at "encrypt"' -l suffix -r -f -d 'Suffix of encrypted files.'
 complete -c kmscli -n '__kmscli_at "encrypt"' -s f -l force -d 'Overwrite existing outputs.'
-complete -c kmscli -n '__kmscli_at "encrypt"' -l frame-size -r -f -d 'Frame length in bytes, a multiple of 128 (default 262144).'
+complete -c kmscli -n '__kmscli_at "encrypt"' -l frame-size -r -f -d 'Frame length in bytes, a multiple of 128 (default 262144); decrypt reads frames above 4 MiB only with --max-frame-length.'
 complete -c kmscli -n '__kmscli_at "encrypt"' -l algorithm -r -f -a 'AES_256_GCM_HKDF_SHA512_COMMIT_KEY AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384' -d 'AES_256_GCM_HKDF_SHA512_COMMIT_KEY (0x0478, default) or AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384 (0x0578).'
 complete -c kmscli -n '__kmscli_at "encrypt"' -l direct -d 'KMS Encrypt of at most 4096 bytes: a ciphertext blob.'
 complete -c kmscli -n '__kmscli_at "encrypt"' -l encryption-algorithm -r -f -a 'SYMMETRIC_DEFAULT RSAES_OAEP_SHA_1 RSAES_OAEP_SHA_256' -d 'With an RSA ENCRYPT_DECRYPT key: RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256 (--direct only on encrypt; raw RSA ciphertext on decrypt).'
@@ -409,6 +411,7 @@ complete -c kmscli -n '__kmscli_at "encrypt"' -l cache-max-messages -r -f -d 'Wi
 complete -c kmscli -n '__kmscli_at "encrypt"' -l cache-max-bytes -r -f -d 'With --cache-max-age: at most N plaintext bytes per data key (default 2**63-1).'
 
 # kmscli inspect
+complete -c kmscli -n '__kmscli_at "inspect"' -l max-encrypted-data-keys -r -f -d 'Refuse messages with more data keys than this.'
 
 # kmscli key
 complete -c kmscli -n '__kmscli_at "key"' -a cancel-deletion -d 'Cancel a pending deletion (CancelKeyDeletion); the key comes back disabled.'
@@ -528,7 +531,7 @@ complete -c kmscli -n '__kmscli_at "key tags"' -l marker -r -f -d 'Continue afte
 
 # kmscli keyring
 complete -c kmscli -n '__kmscli_at "keyring"' -a backup -d 'Write the whole keyring to one encrypted archive FILE (\'-\': stdout).'
-complete -c kmscli -n '__kmscli_at "keyring"' -a init -d 'Create a keyring explicitly (commands otherwise create one on first use).'
+complete -c kmscli -n '__kmscli_at "keyring"' -a init -d 'Create a keyring (only key create and encrypt also create one, on first use).'
 complete -c kmscli -n '__kmscli_at "keyring"' -a restore -d 'Restore the keyring of a backup archive FILE (\'-\': stdin) into --home.'
 complete -c kmscli -n '__kmscli_at "keyring"' -a status -d 'Show where the keyring is, its account, protection, regions and schema version.'
 complete -c kmscli -n '__kmscli_at "keyring"' -a verify -d 'Check every file of the keyring and the audit trail, and report each problem found.'
@@ -668,6 +671,7 @@ complete -c kmscli -n '__kmscli_at "reencrypt"' -s f -l force -d 'Overwrite an e
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l header-only -d 'Unsigned messages: rewrite only the header and copy the body (fast; see the caveat).'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l commitment-policy -r -f -a 'require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt' -d 'Which algorithm suites may be read (the ESDK\'s policies).'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l max-encrypted-data-keys -r -f -d 'Refuse messages with more data keys than this.'
+complete -c kmscli -n '__kmscli_at "reencrypt"' -l max-frame-length -r -f -d 'Refuse messages whose frames (or non-framed body) are larger: each frame is held in memory twice while it is decrypted.'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
 # kmscli serve

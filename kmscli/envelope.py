@@ -23,7 +23,7 @@ from kmscli.errors import (
     KmsError,
     UsageError,
 )
-from kmscli.keyprovider import KeyProvider, UnwrappedDataKey, WrappedDataKey
+from kmscli.keyprovider import KeyOwner, KeyProvider, UnwrappedDataKey, WrappedDataKey
 from kmscli.message.header import EncryptedDataKey, MessageHeader
 from kmscli.message.suites import AlgorithmSuite, CommitmentPolicy
 
@@ -148,14 +148,21 @@ def _new_data_key(
 
 
 def read_header(
-    src: BinaryIO, *, commitment_policy: CommitmentPolicy, max_encrypted_data_keys: int | None
+    src: BinaryIO,
+    *,
+    commitment_policy: CommitmentPolicy,
+    max_encrypted_data_keys: int | None,
+    max_frame_length: int | None,
 ) -> MessageDecryptor:
+    """A decryptor whose header is read and checked, before any data key is asked for: a frame
+    length above `max_frame_length` fails here, before any buffer is sized (None: no limit)."""
     from kmscli.message.decoder import MessageDecryptor
 
     decryptor = MessageDecryptor(
         src,
         commitment_policy=commitment_policy,
         max_encrypted_data_keys=max_encrypted_data_keys,
+        max_frame_length=max_frame_length,
     )
     decryptor.read_header()
     return decryptor
@@ -233,12 +240,7 @@ def _unwrap_data_key(
     if not usable:
         # "Wrong key" is an integrity failure (exit 7): the message may come from another
         # keyring or region, or its key ARNs were changed.
-        raise IncorrectKeyException(
-            "none of the message's data keys is wrapped by a key this keyring holds in the "
-            "current region",
-            hints=[f"it was encrypted under: {arn}" for arn, _ in kms_edks]
-            or ["it has no AWS KMS data keys"],
-        )
+        raise _no_key_held([arn for arn, _ in candidates], provider.owner())
     context = header.encryption_context
     if cache is None:
         return _decrypt_first(provider, usable, context, None, message_length), False
@@ -250,6 +252,39 @@ def _unwrap_data_key(
             if hit is not None:
                 return hit, True
         return _decrypt_first(provider, usable, context, cache, message_length), False
+
+
+def _no_key_held(needed: Sequence[str], owner: KeyOwner) -> IncorrectKeyException:
+    """The error for a message none of whose data keys `owner` holds: it names the key ARNs
+    the message needs, and so their accounts and regions, and what to try for each."""
+    where = (
+        owner.where
+        + (f" (account {owner.account}," if owner.account else " (")
+        + (f" region {owner.region})")
+    )
+    if not needed:
+        return IncorrectKeyException(
+            f"the message has no AWS KMS data key, so {where} cannot decrypt it"
+        )
+    hints: dict[str, None] = {}  # in order, without repeats
+    for arn in needed:
+        parts = arn.split(":")
+        if len(parts) != 6:
+            hints[f"'{arn}' is not a key ARN: the message's header was changed"] = None
+        elif owner.account is not None and parts[4] != owner.account:
+            hints[
+                f"account {parts[4]} is not this keyring's: decrypt with the keyring that holds "
+                "the key (--home)"
+            ] = None
+        elif parts[3] != owner.region:
+            hints[f"the key is in region {parts[3]}: add --region {parts[3]}"] = None
+        else:
+            hints["this keyring does not have that key: deleted, or made elsewhere"] = None
+    if len(needed) == 1:
+        message = f"the message needs the key {needed[0]}, and {where} does not hold it"
+    else:
+        message = f"the message needs one of the keys {', '.join(needed)}, and {where} holds none"
+    return IncorrectKeyException(message, hints=list(hints))
 
 
 def _decrypt_first(
@@ -315,6 +350,7 @@ def reencrypt_stream(
     keys: Sequence[str],
     commitment_policy: CommitmentPolicy,
     max_encrypted_data_keys: int | None,
+    max_frame_length: int | None,
     allowed_keys: Sequence[str] = (),
     required_context: Mapping[str, str] | None = None,
     full: bool = False,
@@ -327,14 +363,20 @@ def reencrypt_stream(
     copied as they are (not authenticated here: a damaged body stays damaged and fails on
     decrypt). A signed message, or any message with `full`, is decrypted and encrypted again
     (a new data key, message ID and, if signed, signing key), streaming through a pipe so no
-    plaintext touches a disk. `allowed_keys` and `required_context` work as in decrypt.
+    plaintext touches a disk. `allowed_keys` and `required_context` work as in decrypt;
+    `max_frame_length` only where the message is decrypted (a re-wrap holds no frame).
     """
     if not keys:
         raise UsageError("no key to re-encrypt under")
     decryptor = read_header(
-        src, commitment_policy=commitment_policy, max_encrypted_data_keys=max_encrypted_data_keys
+        src,
+        commitment_policy=commitment_policy,
+        max_encrypted_data_keys=max_encrypted_data_keys,
+        max_frame_length=None,
     )
     header = decryptor.header
+    if header.suite.signed or full:
+        decryptor.check_frame_length(max_frame_length)
     _check_required_context(header.encryption_context, required_context or {})
     data_key, _ = _unwrap_data_key(header, provider, allowed_keys)
     if not header.suite.signed and not full:

@@ -191,6 +191,10 @@ class KeyringLockedError(KeyringError):
     """A passphrase is needed and none was given, or it is wrong."""
 
 
+class KeyringMissingError(KeyringError):
+    """There is no keyring where --home (KMSCLI_HOME) points, and the command creates none."""
+
+
 class KeyringCorruptError(KeyringError):
     """A keyring file failed its authentication check or does not parse."""
 

@@ -55,6 +55,18 @@ class UnwrappedDataKey:
         return f"UnwrappedDataKey(key_arn={self.key_arn!r}, material_id={self.material_id!r})"
 
 
+class KeyOwner:
+    """Where a provider's keys are, for an error naming what a message needs: `where` for
+    people ("the keyring at '/x'"), its account (None: not known) and the region it uses."""
+
+    __slots__ = ("account", "region", "where")
+
+    def __init__(self, where: str, account: str | None, region: str) -> None:
+        self.where: Final = where
+        self.account: Final = account
+        self.region: Final = region
+
+
 class KeyProvider(Protocol):
     """What the envelope layer needs from a KMS: the data-key half of its API."""
 
@@ -76,6 +88,10 @@ class KeyProvider(Protocol):
 
     def key_arn(self, key: str) -> str:
         """The key ARN a KEY argument (ID, ARN, alias, alias ARN) resolves to."""
+        ...
+
+    def owner(self) -> KeyOwner:
+        """Whose keys `can_decrypt` answers for."""
         ...
 
 

@@ -85,9 +85,14 @@ class ClientFactory:
             connect_timeout=10,
             read_timeout=60,
         )
-        return session.create_client(
-            "kms", region_name=region, endpoint_url=self.settings.endpoint_url, config=config
-        )
+        try:
+            return session.create_client(
+                "kms", region_name=region, endpoint_url=self.settings.endpoint_url, config=config
+            )
+        except ValueError as failure:  # botocore's "Invalid endpoint: ..."
+            raise UsageError(
+                str(failure), hints=["an endpoint URL looks like https://kms.example.com:4566"]
+            ) from None
 
     @staticmethod
     def _translated(make: Callable[[], Any]) -> Any:

@@ -99,7 +99,7 @@ def from_client_error(code: str, message: str, *, http_status: int | None = None
 
     An answer with no AWS error in it (an HTTP status only, say a proxy's HTML page) is
     reported by its status, without its body."""
-    if code.isdigit():
+    if code.isascii() and code.isdigit() and len(code) <= 3:
         status = int(code)
         cls_ = BackendUnavailableError if status >= 500 else ValidationException
         return cls_(

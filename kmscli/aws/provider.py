@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kmscli.aws.service import AwsKmsService
-from kmscli.keyprovider import ServiceKeyProvider
+from kmscli.keyprovider import KeyOwner, ServiceKeyProvider
 
 
 def _arn_parts(arn: str) -> tuple[str, str, str, str] | None:
@@ -59,3 +59,6 @@ class AwsKeyProvider(ServiceKeyProvider):
     def can_decrypt(self, key_arn: str) -> bool:
         """Any key ARN: AWS KMS answers, or says why not (AccessDenied, NotFound, ...)."""
         return _arn_parts(key_arn) is not None
+
+    def owner(self) -> KeyOwner:
+        return KeyOwner("AWS KMS", None, self.service.region)

@@ -1,8 +1,9 @@
 """`kmscli audit`: list the keyring's audit trail, or verify its MAC chain.
 
 Owns rendering the events (a table, or CloudTrail's `{"Records": [...]}` with --json) and the
-verification report (exit 7 when the log was edited, cut or reordered). Reading, filtering and
-verifying are `kmscli.kms.audit`'s; the file format is the store's.
+verification report (exit 7 when the log was edited, cut, reordered, or no longer holds the
+record of the keyring's last change). Reading, filtering and verifying are `kmscli.kms.audit`'s;
+the file format is the store's.
 """
 
 from __future__ import annotations
@@ -28,16 +29,21 @@ def _resources(event: dict[str, Any]) -> str:
     "--key", type=KEY, metavar="KEY", help="Only events about this key (ID, ARN or alias)."
 )
 @click.option("--since", metavar="ISO8601", help="Only events at or after this instant.")
-@click.option("--verify", is_flag=True, help="Check the MAC chain instead of listing.")
+@click.option(
+    "--verify", is_flag=True, help="Check the MAC chain and its anchor instead of listing."
+)
 def audit(key: str | None, since: str | None, verify: bool) -> None:
     """List the audit trail of every KMS operation, or verify that it is intact.
 
     Every operation, allowed or denied, appends a CloudTrail-like event: eventTime,
     eventName, userIdentity, awsRegion, requestParameters (never plaintext, blobs, data keys
     or grant tokens), the key ARN in resources, and errorCode/errorMessage when it failed.
-    Events are chained by a MAC under a key derived from the keyring's root key, so --verify
-    detects an edited, removed, reordered or cut-off record (exit 7). Reading the trail needs
-    no key permission.
+    Events are sealed and chained by a MAC under keys derived from the keyring's root key, so
+    the log file reveals nothing but their number and sizes, and --verify detects an edited,
+    removed, reordered or cut-off record (exit 7). A change and its event are committed
+    together or not at all, and the keyring records the event of its last change, so --verify
+    also reports a trail removed or cut back past it. Reading the trail needs no key
+    permission.
 
     \b
     Example:

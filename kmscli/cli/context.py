@@ -3,7 +3,8 @@
 Owns the precedence option > environment > profile > configuration defaults > built-in default
 for the global options and the default key, the configuration file (TOML in the platformdirs
 user config dir, or KMSCLI_CONFIG), where the keyring and its root key live by default, how a
-passphrase is obtained (environment, file, or a prompt only when stdin is a terminal),
+passphrase is obtained (environment, file, or a prompt only when stdin is a terminal, asked
+again after a wrong one), which commands may create a missing keyring (see `open_keyring`),
 the clock (always the real one: no variable, option or setting moves it), and which backend
 answers the KMS operations (the local keyring, or AWS KMS with its endpoint and how many calls
 may run at once). It is the only place that reads these environment variables and the only
@@ -19,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kmscli.errors import UsageError
+from kmscli.errors import KeyringLockedError, KeyringMissingError, NotFoundException, UsageError
 
 if TYPE_CHECKING:
     from kmscli.aws.client import ClientFactory
@@ -63,6 +64,11 @@ class Settings:
         self.no_progress = False
 
 
+def _small_number(text: str) -> bool:
+    """ASCII digits, few enough for int() (which also takes "²" and refuses 4,301 digits)."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def _env(name: str) -> str | None:
     value = os.environ.get(name)
     return value if value else None
@@ -73,6 +79,9 @@ class Environment:
 
     def __init__(self) -> None:
         self.settings = Settings()
+        self.creates_keys = False
+        self._typed_passphrase: bytes | None = None
+        self._accepted_passphrase: bytes | None = None
 
     @property
     def json(self) -> bool:
@@ -169,15 +178,25 @@ class Environment:
             return read_passphrase_file(Path(path))
         return None
 
+    def _passphrase_source(self) -> str:
+        if os.environ.get("KMSCLI_PASSPHRASE"):
+            return "KMSCLI_PASSPHRASE"
+        return f"KMSCLI_PASSPHRASE_FILE ('{_env('KMSCLI_PASSPHRASE_FILE')}')"
+
     def passphrase(self) -> bytes | None:
-        """The keyring passphrase, or None when there is no way to get one without waiting."""
+        """The keyring passphrase: the one already accepted in this command, else from the
+        environment, else typed at a prompt when stdin is a terminal; None when there is no
+        way to get one without waiting."""
+        if self._accepted_passphrase is not None:
+            return self._accepted_passphrase
         given = self.passphrase_from_environment()
         if given is not None:
             return given
         if stdin_is_terminal():
-            import getpass
+            from kmscli.cli.passphrase import ask
 
-            return getpass.getpass("kmscli: keyring passphrase: ").encode()
+            self._typed_passphrase = ask("kmscli: keyring passphrase: ")
+            return self._typed_passphrase
         return None
 
     @cached_property
@@ -197,13 +216,23 @@ class Environment:
         text = _env("KMSCLI_MAX_CONCURRENCY") or self.configured.get("max_concurrency")
         if text is None:
             return DEFAULT_MAX_CONCURRENCY
-        if not text.isdigit() or not 1 <= int(text) <= 256:
+        if not _small_number(text) or not 1 <= int(text) <= 256:
             raise UsageError(f"max_concurrency '{text}' is not a number from 1 to 256")
         return int(text)
 
-    def open_keyring(self, *, create: bool = True) -> Keyring:
-        from kmscli.store import open_keyring
+    def open_keyring(self) -> Keyring:
+        """The keyring at `home`, unlocked.
 
+        A missing keyring is created only for a command that creates a key and so means to
+        have a keyring: `key create`, and `encrypt` under the AWS managed key alias/aws/kmscli
+        (which it creates). They set `creates_keys` before the keyring is opened, and the new
+        keyring is announced once on stderr. Every other command (lists, describe, decrypt,
+        policy, audit, serve, ...) refuses a missing keyring with KeyringMissingError (exit 9)
+        and leaves nothing behind, so a mistyped --home creates nothing.
+
+        A passphrase typed at the terminal that is wrong is asked for again, TRIES times in all;
+        one from KMSCLI_PASSPHRASE or _FILE fails at once (exit 9).
+        """
         if self.backend != "local":
             raise UsageError(
                 f"this command works on the local keyring, and the backend is '{self.backend}'",
@@ -212,13 +241,90 @@ class Environment:
                     "IAM its identity policies)"
                 ],
             )
-        return open_keyring(
-            self.home,
-            root_key_file=self.root_key_file,
-            root_key_dir=self.root_key_dir,
-            passphrase=self.passphrase,
-            create=create,
+        try:
+            return self._unlock()
+        except NotFoundException:
+            if not self.creates_keys:
+                raise self._missing() from None
+        return self._create_keyring()
+
+    def _missing(self) -> KeyringMissingError:
+        hints = ["create one with 'kmscli keyring init' (or 'kmscli key create')"]
+        if self.settings.home or _env("KMSCLI_HOME") or self.configured.get("home"):
+            hints.append("or check --home, KMSCLI_HOME and the configuration's 'home'")
+        return KeyringMissingError(f"no keyring at '{self.home}'", hints=hints)
+
+    def _unlock(self) -> Keyring:
+        """Open the existing keyring (NotFoundException if there is none), prompting again
+        after a wrong passphrase typed at the terminal."""
+        from kmscli.cli.passphrase import TRIES, say
+        from kmscli.store import open_keyring
+
+        attempt = 1
+        while True:
+            self._forget_typed_passphrase()
+            try:
+                keyring = open_keyring(
+                    self.home,
+                    root_key_file=self.root_key_file,
+                    root_key_dir=self.root_key_dir,
+                    passphrase=self.passphrase,
+                    create=False,
+                )
+            except KeyringLockedError as error:
+                if self._typed_passphrase is None:
+                    raise self._explain_locked(error) from None
+                if attempt == TRIES:
+                    raise KeyringLockedError(
+                        f"wrong passphrase for the keyring at '{self.home}' ({TRIES} tries)",
+                        hints=["a forgotten passphrase cannot be recovered: restore a backup"],
+                    ) from None
+                say("wrong passphrase, try again")
+                attempt += 1
+                continue
+            self._accepted_passphrase = self._typed_passphrase
+            return keyring
+
+    def _forget_typed_passphrase(self) -> None:
+        self._typed_passphrase = None
+
+    def _explain_locked(self, error: KeyringLockedError) -> KeyringLockedError:
+        """A wrong passphrase from the environment names where it came from, not a prompt."""
+        from_environment = os.environ.get("KMSCLI_PASSPHRASE") or _env("KMSCLI_PASSPHRASE_FILE")
+        # The store's words for a passphrase that does not unwrap the root key.
+        if not from_environment or not error.message.startswith("wrong passphrase"):
+            return error
+        return KeyringLockedError(
+            f"wrong passphrase for the keyring at '{self.home}'",
+            hints=[f"it came from {self._passphrase_source()}: set the keyring's passphrase there"],
         )
+
+    def _create_keyring(self) -> Keyring:
+        from kmscli.errors import AlreadyExistsException
+        from kmscli.store import init_keyring
+
+        try:
+            keyring = init_keyring(
+                self.home, root_key_file=self.root_key_file, root_key_dir=self.root_key_dir
+            )
+        except AlreadyExistsException:  # another process created it meanwhile: use theirs
+            return self._unlock()
+        self.announce_new_keyring(keyring)
+        return keyring
+
+    def announce_new_keyring(self, keyring: Keyring) -> None:
+        """Say once, on stderr (not with -q), where a keyring just created is, its account and
+        where its root key is, which must be backed up."""
+        from kmscli.cli.output import notice
+
+        info = keyring.info
+        notice(self, f"created a keyring at '{info.home}' (account {info.account_id})")
+        if info.root_key_file is not None:
+            notice(
+                self,
+                f"its root key is the file '{info.root_key_file}': back it up, apart from the "
+                "keyring; without it no key of the keyring can be used",
+            )
 
     def catch_up(self, keyring: Keyring) -> None:
         """Do the KMS's own work that fell due (rotations, deletions, material expiries), as
@@ -279,7 +385,7 @@ class Environment:
         text = _env("AWS_MAX_ATTEMPTS")
         if text is None:
             return DEFAULT_MAX_ATTEMPTS
-        if not text.isdigit() or int(text) < 1:
+        if not _small_number(text) or int(text) < 1:
             raise UsageError(f"AWS_MAX_ATTEMPTS='{text}' is not a positive number")
         return int(text)
 
@@ -330,7 +436,7 @@ def load_configuration(path: Path, profile: str | None) -> dict[str, str]:
 
     A missing file is an empty configuration, unless a profile was asked for.
     """
-    if not path.is_file():
+    if not path.exists():
         if profile is not None:
             raise UsageError(
                 f"profile '{profile}' is not defined: there is no configuration file '{path}'"
@@ -338,9 +444,14 @@ def load_configuration(path: Path, profile: str | None) -> dict[str, str]:
         return {}
     import tomllib
 
+    from kmscli.cli.reading import read_settings_file
+
+    data = read_settings_file(
+        path, limit=CONFIG_FILE_LIMIT, what="configuration file", refuse=UsageError
+    )
     try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        document = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise UsageError(f"configuration file '{path}' cannot be read: {error}") from None
     settings = _settings_table(document, f"configuration file '{path}'")
     if profile is not None:
@@ -377,11 +488,17 @@ def stdin_is_terminal() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
-def read_passphrase_file(path: Path) -> bytes:
-    from kmscli.errors import InputOutputError
+PASSPHRASE_FILE_LIMIT = 4096
+CONFIG_FILE_LIMIT = 1 << 20
 
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise InputOutputError(f"cannot read passphrase file '{path}': {error.strerror}") from None
+
+def read_passphrase_file(path: Path) -> bytes:
+    """The passphrase in a file or pipe, without its line ending; never blocks on a FIFO that
+    no one writes to, and refuses a device, directory or socket (exit 9)."""
+    from kmscli.cli.reading import read_settings_file
+    from kmscli.errors import KeyringLockedError
+
+    data = read_settings_file(
+        path, limit=PASSPHRASE_FILE_LIMIT, what="passphrase file", refuse=KeyringLockedError
+    )
     return data.rstrip(b"\r\n")

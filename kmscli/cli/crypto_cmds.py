@@ -25,6 +25,7 @@ from kmscli.cli.jobs import (
     deliver,
     io_errors,
     max_encrypted_data_keys_option,
+    max_frame_length_option,
     message_or_blob,
     run_jobs,
     sink,
@@ -172,7 +173,8 @@ def _encryption_keys(env: Environment, keys: Sequence[str]) -> list[str]:
     "--frame-size",
     type=int,
     metavar="N",
-    help="Frame length in bytes, a multiple of 128 (default 262144).",
+    help="Frame length in bytes, a multiple of 128 (default 262144); decrypt reads frames "
+    "above 4 MiB only with --max-frame-length.",
 )
 @click.option(
     "--algorithm",
@@ -230,10 +232,13 @@ def encrypt(
     from kmscli.message.suites import DEFAULT_SUITE, suite_by_name
 
     env = environment()
+    key_list = _encryption_keys(env, keys)
+    # Under the AWS managed key, which it creates on first use, encrypt may create a missing
+    # keyring too (the quickstart); under a named key it needs one (see open_keyring).
+    env.creates_keys = AWS_MANAGED_KEY in key_list
     if grant_tokens:
         env.provider.grant_tokens = grant_tokens
     pairs = parse_context(context)
-    key_list = _encryption_keys(env, keys)
     cache = _data_key_cache(cache_max_age, cache_max_messages, cache_max_bytes)
     jobs = plan(files, output, suffix=suffix, decrypting=False)
     refuse_binary_to_terminal(jobs, output if not (direct and env.json) else "-")
@@ -345,6 +350,7 @@ def _encrypt_direct(
 @force_option
 @commitment_policy_option
 @max_encrypted_data_keys_option
+@max_frame_length_option
 @encryption_algorithm_option
 @grant_token_option
 @_cache_options("message bytes")
@@ -357,6 +363,7 @@ def decrypt(
     force: bool,
     commitment_policy: str,
     max_encrypted_data_keys: int,
+    max_frame_length: int,
     encryption_algorithm: str | None,
     grant_tokens: tuple[str, ...],
     cache_max_age: float | None,
@@ -414,7 +421,10 @@ def decrypt(
             if blob is not None:
                 return _decrypt_blob(env, job, blob, keys, pairs, mode, force)
             decryptor = read_header(
-                stream, commitment_policy=policy, max_encrypted_data_keys=max_encrypted_data_keys
+                stream,
+                commitment_policy=policy,
+                max_encrypted_data_keys=max_encrypted_data_keys,
+                max_frame_length=max_frame_length,
             )
             with (
                 sink(job, mode, overwrite=force) as (dst, commit),
@@ -515,7 +525,8 @@ def _decrypt_rsa(
 
 @command(cli, "inspect")
 @click.argument("source", metavar="FILE|-")
-def inspect(source: str) -> None:
+@max_encrypted_data_keys_option
+def inspect(source: str, max_encrypted_data_keys: int) -> None:
     """Show a message's header (or a blob's key): no keyring needed.
 
     Prints the format version, algorithm suite, message ID, encryption context, encrypted data
@@ -535,7 +546,9 @@ def inspect(source: str) -> None:
         stream, raw = message_or_blob(src, job.source_label, foreign_blobs=env.backend == "aws")
         document: dict[str, Any]
         if raw is None:
-            document = describe(parse_header(stream))
+            document = describe(
+                parse_header(stream, max_encrypted_data_keys=max_encrypted_data_keys)
+            )
         elif looks_like_blob(raw):
             blob = parse_blob(raw)
             document = {

@@ -16,6 +16,7 @@ from kmscli.cli.files import refuse_directory_name
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, emit_table
 from kmscli.cli.params import (
+    BLOB_LIMIT,
     KEY,
     context_option,
     force_option,
@@ -242,7 +243,7 @@ def datakey_decrypt(
       kmscli datakey decrypt dek.blob -o dek.bin
     """
     env = environment()
-    blob = read_input(source, what="ciphertext blob")
+    blob = read_input(source, limit=BLOB_LIMIT, what="ciphertext blob")
     response = env.service.decrypt(
         blob, key=key, encryption_context=parse_context(context), grant_tokens=grant_tokens
     )

@@ -975,8 +975,9 @@ def _exit_statuses() -> list[tuple[int, str, list[str]]]:
         "context is wrong.",
         8: "Not a message or a ciphertext blob, or an unsupported format version or algorithm "
         "suite.",
-        9: "The keyring is unusable: locked (a passphrase is needed, or it is wrong), corrupt, "
-        "accessible by group or others, or written by a newer kmscli.",
+        9: "The keyring is unusable: missing (only key create and encrypt create one), locked "
+        "(a passphrase is needed, or it is wrong), corrupt, accessible by group or others, or "
+        "written by a newer kmscli.",
         10: "I/O error on input or output: a missing file, a permission, a full disk.",
         130: "Interrupted.",
     }
@@ -1016,9 +1017,10 @@ _ENVIRONMENT = (
     ),
     (
         "KMSCLI_PASSPHRASE_FILE",
-        "A file holding the passphrase (a final newline is ignored). Without either variable "
-        "kmscli prompts when stdin is a terminal, and otherwise fails at once with exit "
-        "status 9: it never waits on a prompt.",
+        "A file holding the passphrase (a final newline is ignored), or a pipe such as "
+        "<(pass show kmscli); a FIFO no one writes to reads as empty, and a device or directory "
+        "is refused with exit status 9. Without either variable kmscli prompts when stdin is a "
+        "terminal, and otherwise fails at once with exit status 9: it never waits on a prompt.",
     ),
     (
         "KMSCLI_ROOT_KEY_FILE",
@@ -1112,8 +1114,9 @@ def man_page(tree: Tree | None = None) -> str:
         _italic("~/.local/share/kmscli/"),
         roff(
             "The keyring directory (the platformdirs user data directory for kmscli; --home or "
-            "KMSCLI_HOME name another), created on first use with mode 0700. Its layout and "
-            "protection are described in kmscli-format(5)."
+            "KMSCLI_HOME name another), mode 0700, made by keyring init or on first use by key "
+            "create and encrypt under the AWS managed key; other commands refuse a missing one. "
+            "Its layout and protection are described in kmscli-format(5)."
         ),
         ".TP",
         _italic("~/.config/kmscli/root-keys/KEYRING_ID.key"),
@@ -1121,7 +1124,8 @@ def man_page(tree: Tree | None = None) -> str:
             "The root key file of a keyring protected by a key file (the platformdirs user "
             "configuration directory; KMSCLI_ROOT_KEY_FILE names another), mode 0600 and kept "
             "outside the keyring directory, so that a copy of the keyring alone reveals no key. "
-            "A root key file accessible by group or others is refused with exit status 9."
+            "A root key file accessible by group or others, or that is not a regular file (a "
+            "FIFO, a device, a directory), is refused at once with exit status 9."
         ),
         '.SH "EXIT STATUS"',
     ]
@@ -1153,6 +1157,59 @@ def _fields(rows: Sequence[tuple[str, str]]) -> list[str]:
     for tag, text in rows:
         out += [".TP", _bold(tag), roff(text)]
     return out
+
+
+def _audit_section() -> list[str]:
+    """The audit trail, with kmscli.store.auditlog's, auditrecord's and anchor's names."""
+    from kmscli.store import anchor, auditlog, auditrecord
+
+    log, head = f"{auditlog.AUDIT_DIR}/{auditlog.LOG}", f"{auditlog.AUDIT_DIR}/{auditlog.HEAD}"
+    return [
+        ".SS Audit trail",
+        roff(
+            f"{log} holds one record a line, each chained to the one before by an HMAC-SHA256 "
+            "under the audit subkey (prev: the MAC of the record before, 64 zeros for the "
+            "first; seq counts from 1):"
+        ),
+        *_fields(
+            [
+                (
+                    f"version {auditrecord.VERSION} (written)",
+                    '{"v":2, "mac":HEX, "seq":N, "prev":HEX, "sealed":BASE64} (on disk without '
+                    "spaces). sealed is IV || "
+                    "AES-256-GCM of the event (one line of CloudTrail-like JSON) under the "
+                    'audit-seal subkey || tag, with the associated data "kmscli audit event v2", '
+                    "NUL, keyring ID, NUL, seq (8, big-endian): the file shows only how many "
+                    'events there are and how long each is. mac covers "kmscli audit record v2", '
+                    'NUL, keyring ID, NUL and the bytes from "seq" to the end of sealed\'s '
+                    "value.",
+                ),
+                (
+                    "version 1 (read only)",
+                    '{"mac":HEX,"seq":N,"prev":HEX,"event":JSON}, the event in clear, as kmscli '
+                    'before sealed records wrote it; mac covers "kmscli audit record v1", NUL, '
+                    'keyring ID, NUL and the bytes from "seq" to the end of the event. A log '
+                    "made by such a kmscli keeps its version 1 records and goes on with version "
+                    "2 ones, chained alike. A record of a newer version is refused with exit "
+                    "status 9.",
+                ),
+            ]
+        ),
+        roff(
+            f"{head} holds two 128-byte slots, each KMAH 0x01 || seq (8) || log size (8) || MAC "
+            "of record seq || HMAC of the slot, naming the last record; the newer valid slot "
+            "counts, so a torn write leaves the other. It is also the lock appenders take. "
+            f"The record {anchor.KIND}/{anchor.NAME} (kind {anchor.KIND}, sealed like any "
+            f'record) anchors the trail: {{"v":{anchor.VERSION},"seq":N,"size":LOG SIZE,'
+            '"mac":HEX}, the audit record the last change committed with, renamed into place '
+            "by the same transaction. Verification requires the log to hold that record with "
+            "that MAC and the head not to be older, so a trail removed, cut back or replaced "
+            "is reported, even when what is left is a valid chain; a change that finds the "
+            "anchored record gone keeps the old anchor. Operations that change nothing append "
+            "their events after the anchor. A keyring without the record has no change "
+            "anchored yet (made by an older kmscli)."
+        ),
+    ]
 
 
 def _backup_section() -> list[str]:
@@ -1212,10 +1269,11 @@ def format_page() -> str:
     from kmscli.envelope import KMS_PROVIDER_ID
     from kmscli.kms import blob
     from kmscli.message import frames
+    from kmscli.message.decoder import DEFAULT_MAX_ENCRYPTED_DATA_KEYS, DEFAULT_MAX_FRAME_LENGTH
     from kmscli.message.encoder import DEFAULT_FRAME_LENGTH
-    from kmscli.message.header import MESSAGE_ID_LENGTH, VERSION_2
+    from kmscli.message.header import MAX_FRAME_LENGTH, MESSAGE_ID_LENGTH, VERSION_2
     from kmscli.message.suites import DEFAULT_SUITE, ENCRYPT_SUITES, SIGNED_SUITE
-    from kmscli.store import header, journal, layout, records, rootkey
+    from kmscli.store import auditlog, header, journal, layout, records, rootkey
 
     iv, tag = GCM_NONCE_BYTES, GCM_TAG_BYTES
     message_id = MESSAGE_ID_LENGTH[VERSION_2]
@@ -1355,6 +1413,22 @@ def format_page() -> str:
             "regular frames are released as their tags verify and the final frame only after "
             "the end of the message verified."
         ),
+        ".SS Limits",
+        roff(
+            "A frame is authenticated whole, so a reader holds it in memory, twice (ciphertext "
+            "and plaintext). The format allows frame lengths up to "
+            f"{MAX_FRAME_LENGTH}; kmscli decrypt and reencrypt refuse a header declaring more "
+            f"than {DEFAULT_MAX_FRAME_LENGTH} bytes ({DEFAULT_MAX_FRAME_LENGTH // 2**20} MiB) "
+            "per frame, or a non-framed body longer than that, unless --max-frame-length allows "
+            "it (exit 8). The check comes right after the header, before any buffer is sized and "
+            "before any data key is unwrapped, so a header with a valid tag that declares huge "
+            "frames costs nothing; memory then stays within about two frames plus a constant. "
+            "Messages with more than "
+            f"{DEFAULT_MAX_ENCRYPTED_DATA_KEYS} encrypted data keys are refused unless "
+            "--max-encrypted-data-keys allows them (decrypt, reencrypt, inspect). Every other "
+            "length in a header is a 2-byte field, so no field is longer than 65535 bytes. Bytes "
+            "after the end of a message are an error (exit 7)."
+        ),
         '.SH "CIPHERTEXT BLOBS"',
         roff(
             "What AWS KMS calls a CiphertextBlob: the output of encrypt --direct and the "
@@ -1403,14 +1477,21 @@ def format_page() -> str:
                 (layout.HEADER, "The authenticated header: IDs, protection mode, schema version."),
                 (layout.LOCK, "The flock(2) target: readers take it shared, writers exclusive."),
                 (
-                    f"{layout.RECORDS}/KIND/NAME",
+                    f"{layout.OPAQUE_RECORDS}/KIND/HASH",
                     "One file per record: kind keys (name REGION/KEY_ID: metadata, state, "
-                    "policy, tags and the sealed key materials), aliases (REGION/alias/NAME) "
-                    "and others. A name is encoded byte by byte from UTF-8: a-z, 0-9, - and _ "
-                    "stand for themselves and every other byte becomes %xx (lower-case hex), so "
-                    "names never collide on a case-insensitive file system; an encoding too long "
-                    f"for a file name becomes {layout.HASHED_PREFIX} followed by the SHA-256 of "
-                    "the name in hex.",
+                    "policy, tags and the sealed key materials), aliases (REGION/alias/NAME), "
+                    "grants, identity-policies and others. HASH is the HMAC-SHA256, in "
+                    "lower-case hex, under the record-names subkey of kind, NUL, name (UTF-8): "
+                    "the directory shows the kinds and how many records each has, never a "
+                    "name; the name is inside the record (schema version 2).",
+                ),
+                (
+                    f"{layout.RECORDS}/KIND/NAME",
+                    "Schema version 1 (kmscli before opaque names): the name encoded byte by "
+                    "byte from UTF-8: a-z, 0-9, - and _ stand for themselves and every other "
+                    "byte becomes %xx (lower-case hex); an encoding too long for a file name "
+                    f"becomes {layout.HASHED_PREFIX} followed by the SHA-256 of the name in hex. "
+                    "Read as it is; migrated at the first write (see Migration).",
                 ),
                 (
                     f"{layout.JOURNAL_PENDING}, {layout.JOURNAL}",
@@ -1418,6 +1499,10 @@ def format_page() -> str:
                     "(see Transactions).",
                 ),
                 (f"{layout.TEMP_PREFIX}*", "Temporary files of atomic writes."),
+                (
+                    f"{layout.AUDIT}/{auditlog.LOG}, {layout.AUDIT}/{auditlog.HEAD}",
+                    "The audit trail and its head (see Audit trail).",
+                ),
             ]
         ),
         ".SS Root key and subkeys",
@@ -1425,7 +1510,8 @@ def format_page() -> str:
             f"The root key is {rootkey.ROOT_KEY_BYTES} random bytes. Every key the keyring uses "
             "is derived from it with HKDF-SHA256, the keyring ID as salt and "
             "kmscli/keyring/v1/PURPOSE as info, one per purpose (key-check, header-mac, "
-            "records, journal, seal, audit, backup): no subkey serves two purposes."
+            "records, record-names, journal, seal, audit, audit-seal, backup): no subkey "
+            "serves two purposes."
         ),
         *_fields(
             [
@@ -1454,7 +1540,8 @@ def format_page() -> str:
             "from a corrupt header) and, for a passphrase, kdf (the Argon2id parameters and "
             "salt) and wrapped_root_key. The second is "
             '{"mac": HMAC-SHA256 of line 1 under the header-mac subkey, "sha256": SHA-256 of '
-            "line 1}, both in hex. A header with a newer schema version is refused."
+            "line 1}, both in hex. A header with a newer schema version is refused; one "
+            "with schema version 1 is read, and migrated at the first write."
         ),
         ".SS Records",
         roff(
@@ -1477,8 +1564,29 @@ def format_page() -> str:
             f"point), rename the temporary files onto their records, remove deleted records, "
             f"and remove {layout.JOURNAL}. A process that finds a {layout.JOURNAL} completes it; "
             f"a {layout.JOURNAL_PENDING} and temporary files are removed. A process killed in "
-            "the middle of a write leaves either the old or the new state."
+            "the middle of a write leaves either the old or the new state. A transaction's "
+            "audit events travel in its journal (payload version 2) as finished record lines, "
+            "with the position of the chain they follow: after the commit point they are "
+            f"appended to {layout.AUDIT}/{auditlog.LOG} before any record is renamed, and if "
+            "that fails the writer cuts the log back and removes the journal, so the change "
+            "does not happen. Completing a journal appends only the events not yet in the log."
         ),
+        ".SS Migration",
+        roff(
+            f"A keyring of schema version 1 ({layout.RECORDS}/) is opened and read as it is; "
+            "reading never changes it. The first write, under the exclusive lock and after "
+            f"completing any journal, migrates it: it removes a {layout.OPAQUE_RECORDS}/ an "
+            "interrupted migration left, writes every record again under its schema-2 name in "
+            f"a new {layout.OPAQUE_RECORDS}/ (each file, each directory and the keyring "
+            "directory fsynced), replaces the header with the same header at schema version 2 "
+            f"(the commit point), and removes {layout.RECORDS}/. Record contents do not change. "
+            f"A process killed before the commit point leaves a {layout.OPAQUE_RECORDS}/ that "
+            f"the next exclusive lock removes; one killed after it leaves a {layout.RECORDS}/ "
+            "that the next exclusive lock removes. A process that opened the keyring before "
+            "another one migrated it follows the header. A damaged or unexpected file in "
+            f"{layout.RECORDS}/ stops the migration before its commit point (exit status 9)."
+        ),
+        *_audit_section(),
         *_backup_section(),
         '.SH "SEE ALSO"',
         ".BR kmscli (1)",

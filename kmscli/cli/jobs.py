@@ -58,6 +58,18 @@ max_encrypted_data_keys_option = click.option(
     show_default=True,
     help="Refuse messages with more data keys than this.",
 )
+# 4 MiB: kmscli.message.decoder.DEFAULT_MAX_FRAME_LENGTH (not imported: it would load the decoder
+# on every start); a test holds the two equal.
+DEFAULT_MAX_FRAME_LENGTH = 4 * 1024 * 1024
+max_frame_length_option = click.option(
+    "--max-frame-length",
+    type=click.IntRange(1, 2**36),
+    default=DEFAULT_MAX_FRAME_LENGTH,
+    show_default=True,
+    metavar="BYTES",
+    help="Refuse messages whose frames (or non-framed body) are larger: each frame is held in "
+    "memory twice while it is decrypted.",
+)
 
 
 # Errors about what every job of a command shares (the keyring, the backend, and for encrypt the
@@ -238,6 +250,10 @@ def deliver(
 def io_errors(job: Job) -> Iterator[None]:
     try:
         yield
+    except BrokenPipeError:
+        # The reader of the output went away: end quietly with 141, as documented (a bare
+        # BrokenPipeError would reach click, which exits 1).
+        raise click.exceptions.Exit(141) from None
     except OSError as error:
         where = job.target_label if error.filename is None else error.filename
         raise InputOutputError(describe_os_error(error, where)) from None

@@ -18,7 +18,14 @@ import click
 from kmscli.cli.context import stdin_is_terminal
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, emit_record, emit_table, notice, verbose
-from kmscli.cli.params import KEY, grant_token_option, key_id_or_arn, parse_pairs, read_text
+from kmscli.cli.params import (
+    KEY,
+    KEY_POLICY_LIMIT,
+    grant_token_option,
+    key_id_or_arn,
+    parse_pairs,
+    read_policy,
+)
 from kmscli.cli.root import key_group
 from kmscli.errors import UsageError
 
@@ -65,7 +72,8 @@ def key_create(
       KEY=$(kmscli key create --description "nightly backups" --alias alias/backups)
     """
     env = environment()
-    policy = read_text(policy_file, what="policy file") if policy_file is not None else None
+    env.creates_keys = True  # a missing keyring is created (and announced): see open_keyring
+    policy = read_policy(policy_file, limit=KEY_POLICY_LIMIT) if policy_file is not None else None
     response = env.service.create_key(
         description=description,
         key_spec=key_spec,
@@ -351,7 +359,7 @@ def key_replicate(
       kmscli key replicate "$MRK" --replica-region eu-west-1 --description "DR copy"
     """
     env = environment()
-    policy = read_text(policy_file, what="policy file") if policy_file is not None else None
+    policy = read_policy(policy_file, limit=KEY_POLICY_LIMIT) if policy_file is not None else None
     response = env.service.replicate_key(
         key_id_or_arn(env, key),
         replica_region,

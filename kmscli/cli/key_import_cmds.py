@@ -16,7 +16,7 @@ import click
 
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, emit_record
-from kmscli.cli.params import KEY, key_id_or_arn, read_input
+from kmscli.cli.params import BLOB_LIMIT, KEY, key_id_or_arn, read_input
 from kmscli.cli.root import key_group
 from kmscli.errors import UsageError
 from kmscli.outputs import AtomicOutput
@@ -142,8 +142,8 @@ def key_import_material(
     env = environment()
     if valid_to is not None and no_expiry:
         raise UsageError("--valid-to and --no-expiry exclude each other")
-    wrapped = read_input(material_file, limit=6144, what="wrapped key material")
-    token = read_input(token_file, limit=6144, what="import token")
+    wrapped = read_input(material_file, limit=BLOB_LIMIT, what="wrapped key material")
+    token = read_input(token_file, limit=BLOB_LIMIT, what="import token")
     response = env.service.import_key_material(
         key_id_or_arn(env, key),
         token,

@@ -15,7 +15,7 @@ import click
 
 from kmscli.cli.context import Environment, read_passphrase_file, stdin_is_terminal
 from kmscli.cli.options import command, environment
-from kmscli.cli.output import emit_json, emit_line, emit_record, notice, verbose
+from kmscli.cli.output import emit_json, emit_line, emit_record, notice, verbose, warning
 from kmscli.cli.root import keyring_group
 from kmscli.errors import (
     InputOutputError,
@@ -37,11 +37,9 @@ def _init_passphrase(env: Environment, passphrase_file: str | None) -> bytes:
     elif given is not None:
         secret = given
     elif stdin_is_terminal():
-        import getpass
+        from kmscli.cli.passphrase import choose_new
 
-        secret = getpass.getpass("kmscli: new keyring passphrase: ").encode()
-        if getpass.getpass("kmscli: repeat passphrase: ").encode() != secret:
-            raise UsageError("the passphrases do not match")
+        secret = choose_new()
     else:
         raise KeyringLockedError(
             "a passphrase is needed and stdin is not a terminal",
@@ -49,6 +47,15 @@ def _init_passphrase(env: Environment, passphrase_file: str | None) -> bytes:
         )
     if not secret:
         raise UsageError("the passphrase is empty")
+    from kmscli.cli.passphrase import weakness
+
+    weak = weakness(secret)
+    if weak is not None:
+        warning(
+            env,
+            f"weak passphrase: {weak} (anyone with a copy of the keyring can try "
+            "passphrases offline); see 'The keyring' in README.md for the rule",
+        )
     return secret
 
 
@@ -82,7 +89,7 @@ def status_document(keyring: Keyring) -> dict[str, Any]:
 @click.option("--passphrase-file", metavar="FILE", help="Read the new passphrase from FILE.")
 @click.option("--account-id", metavar="12DIGITS", help="Account ID (default: random).")
 def keyring_init(use_passphrase: bool, passphrase_file: str | None, account_id: str | None) -> None:
-    """Create a keyring explicitly (commands otherwise create one on first use).
+    """Create a keyring (only key create and encrypt also create one, on first use).
 
     The root key is kept in a file outside the keyring directory (mode 0600), or, with
     --passphrase, wrapped under Argon2id of a passphrase and kept in the keyring header.
@@ -108,7 +115,7 @@ def keyring_init(use_passphrase: bool, passphrase_file: str | None, account_id: 
         account_id=account_id,
         passphrase=secret,
     )
-    verbose(env, f"created keyring '{keyring.info.home}' ({keyring.info.protection})")
+    env.announce_new_keyring(keyring)
     if env.json:
         emit_json(status_document(keyring))
     else:
@@ -128,7 +135,7 @@ def keyring_status() -> None:
       kmscli keyring status --json
     """
     env = environment()
-    keyring = env.open_keyring(create=False)
+    keyring = env.open_keyring()
     env.catch_up(keyring)
     document = status_document(keyring)
     if env.json:
@@ -144,7 +151,9 @@ def keyring_verify() -> None:
     """Check every file of the keyring and the audit trail, and report each problem found.
 
     Every record is decrypted and authenticated, the header's MAC and the audit trail's MAC
-    chain checked, and files that do not belong to a keyring, records renamed or moved, and
+    chain checked (and that the trail still holds the record of the keyring's last change, so
+    a removed or truncated trail is reported), and files that do not belong to a keyring,
+    records renamed or moved, and
     permissions that give group or others access are reported, one per line on stdout. The
     exit status is 0 when nothing is wrong and 9 (KeyringCorruptError) otherwise. An
     interrupted write is finished first.
@@ -157,7 +166,7 @@ def keyring_verify() -> None:
     from kmscli.kms.audit import verify_trail
 
     env = environment()
-    keyring = env.open_keyring(create=False)
+    keyring = env.open_keyring()
     with contextlib.suppress(KeyringError):
         env.catch_up(keyring)  # a keyring that cannot do it fails below, with every problem
     problems = keyring.verify_all()
@@ -233,7 +242,7 @@ def keyring_backup(file: str, force: bool) -> None:
     if to_stdout and env.json:
         raise UsageError("--json cannot be used with a backup written to stdout")
     if to_stdout:
-        keyring = env.open_keyring(create=False)
+        keyring = env.open_keyring()
         env.catch_up(keyring)
         try:
             info = create_backup(keyring, sys.stdout.buffer)
@@ -247,7 +256,7 @@ def keyring_backup(file: str, force: bool) -> None:
         _refuse_inside_keyring(target, env.home)
         output = AtomicOutput(target, mode=0o600, overwrite=force)
         with output as handle:
-            keyring = env.open_keyring(create=False)
+            keyring = env.open_keyring()
             env.catch_up(keyring)
             try:
                 info = create_backup(keyring, handle)

@@ -15,6 +15,7 @@ from kmscli.cli.output import emit_json, emit_line, verbose
 from kmscli.cli.params import force_option, grant_token_option, read_input
 from kmscli.cli.root import cli
 from kmscli.cli.sign_cmds import key_option, read_binary, write_output
+from kmscli.errors import ValidationException
 
 MAX_MESSAGE = 4096
 
@@ -67,7 +68,7 @@ def mac_generate(
       kmscli mac generate token.txt -k alias/tokens -o token.mac
     """
     env = environment()
-    message = read_input(source, limit=MAX_MESSAGE, what="message")
+    message = read_input(source, limit=MAX_MESSAGE, what="message", error=ValidationException)
     response = env.service.generate_mac(
         key, message, mac_algorithm=mac_algorithm, grant_tokens=grant_tokens
     )
@@ -110,7 +111,7 @@ def mac_verify(
     """
     env = environment()
     mac = read_binary(mac_file, what="MAC")
-    message = read_input(source, limit=MAX_MESSAGE, what="message")
+    message = read_input(source, limit=MAX_MESSAGE, what="message", error=ValidationException)
     response = env.service.verify_mac(
         key, message, mac, mac_algorithm=mac_algorithm, grant_tokens=grant_tokens
     )

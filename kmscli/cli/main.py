@@ -9,6 +9,7 @@ traceback only with KMSCLI_DEBUG=1). The command modules are imported lazily by 
 
 from __future__ import annotations
 
+import io
 import signal
 import sys
 from typing import NoReturn
@@ -85,6 +86,10 @@ def main() -> NoReturn:
     # A write past RLIMIT_FSIZE must fail with EFBIG (exit 10, temp file removed), not kill us.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _terminate)
+    # Text the terminal's encoding cannot show (a description in a latin-1 locale) is written
+    # as \uNNNN, never a UnicodeEncodeError; in JSON that is the same string.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="backslashreplace")
     status = run(sys.argv[1:])
     try:
         sys.stdout.flush()

@@ -2,20 +2,19 @@
 and KEY: its parameter type, and the alias lookup for operations that take key IDs only.
 
 Owns turning command-line text into the values the core expects, with errors in kmscli's
-format (exit 2) and I/O failures as InputOutputError (exit 10).
+format (exit 2) and I/O failures as InputOutputError (exit 10): K=V pairs must be valid UTF-8,
+and every FILE|- read whole has a limit (below; more is exit 2, see kmscli.cli.reading).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from kmscli.cli.suggest import KEYS_SEEN
-from kmscli.errors import AccessDeniedException, InputOutputError, UsageError
+from kmscli.errors import AccessDeniedException, KmsError, LimitExceededException, UsageError
 
 if TYPE_CHECKING:
     from kmscli.cli.context import Environment
@@ -45,8 +44,21 @@ def parse_pairs(values: Sequence[str], *, option: str) -> list[tuple[str, str]]:
         key, sep, rest = value.partition("=")
         if not sep or not key:
             raise UsageError(f"{option} takes K=V, got '{value}'")
+        require_unicode(value, what=option)
         pairs.append((key, rest))
     return pairs
+
+
+def require_unicode(value: str, *, what: str) -> str:
+    """`value` if it is valid UTF-8 text. An argument with bytes that are not UTF-8 reaches
+    Python as lone surrogates, which nothing can encode: refused here (exit 2) for arguments
+    that are data (contexts, tags, descriptions), never for file names."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        # (the error line shows each undecodable byte as \xNN)
+        raise UsageError(f"{what} '{value}' is not valid UTF-8 text") from None
+    return value
 
 
 def parse_context(values: Sequence[str], *, option: str = "-c") -> dict[str, str]:
@@ -58,22 +70,34 @@ def parse_context(values: Sequence[str], *, option: str = "-c") -> dict[str, str
     return context
 
 
-def read_input(source: str, *, limit: int | None = None, what: str = "input") -> bytes:
-    """The bytes of FILE, or of stdin for `-`; at most `limit` + 1 bytes are read."""
-    try:
-        if source == "-":
-            stream = sys.stdin.buffer
-            return stream.read() if limit is None else stream.read(limit + 1)
-        with Path(source).open("rb") as handle:
-            return handle.read() if limit is None else handle.read(limit + 1)
-    except IsADirectoryError:
-        raise InputOutputError(f"cannot read {what} '{source}': it is a directory") from None
-    except OSError as error:
-        raise InputOutputError(f"cannot read {what} '{source}': {error.strerror}") from None
+# Limits on what is read whole (at most the limit plus one byte is ever read; more is exit 2).
+KEY_POLICY_LIMIT = 32768
+"""AWS KMS's key policy quota, in bytes."""
+IDENTITY_POLICY_LIMIT = 131072
+"""IAM's PolicyDocument length (its 6,144-character quota does not count whitespace)."""
+BLOB_LIMIT = 6144
+"""A CiphertextBlob, an import token, wrapped key material, a signature, a MAC."""
+PUBLIC_KEY_LIMIT = 8192
+"""A DER, PEM or Base64 public key (AWS's PublicKey member)."""
 
 
-def read_text(source: str, *, what: str) -> str:
-    data = read_input(source, what=what)
+def read_input(
+    source: str, *, limit: int, what: str = "input", error: type[KmsError] = UsageError
+) -> bytes:
+    """The bytes of FILE, or of stdin for `-`: at most `limit` (exit 2 beyond, naming it)."""
+    from kmscli.cli.reading import read_bounded
+
+    return read_bounded(source, limit=limit, what=what, error=error)
+
+
+def read_policy(source: str, *, limit: int) -> str:
+    """A policy document from FILE or `-`: UTF-8 text, larger than `limit` bytes is AWS's
+    LimitExceededException (exit 2)."""
+    return read_text(source, limit=limit, what="policy file", error=LimitExceededException)
+
+
+def read_text(source: str, *, limit: int, what: str, error: type[KmsError] = UsageError) -> str:
+    data = read_input(source, limit=limit, what=what, error=error)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -18,12 +18,14 @@ import click
 from kmscli.cli.options import command, environment, subgroup
 from kmscli.cli.output import emit_json, emit_line, emit_record, emit_table, warning
 from kmscli.cli.params import (
+    IDENTITY_POLICY_LIMIT,
     KEY,
+    KEY_POLICY_LIMIT,
     grant_token_option,
     key_id_or_arn,
     parse_context,
     parse_pairs,
-    read_text,
+    read_policy,
 )
 from kmscli.cli.root import policy_group
 from kmscli.errors import UsageError
@@ -75,7 +77,7 @@ def policy_put(
     Example:
       kmscli policy put "$KEY" policy.json
     """
-    policy = read_text(source, what="policy file")
+    policy = read_policy(source, limit=KEY_POLICY_LIMIT)
     env = environment()
     env.service.put_key_policy(
         key_id_or_arn(env, key),
@@ -129,7 +131,8 @@ def policy_validate(source: str, identity: bool) -> None:
     from kmscli.policy import lint_policy, parse_identity_policy, parse_key_policy
 
     env = environment()
-    text = read_text(source, what="policy file")
+    limit = IDENTITY_POLICY_LIMIT if identity else KEY_POLICY_LIMIT
+    text = read_policy(source, limit=limit)
     document = parse_identity_policy(text) if identity else parse_key_policy(text)
     warnings = lint_policy(document)
     for line in warnings:
@@ -269,7 +272,7 @@ def identity_put(principal_arn: str, name: str, source: str) -> None:
     """
     from kmscli.kms.identity import put_identity_policy
 
-    document = read_text(source, what="policy file")
+    document = read_policy(source, limit=IDENTITY_POLICY_LIMIT)
     put_identity_policy(environment().local_service, principal_arn, name, document)
 
 

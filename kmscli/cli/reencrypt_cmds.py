@@ -31,6 +31,7 @@ from kmscli.cli.jobs import (
     deliver,
     io_errors,
     max_encrypted_data_keys_option,
+    max_frame_length_option,
     message_or_blob,
     run_jobs,
     sink,
@@ -167,6 +168,7 @@ def _check_other_names(env: Environment, job: Job, *, header_only: bool, force: 
 )
 @commitment_policy_option
 @max_encrypted_data_keys_option
+@max_frame_length_option
 @grant_token_option
 def reencrypt(
     files: tuple[str, ...],
@@ -179,6 +181,7 @@ def reencrypt(
     header_only: bool,
     commitment_policy: str,
     max_encrypted_data_keys: int,
+    max_frame_length: int,
     grant_tokens: tuple[str, ...],
 ) -> None:
     """Put encrypted files (messages or ciphertext blobs) under another key (ReEncrypt).
@@ -242,6 +245,7 @@ def reencrypt(
                     keys=keys,
                     commitment_policy=policy,
                     max_encrypted_data_keys=max_encrypted_data_keys,
+                    max_frame_length=max_frame_length,
                     allowed_keys=source_keys,
                     required_context=pairs,
                     full=not header_only,

@@ -14,7 +14,7 @@ import sys
 import click
 
 from kmscli.cli.options import command, environment
-from kmscli.cli.output import notice, warning
+from kmscli.cli.output import diagnostic, notice, warning
 from kmscli.cli.root import cli
 from kmscli.errors import ValidationException
 
@@ -54,7 +54,7 @@ def _ensure_open_files(max_connections: int) -> None:
 
 
 def _stderr(line: str) -> None:
-    sys.stderr.write(f"kmscli: {line}\n")
+    diagnostic(line)  # a request's data is a stranger's: its controls are escaped
     sys.stderr.flush()
 
 

@@ -23,7 +23,14 @@ import click
 from kmscli.cli.files import refuse_directory_name
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, verbose
-from kmscli.cli.params import KEY, force_option, grant_token_option, read_input
+from kmscli.cli.params import (
+    BLOB_LIMIT,
+    KEY,
+    PUBLIC_KEY_LIMIT,
+    force_option,
+    grant_token_option,
+    read_input,
+)
 from kmscli.cli.root import cli
 from kmscli.errors import InputOutputError, UsageError
 from kmscli.outputs import AtomicOutput
@@ -44,9 +51,8 @@ key_option = click.option(
 )
 
 
-def read_binary(source: str, *, what: str) -> bytes:
-    """A binary value from FILE or `-`: raw bytes, or the Base64 text kmscli prints."""
-    data = read_input(source, what=what)
+def _binary(data: bytes) -> bytes:
+    """Raw bytes as given, or the bytes of the Base64 text kmscli prints."""
     if _BASE64_TEXT.fullmatch(data):
         try:
             return base64.b64decode(b"".join(data.split()), validate=True)
@@ -55,16 +61,22 @@ def read_binary(source: str, *, what: str) -> bytes:
     return data
 
 
+def read_binary(source: str, *, what: str, limit: int = BLOB_LIMIT) -> bytes:
+    """A binary value of at most `limit` bytes from FILE or `-`: raw bytes, or the Base64 text
+    kmscli prints (the file may then be up to twice `limit`, for Base64 and line breaks)."""
+    return _binary(read_input(source, limit=2 * limit, what=what))
+
+
 def read_public_key(source: str) -> bytes:
     """A DER SubjectPublicKeyInfo from FILE or `-`, given as DER, PEM or Base64 DER."""
-    data = read_input(source, what="public key")
+    data = read_input(source, limit=2 * PUBLIC_KEY_LIMIT, what="public key")
     body = _pem_body(data)
     if body is not None:
         try:
             return base64.b64decode(b"".join(body.split()), validate=True)
         except (binascii.Error, ValueError):
             raise UsageError(f"public key '{source}' is not valid PEM") from None
-    return read_binary(source, what="public key") if _BASE64_TEXT.fullmatch(data) else data
+    return _binary(data)
 
 
 def _markers(data: bytes, marker: bytes) -> Iterator[tuple[int, bytes, int]]:

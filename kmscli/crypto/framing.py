@@ -37,6 +37,7 @@ __all__ = [
     "AuthenticationError",
     "Curve",
     "FrameCipher",
+    "FrameOpener",
     "InvalidPublicKeyError",
     "Kdf",
     "MessageSigner",
@@ -128,10 +129,15 @@ class FrameCipher:
     `out` holds unauthenticated bytes: the caller must discard it.
     """
 
-    __slots__ = ("_aead",)
+    __slots__ = ("_aead", "_key")
 
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(key)
+        self._key = key
+
+    def opener(self, iv: bytes, aad: bytes) -> FrameOpener:
+        """Open one frame fed in pieces (a frame that spans read buffers), with no copy."""
+        return FrameOpener(self._key, iv, aad)
 
     if HAS_INTO:
 
@@ -167,6 +173,33 @@ class FrameCipher:
         """One-shot open, for the legacy non-framed body."""
         try:
             return self._aead.decrypt(bytes(iv), data, aad)
+        except InvalidTag:
+            raise AuthenticationError from None
+
+
+class FrameOpener:
+    """AES-GCM decryption of one frame whose ciphertext arrives in pieces.
+
+    `update_into(piece, out)` writes len(piece) plaintext bytes at the start of `out`, which must
+    have room for 15 more (the cipher context's rule); `finish(tag)` authenticates the whole
+    frame. Until `finish` returns, what was written is unauthenticated: the caller must discard
+    it on AuthenticationError.
+    """
+
+    __slots__ = ("_context",)
+
+    def __init__(self, key: bytes, iv: bytes, aad: bytes) -> None:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        self._context = Cipher(algorithms.AES(key), modes.GCM(iv)).decryptor()
+        self._context.authenticate_additional_data(aad)
+
+    def update_into(self, data: memoryview | bytes, out: memoryview) -> int:
+        return self._context.update_into(data, out)
+
+    def finish(self, tag: bytes) -> None:
+        try:
+            self._context.finalize_with_tag(tag)
         except InvalidTag:
             raise AuthenticationError from None
 

@@ -12,9 +12,18 @@ Never recorded: bytes (plaintext, ciphertext blobs, data keys, messages, signatu
 keys), grant tokens, key material, import tokens, passphrases; responses give only identifiers.
 Encryption contexts are recorded, as AWS does: they are not secret.
 
-Also owns reading the trail back for `kmscli audit` (filter by key and time) and verifying it;
-the file format, chaining and locking are `kmscli.store.auditlog`'s. Nothing here prints or
-reads the environment.
+An operation and its event commit together or not at all: the wrapper runs the operation in a
+keyring `operation()` scope, which keeps its writes uncommitted under the keyring's exclusive
+lock until the event (which needs the outcome) is built, then commits both through the journal
+(kmscli.store.journal). If the event cannot be appended (a full disk, a file size limit), the
+change is rolled back and the operation fails with an I/O error (exit 10). KMS's own events
+(`service_event`: rotations, deletions, expiries performed at catch-up) go into the transaction
+that performs them the same way. An operation that changed nothing appends its event after it.
+
+Also owns reading the trail back for `kmscli audit` (filter by key and time) and verifying it
+(including the anchor the keyring's sealed state keeps, kmscli.store.anchor); the file format,
+chaining and locking are `kmscli.store.auditlog`'s. Nothing here prints or reads the
+environment.
 """
 
 from __future__ import annotations
@@ -202,36 +211,36 @@ def _wrap(function: F, event_name: str, source: str) -> F:
     def audited_call(subject: Any, *args: Any, **kwargs: Any) -> Any:
         if _current.get() is not None:
             return function(subject, *args, **kwargs)
+        keyring = subject.keyring
         # A trail that cannot take the event refuses the operation before it acts.
-        audit_log(subject.keyring).check()
+        audit_log(keyring).check()
         call = _Call()
-        token = _current.set(call)
-        try:
-            result = function(subject, *args, **kwargs)
-        except Exception as error:
+        parameters = _parameters(positional, args, kwargs)
+        via = bool(kwargs.get("via_service"))
+        # The operation's changes stay uncommitted (under the keyring's lock) until its event
+        # is known: they commit together with it, or not at all.
+        with keyring.operation() as pending:
+            token = _current.set(call)
+            try:
+                result = function(subject, *args, **kwargs)
+            except Exception as error:
+                _current.reset(token)
+                # The operation's own error is the one to report, even if its event is lost
+                # (and with it whatever the operation changed before it failed).
+                with contextlib.suppress(Exception):
+                    pending.finish(
+                        build_event(
+                            subject, event_name, source, call, parameters, via=via, error=error
+                        )
+                    )
+                raise
+            except BaseException:
+                _current.reset(token)
+                raise
             _current.reset(token)
-            # The operation's own error is the one to report, even if its event is lost.
-            with contextlib.suppress(Exception):
-                record(
-                    subject,
-                    event_name,
-                    source,
-                    call,
-                    _parameters(positional, args, kwargs),
-                    via=bool(kwargs.get("via_service")),
-                    error=error,
-                )
-            raise
-        _current.reset(token)
-        record(
-            subject,
-            event_name,
-            source,
-            call,
-            _parameters(positional, args, kwargs),
-            via=bool(kwargs.get("via_service")),
-            response=result,
-        )
+            pending.finish(
+                build_event(subject, event_name, source, call, parameters, via=via, response=result)
+            )
         return result
 
     return audited_call  # type: ignore[return-value]
@@ -333,7 +342,7 @@ def format_event_time(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def record(
+def build_event(
     subject: AuditSubject,
     event_name: str,
     source: str,
@@ -343,8 +352,8 @@ def record(
     via: bool = False,
     response: object = None,
     error: BaseException | None = None,
-) -> None:
-    """Append the event of one finished operation to the keyring's audit log."""
+) -> bytes:
+    """The event of one finished operation (one line of JSON)."""
     principal = subject.principal
     identity = _identity(principal)
     if via:
@@ -381,12 +390,12 @@ def record(
             "eventCategory": "Management",
         }
     )
-    data = json.dumps(event, separators=(",", ":"), ensure_ascii=True).encode()
-    audit_log(subject.keyring).append(data)
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=True).encode()
 
 
-def service_event(subject: AuditSubject, event_name: str, key_arn: str, instant: datetime) -> None:
-    """Append an event KMS performed by itself (automatic rotation, key deletion, expiry).
+def service_event(subject: AuditSubject, event_name: str, key_arn: str, instant: datetime) -> bytes:
+    """The event of something KMS performed by itself (automatic rotation, key deletion,
+    expiry), for the transaction that performs it (`Transaction.audit`).
 
     Shaped as CloudTrail shows them: eventType AwsServiceEvent, the KMS service as the identity,
     the event time the instant it fell due.
@@ -411,8 +420,7 @@ def service_event(subject: AuditSubject, event_name: str, key_arn: str, instant:
         "serviceEventDetails": {"keyId": key_arn.rsplit("/", 1)[1]},
         "eventCategory": "Management",
     }
-    data = json.dumps(event, separators=(",", ":"), ensure_ascii=True).encode()
-    audit_log(subject.keyring).append(data)
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 # -- reading the trail -----------------------------------------------------------------------------
@@ -487,4 +495,6 @@ def read_events(
 
 
 def verify_trail(keyring: Keyring) -> AuditReport:
-    return audit_log(keyring).verify()
+    """The trail's own checks, and that it still holds the record of the keyring's last change
+    (the anchor in the keyring's sealed state)."""
+    return keyring.verify_audit()

@@ -46,9 +46,9 @@ def catch_up(service: KmsService) -> int:
         if schedule.load(tx) is None:
             schedule.store(tx, schedule.rebuild(tx))
         performed = _perform_due(service, tx, now, events)
-    # Audited once committed, so the trail never tells of an event that was rolled back.
-    for event_name, arn, instant in events:
-        audit.service_event(service, event_name, arn, instant)
+        # Committed with the changes they describe: both happen, or neither does.
+        for event_name, arn, instant in events:
+            tx.audit(audit.service_event(service, event_name, arn, instant))
     return performed
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kmscli.keyprovider import ServiceKeyProvider
+from kmscli.keyprovider import KeyOwner, ServiceKeyProvider
 from kmscli.kms.service import KmsService
 
 
@@ -36,3 +36,8 @@ class LocalKeyProvider(ServiceKeyProvider):
 
     def can_decrypt(self, key_arn: str) -> bool:
         return self.service.has_key(key_arn)
+
+    def owner(self) -> KeyOwner:
+        service = self.service
+        where = f"the keyring at '{service.keyring.info.home}'"
+        return KeyOwner(where, service.account, service.region)

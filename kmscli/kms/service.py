@@ -759,9 +759,16 @@ class KmsService:
                     )
             record = self._load_key(view, header.key_id)
             if record is None:
+                # AWS's words (the wire keeps them); the hint, for the CLI, names the key.
                 raise AccessDeniedException(
                     "The ciphertext refers to a customer master key that does not exist, does "
-                    "not exist in this region, or you are not allowed to access."
+                    "not exist in this region, or you are not allowed to access.",
+                    hints=[
+                        f"it was made under key ID {header.key_id}, which the keyring at "
+                        f"'{self.keyring.info.home}' (account {self.account}) does not hold in "
+                        f"{self.region}: it comes from another keyring (--home) or region "
+                        "(--region), or the key was deleted"
+                    ],
                 )
             facts = self._crypto_facts(key, context, via_service, grant_tokens)
             self._authorize(view, "Decrypt", record, facts)

@@ -33,7 +33,27 @@ def constraint_error(value: object, member: str, constraint: str) -> ValidationE
     )
 
 
+def is_unicode(text: str) -> bool:
+    """Whether `text` is valid Unicode: no lone surrogates, which is what an undecodable byte of
+    a command-line argument or a JSON `\\udcff` escape becomes, and no UTF-8 encoder takes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_unicode(text: str, member: str) -> None:
+    if not is_unicode(text):
+        raise constraint_error(
+            text.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace"),
+            member,
+            "Member must be valid Unicode (UTF-8) text",
+        )
+
+
 def check_description(description: str) -> None:
+    check_unicode(description, "description")
     if len(description) > MAX_DESCRIPTION:
         raise constraint_error(
             "<description>",
@@ -93,12 +113,16 @@ def check_encryption_context(encryption_context: Mapping[str, str]) -> None:
             raise ValidationException("Encryption context keys and values must be strings.")
         if not key:
             raise ValidationException("Encryption context keys must not be empty.")
+        if not (is_unicode(key) and is_unicode(value)):
+            raise ValidationException("Encryption context keys and values must be valid Unicode.")
 
 
 def check_tags(tags: Sequence[tuple[str, str]], existing: int = 0) -> None:
     """Tag rules of TagResource/CreateKey: sizes, duplicates, reserved prefix, count."""
     seen: set[str] = set()
     for index, (key, value) in enumerate(tags, start=1):
+        check_unicode(key, f"tags.{index}.member.tagKey")
+        check_unicode(value, f"tags.{index}.member.tagValue")
         if not 1 <= len(key) <= MAX_TAG_KEY:
             raise constraint_error(
                 key,
@@ -149,6 +173,7 @@ def page(entries: Sequence[Any], member: str, limit: int, marker: str | None) ->
     """
     start = 0
     if marker is not None:
+        # ASCII digits only: int() also takes "²" and other Unicode digits (a ValueError).
         digits = marker.isascii() and marker.isdigit() and len(marker) <= 1024
         if not digits or int(marker) > len(entries):
             raise InvalidMarkerException("The marker is not one that this list handed out.")

@@ -3,6 +3,11 @@
 Owns: `MessageDecryptor` - the header checks of esdk-format.md §1.12 steps 1-7 (`read_header`)
 and steps 8-13 given the unwrapped data key (`decrypt`), with memory bounded by the frame size.
 
+Memory rule: a header may declare frames of up to 2**31-1 bytes (anyone allowed GenerateDataKey
+can make one with a valid tag), and a frame must be held whole to be authenticated. So the frame
+length a header declares (or a non-framed body's length) is checked against `max_frame_length`
+before any buffer is sized, and the buffers then hold about two frames whatever the stream holds.
+
 Release rule: a regular frame's plaintext reaches `dst` once its tag verifies; the final frame's
 plaintext (and a non-framed body) only after the signature, if any, verifies and the stream is
 known to end right there. A damaged, truncated or extended message therefore raises before the
@@ -16,7 +21,7 @@ after the header (authentication, sequence, truncation, trailing bytes) InvalidC
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import BinaryIO, Final
 
 from kmscli.crypto.framing import (
@@ -48,19 +53,22 @@ from kmscli.message.suites import AlgorithmSuite, CommitmentPolicy
 
 __all__ = [
     "DEFAULT_MAX_ENCRYPTED_DATA_KEYS",
-    "NON_FRAMED_BUFFER_LIMIT",
+    "DEFAULT_MAX_FRAME_LENGTH",
     "CommitmentPolicy",
     "MessageDecryptor",
 ]
 
 DEFAULT_MAX_ENCRYPTED_DATA_KEYS: Final = 64
-# A non-framed body is authenticated as one block, so it has to be held whole before release.
-NON_FRAMED_BUFFER_LIMIT: Final = 64 * 1024 * 1024
+# 16 times kmscli's default frame (256 KiB), 1024 times what the ESDKs write (4096), 4 times the
+# largest frame the benchmarks try (1 MiB): real messages pass, and a hostile header costs at most
+# about 8 MiB. A non-framed body is authenticated as one block, so the same limit applies to it.
+DEFAULT_MAX_FRAME_LENGTH: Final = 4 * 1024 * 1024
 CHUNK_TARGET_BYTES: Final = 1024 * 1024
 _POOL_DEPTH: Final = 3
 _FINAL_HEAD: Final = struct.Struct(">4sI12sI")
 _U32: Final = struct.Struct(">I")
 _FINAL_MARKER_VALUE: Final = int.from_bytes(FINAL_FRAME_MARKER, "big")
+_OPENER_ROOM: Final = 15  # a frame opened in pieces needs this much room past its plaintext
 
 Progress = Callable[[int], None]
 
@@ -74,7 +82,8 @@ class MessageDecryptor:
 
     `progress`, if given, is called in the caller's thread with the number of plaintext bytes
     just released (a delta). `unsigned_only` fails signed messages right after the header;
-    `max_body_length` rejects frame lengths (or a non-framed body) above it.
+    `max_frame_length` (None: no limit but the format's) rejects, right after the header, frame
+    lengths above it, and non-framed bodies above it before they are read.
     """
 
     def __init__(
@@ -83,14 +92,14 @@ class MessageDecryptor:
         commitment_policy: CommitmentPolicy = CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
         max_encrypted_data_keys: int | None = DEFAULT_MAX_ENCRYPTED_DATA_KEYS,
         *,
-        max_body_length: int | None = None,
+        max_frame_length: int | None = DEFAULT_MAX_FRAME_LENGTH,
         unsigned_only: bool = False,
         threaded: bool = True,
     ) -> None:
         self._src = src
         self.commitment_policy = commitment_policy
         self.max_encrypted_data_keys = max_encrypted_data_keys
-        self.max_body_length = max_body_length
+        self.max_frame_length = max_frame_length
         self.unsigned_only = unsigned_only
         self._threaded = threaded
         self._header: MessageHeader | None = None
@@ -118,9 +127,7 @@ class MessageDecryptor:
             max_encrypted_data_keys=self.max_encrypted_data_keys,
             check_suite=self._check_suite,
         )
-        limit = self.max_body_length
-        if limit is not None and header.frame_length > limit:
-            raise FormatError(f"frame length {header.frame_length} exceeds the limit of {limit}")
+        check_frame_length(header.frame_length, self.max_frame_length)
         public_key = header.encryption_context.get(PUBLIC_KEY_FIELD)
         curve = header.suite.signature
         if curve is not None:
@@ -140,6 +147,12 @@ class MessageDecryptor:
             )
         self._header = header
         return header
+
+    def check_frame_length(self, limit: int | None) -> None:
+        """FormatError if the header's frames (or a non-framed body) may exceed `limit`; for a
+        non-framed body the length is only known from the body, so the limit is kept for it."""
+        self.max_frame_length = limit
+        check_frame_length(self.read_header().frame_length, limit)
 
     @property
     def header(self) -> MessageHeader:
@@ -204,11 +217,12 @@ class MessageDecryptor:
         if len(head) != 20:
             raise _damaged("the body is truncated")
         length = int.from_bytes(head[12:], "big")
-        limit = min(NON_FRAMED_MAX_CONTENT, NON_FRAMED_BUFFER_LIMIT)
-        if self.max_body_length is not None:
-            limit = min(limit, self.max_body_length)
-        if length > limit:
-            raise FormatError(f"the non-framed body of {length} bytes exceeds the limit of {limit}")
+        if length > NON_FRAMED_MAX_CONTENT:
+            raise FormatError(
+                f"the non-framed body of {length} bytes exceeds the format's limit of "
+                f"{NON_FRAMED_MAX_CONTENT}"
+            )
+        check_frame_length(length, self.max_frame_length, what="the non-framed body")
         sealed = read_exact(src, length + TAG_LENGTH)
         if len(sealed) != length + TAG_LENGTH:
             raise _damaged("the body is truncated")
@@ -230,6 +244,17 @@ class MessageDecryptor:
         return length
 
 
+def check_frame_length(length: int, limit: int | None, *, what: str = "the frame length") -> None:
+    """FormatError (with a hint) if `length` bytes, held in memory twice, exceed `limit`."""
+    if limit is None or length <= limit:
+        return
+    raise FormatError(
+        f"{what} of {length} bytes exceeds the limit of {limit} bytes: decrypting holds a whole "
+        "frame in memory twice",
+        hints=(f"if you trust this message, allow it with --max-frame-length {length}",),
+    )
+
+
 def _verify_footer(verifier: MessageVerifier, take: Callable[[int], bytes]) -> None:
     raw = take(2)
     if len(raw) != 2:
@@ -244,34 +269,47 @@ def _verify_footer(verifier: MessageVerifier, take: Callable[[int], bytes]) -> N
         raise _damaged("the signature does not verify") from None
 
 
-class _Tail:
-    """The bytes after the last regular frame (final frame, footer), pulled from the source only
-    as needed, so trailing garbage is detected without reading it into memory."""
+class _Cursor:
+    """The bytes after the last regular frame (final frame, footer), read in place from the
+    source's chunks: nothing frame-sized is copied, and bytes after the end of the message are
+    detected without reading them into memory. `leave(chunk)` hands back each chunk read past."""
 
-    def __init__(self, source: ChunkSource, initial: bytes) -> None:
+    def __init__(
+        self, source: ChunkSource, chunk: Chunk, offset: int, leave: Callable[[Chunk], None]
+    ) -> None:
         self._source = source
-        self._data = bytearray(initial)
-        self._offset = 0
+        self._chunk: Chunk | None = chunk
+        self._offset = offset
+        self._leave = leave
+
+    def _view(self) -> memoryview | None:
+        """The unread bytes of the current chunk (never empty), or None at the end of stream."""
+        while self._chunk is not None:
+            if self._offset < len(self._chunk.view):
+                return self._chunk.view[self._offset :]
+            chunk, self._chunk = self._chunk, None
+            self._leave(chunk)
+            self._chunk = self._source.next()
+            self._offset = 0
+        return None
+
+    def pieces(self, count: int) -> Iterator[memoryview]:
+        """Up to `count` bytes as views into the chunks, each valid until the next is asked for."""
+        while count > 0:
+            view = self._view()
+            if view is None:
+                return
+            piece = view[:count]
+            self._offset += len(piece)
+            count -= len(piece)
+            yield piece
 
     def take(self, count: int) -> bytes:
-        while len(self._data) - self._offset < count:
-            chunk = self._source.next()
-            if chunk is None:
-                break
-            self._data += chunk.view
-            self._source.release(chunk)
-        data = bytes(self._data[self._offset : self._offset + count])
-        self._offset += len(data)
-        return data
+        """Up to `count` bytes (fewer at the end of stream), copied: for small fields only."""
+        return b"".join(bytes(piece) for piece in self.pieces(count))
 
     def at_end(self) -> bool:
-        if self._offset < len(self._data):
-            return False
-        chunk = self._source.next()
-        if chunk is None:
-            return True
-        self._source.release(chunk)
-        return False
+        return self._view() is None
 
 
 class _FramedBody:
@@ -294,23 +332,25 @@ class _FramedBody:
         self._verifier = verifier
         self._progress = progress
         frames_per_chunk = chunk_frames(self._frame, CHUNK_TARGET_BYTES)
+        # Frames above the chunk target get one buffer of each kind: about two frames in all.
+        depth = _POOL_DEPTH if self._frame <= CHUNK_TARGET_BYTES else 1
         self._source = ChunkSource(
             src,
             frames_per_chunk * (self._frame + REGULAR_FRAME_OVERHEAD),
-            depth=_POOL_DEPTH,
+            depth=depth,
             threaded=threaded,
         )
         self._sink = ChunkSink(
             dst, hasher=None if verifier is None else verifier.update, threaded=threaded
         )
-        self._plain = BufferPool(frames_per_chunk * self._frame, _POOL_DEPTH)
+        self._plain = BufferPool(frames_per_chunk * self._frame + _OPENER_ROOM, depth)
         self._sequence = 1
         self._total = 0
 
     def run(self) -> int:
         try:
-            tail = self._regular_frames()
-            self._final_frame(_Tail(self._source, tail))
+            chunk, offset = self._regular_frames()
+            self._final_frame(_Cursor(self._source, chunk, offset, self._leave))
             self._sink.close()
         except BaseException:
             self._sink.abort()
@@ -322,8 +362,16 @@ class _FramedBody:
     def _give_chunk(self, chunk: Chunk) -> Callable[[], None]:
         return lambda: self._source.release(chunk)
 
-    def _regular_frames(self) -> bytes:
-        """Decrypt chunks of regular frames; returns the bytes from the final frame marker on."""
+    def _leave(self, chunk: Chunk) -> None:
+        """Give back a chunk the final frame was read from (once hashed, for signed suites)."""
+        if self._verifier is None:
+            self._source.release(chunk)
+        else:
+            self._sink.submit(None, None, None, self._give_chunk(chunk))
+
+    def _regular_frames(self) -> tuple[Chunk, int]:
+        """Decrypt chunks of regular frames; returns the chunk holding the final frame marker
+        and the marker's offset in it (the chunk is then the caller's to give back)."""
         frame = self._frame
         stride = frame + REGULAR_FRAME_OVERHEAD
         cipher = self._cipher
@@ -342,14 +390,14 @@ class _FramedBody:
             offset = 0
             produced = 0
             seq = self._sequence
-            tail: bytes | None = None
+            final = False
             try:
                 while offset < size:
                     if size - offset < 4:
                         raise _damaged(f"the message is truncated inside frame {seq}")
                     (number,) = unpack(view, offset)
                     if number == _FINAL_MARKER_VALUE:
-                        tail = bytes(view[offset:])
+                        final = True
                         break
                     if size - offset < stride:
                         raise _damaged(f"the message is truncated inside frame {seq}")
@@ -367,31 +415,34 @@ class _FramedBody:
                     offset += stride
                     produced += frame
                     seq += 1
-                if tail is None and not chunk.full:
+                if not final and not chunk.full:
                     raise _damaged("the message is truncated: its final frame is missing")
             except BaseException:
                 self._plain.give(index)
                 self._source.release(chunk)
                 raise
             self._sequence = seq
-            if self._verifier is None:
+            # The hashing thread reads the ciphertext, so a chunk is kept until it is hashed; the
+            # chunk holding the final frame marker goes on to the final frame.
+            keep = self._verifier is not None or final
+            if not keep:
                 self._source.release(chunk)
-                self._sink.submit(plain[:produced], None, self._plain.giver(index))
-            else:  # the hashing thread reads the ciphertext, so the chunk is kept until then
-                self._sink.submit(
-                    plain[:produced],
-                    view[:offset],
-                    self._plain.giver(index),
-                    self._give_chunk(chunk),
-                )
+            self._sink.submit(
+                plain[:produced],
+                None if self._verifier is None else view[:offset],
+                self._plain.giver(index),
+                self._give_chunk(chunk) if keep and not final else None,
+            )
             self._total += produced
             if self._progress is not None and produced:
                 self._progress(produced)
-            if tail is not None:
-                return tail
+            if final:
+                return chunk, offset
 
-    def _final_frame(self, tail: _Tail) -> None:
-        head = tail.take(FINAL_FRAME_PREFIX)
+    def _final_frame(self, cursor: _Cursor) -> None:
+        """Open the final frame in place, into a plaintext buffer, and release it only once the
+        signature (if any) verified and the stream ended right after the message."""
+        head = cursor.take(FINAL_FRAME_PREFIX)
         if len(head) != FINAL_FRAME_PREFIX:
             raise _damaged("the message is truncated inside its final frame")
         _marker, number, iv, length = _FINAL_HEAD.unpack(head)
@@ -400,21 +451,37 @@ class _FramedBody:
             raise _damaged(f"the final frame {number} is out of sequence")
         if length > self._frame:
             raise _damaged("the final frame is longer than the frame length")
-        sealed = tail.take(length + TAG_LENGTH)
-        if len(sealed) != length + TAG_LENGTH:
-            raise _damaged("the message is truncated inside its final frame")
-        plaintext = bytearray(length)
+        taken = self._plain.take()
+        if taken is None:  # pragma: no cover - the pool is never closed while decrypting
+            raise KMSInternalException("the plaintext buffer pool was closed")
+        index, plain = taken
+        hashing = self._verifier is not None
         try:
-            self._cipher.open_into(iv, sealed, self._aad.final(seq, length), memoryview(plaintext))
-        except AuthenticationError:
-            raise _damaged(f"frame {seq} (the final frame) failed authentication") from None
-        if self._verifier is not None:
-            self._sink.submit(None, head + sealed)
-            self._sink.flush()  # every body byte is hashed before the footer is checked
-            _verify_footer(self._verifier, tail.take)
-        if not tail.at_end():
-            raise _damaged("there are bytes after the end of the message")
-        self._sink.submit(plaintext)
+            if hashing:
+                self._sink.submit(None, head)
+            opener = self._cipher.opener(iv, self._aad.final(seq, length))
+            done = 0
+            for piece in cursor.pieces(length):
+                done += opener.update_into(piece, plain[done : done + len(piece) + _OPENER_ROOM])
+                if hashing:  # hashed before its chunk is given back (see `_leave`)
+                    self._sink.submit(None, piece)
+            tag = cursor.take(TAG_LENGTH)
+            if done != length or len(tag) != TAG_LENGTH:
+                raise _damaged("the message is truncated inside its final frame")
+            try:
+                opener.finish(tag)
+            except AuthenticationError:
+                raise _damaged(f"frame {seq} (the final frame) failed authentication") from None
+            if self._verifier is not None:
+                self._sink.submit(None, tag)
+                self._sink.flush()  # every body byte is hashed before the footer is checked
+                _verify_footer(self._verifier, cursor.take)
+            if not cursor.at_end():
+                raise _damaged("there are bytes after the end of the message")
+        except BaseException:
+            self._plain.give(index)
+            raise
+        self._sink.submit(plain[:length], None, self._plain.giver(index))
         self._total += length
         if self._progress is not None and length:
             self._progress(length)

@@ -205,7 +205,10 @@ def parse_header(
     if max_encrypted_data_keys is not None and edk_count > max_encrypted_data_keys:
         raise FormatError(
             f"the message has {edk_count} encrypted data keys; the limit is "
-            f"{max_encrypted_data_keys}"
+            f"{max_encrypted_data_keys}",
+            hints=(
+                f"if you trust this message, allow it with --max-encrypted-data-keys {edk_count}",
+            ),
         )
     keys = []
     for _ in range(edk_count):

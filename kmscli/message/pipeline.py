@@ -9,16 +9,30 @@ while the caller's thread only seals or opens. Memory is the pools, never the st
 Must not: know the message format, or swallow errors: an exception on a worker thread is
 re-raised in the calling thread at the next call. With `threaded=False` everything runs inline
 in the caller's thread (same behaviour, no overlap).
+
+Must not leave a worker blocked in I/O either. A read of a pipe or terminal can wait forever
+(a slow or stalled writer), and a worker blocked inside a buffered stream's read or write holds
+that stream's lock: once the command ends (a damaged frame, Ctrl-C), the interpreter cannot
+close sys.stdin or sys.stdout at exit and aborts ("Fatal Python error: _enter_buffered_busy").
+So for streams that can block (anything but regular files and block devices) the workers do
+not use the buffered object at all: what it already buffered is taken once in the caller's
+thread, and then the worker reads or writes the file descriptor itself, only after poll() says
+it is ready, polling a wake-up pipe too; `close` and `abort` wake it, and it is gone at once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import mmap
+import os
 import queue
+import select
+import stat
 import threading
 import time
 from collections.abc import Callable
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, Protocol
 
 Buffer = bytes | bytearray | memoryview
 # (data to write, data to hash, called once hashed, called once written)
@@ -28,6 +42,76 @@ _EOF: Final = object()
 # Workers normally finish at once. One blocked in I/O on a stalled pipe (after an error
 # elsewhere) is a daemon: wait this long for it, then leave it behind rather than hang the caller.
 _JOIN_TIMEOUT: Final = 0.5
+
+
+class StoppedError(Exception):
+    """A worker's blocking wait was ended by `close` or `abort`."""
+
+
+def blocking_fd(stream: object) -> int | None:
+    """The descriptor of `stream` when a read or write of it may wait indefinitely (a pipe, FIFO,
+    socket or terminal) and the worker can use the descriptor directly; None otherwise."""
+    if not isinstance(stream, (io.BufferedReader, io.BufferedWriter, io.FileIO)):
+        return None
+    try:
+        fd = stream.fileno()
+        mode = os.fstat(fd).st_mode
+    except (OSError, ValueError):
+        return None
+    return None if stat.S_ISREG(mode) or stat.S_ISBLK(mode) else fd
+
+
+class _PolledFd:
+    """Reads or writes one descriptor only once poll() says it is ready; `wake()` (from any
+    thread) ends a wait with StoppedError. The descriptor itself is never closed here."""
+
+    def __init__(self, fd: int, events: int) -> None:
+        self.fd = fd
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._poll = select.poll()
+        self._poll.register(fd, events)
+        self._poll.register(self._wake_r, select.POLLIN)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def wait(self) -> None:
+        """Until the descriptor is ready (or in error, which the next read or write reports)."""
+        while True:
+            ready = dict(self._poll.poll())
+            if self._wake_r in ready:
+                raise StoppedError
+            if self.fd in ready:
+                return
+
+    def readinto(self, view: memoryview) -> int:
+        while True:
+            self.wait()
+            try:
+                return os.readv(self.fd, [view])
+            except BlockingIOError:  # a non-blocking descriptor raced by another reader
+                continue
+
+    def write(self, view: memoryview) -> int:
+        while True:
+            self.wait()
+            try:
+                return os.write(self.fd, view)
+            except BlockingIOError:
+                continue
+
+    def wake(self) -> None:
+        with self._lock:
+            if not self._closed:
+                with contextlib.suppress(BlockingIOError):  # already woken
+                    os.write(self._wake_w, b"!")
+
+    def close(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                os.close(self._wake_r)
+                os.close(self._wake_w)
 
 
 def allocate(size: int) -> memoryview:
@@ -91,7 +175,11 @@ def fill(src: BinaryIO, view: memoryview) -> int:
     return got
 
 
-def write_all(dst: BinaryIO, data: Buffer) -> None:
+class _Writable(Protocol):
+    def write(self, view: memoryview, /) -> int | None: ...
+
+
+def write_all(dst: BinaryIO | _Writable, data: Buffer) -> None:
     view = memoryview(data).cast("B")
     while view:
         written: int | None = dst.write(view)
@@ -129,16 +217,40 @@ class ChunkSource:
         self._done = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._polled: _PolledFd | None = None
+        self._pending = memoryview(b"")
+        fd = blocking_fd(src) if threaded else None
+        if fd is not None:
+            # What the buffered object holds is taken here, in the caller's thread (where a wait
+            # can be interrupted); the worker then reads the descriptor itself.
+            peek = getattr(src, "peek", None)
+            if peek is not None:
+                self._pending = memoryview(src.read(len(peek(1))))
+            self._polled = _PolledFd(fd, select.POLLIN)
         if threaded:
             self._thread = threading.Thread(target=self._run, name="kmscli-reader", daemon=True)
             self._thread.start()
+
+    def _fill(self, view: memoryview) -> int:
+        polled = self._polled
+        if polled is None:
+            return fill(self._src, view)
+        got = min(len(self._pending), len(view))
+        view[:got] = self._pending[:got]
+        self._pending = self._pending[got:]
+        while got < len(view):
+            count = polled.readinto(view[got:])
+            if count == 0:
+                break
+            got += count
+        return got
 
     def _read_one(self) -> Chunk | None:
         taken = self._pool.take()
         if taken is None:
             raise RuntimeError("ChunkSource read after close()")
         index, view = taken
-        count = fill(self._src, view)
+        count = self._fill(view)
         if count == 0:
             self._pool.give(index)
             return None
@@ -157,6 +269,8 @@ class ChunkSource:
                 if not chunk.full:
                     self._ready.put(_EOF)
                     return
+        except StoppedError:
+            return
         except BaseException as error:  # re-raised in the consumer's thread
             if not self._stop.is_set():  # after close() nobody is listening
                 self._ready.put(error)
@@ -187,8 +301,12 @@ class ChunkSource:
         """Stop reading ahead. Safe to call more than once and after errors."""
         self._stop.set()
         self._pool.close()
+        if self._polled is not None:
+            self._polled.wake()
         if self._thread is not None:
             self._thread.join(_JOIN_TIMEOUT)
+        if self._polled is not None and not (self._thread and self._thread.is_alive()):
+            self._polled.close()
 
 
 class _Worker:
@@ -221,6 +339,10 @@ class _Worker:
             self._jobs.put(None)
             self._thread.join(_JOIN_TIMEOUT)
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
 
 class ChunkSink:
     """Hashes and writes buffers to `dst` in submission order.
@@ -245,6 +367,11 @@ class ChunkSink:
         self._aborted = False
         self._writer: _Worker | None = None
         self._hashing: _Worker | None = None
+        self._polled: _PolledFd | None = None
+        fd = blocking_fd(dst) if threaded else None
+        if fd is not None:
+            dst.flush()  # anything written before goes first; the writer then uses `fd` itself
+            self._polled = _PolledFd(fd, select.POLLOUT)
         if threaded:
             self._writer = _Worker("kmscli-writer", self._write)
             if hasher is not None:
@@ -272,7 +399,9 @@ class ChunkSink:
         data, _, _, done = job
         try:
             if data is not None and len(data) and not self._skipping():
-                write_all(self._dst, data)
+                write_all(self._dst if self._polled is None else self._polled, data)
+        except StoppedError:
+            pass  # aborted: nothing more is written
         except BaseException as error:  # re-raised in the producer's thread
             self._error = error
         finally:
@@ -317,6 +446,8 @@ class ChunkSink:
     def abort(self) -> None:
         """Drop pending work (the callbacks still run) and stop the threads."""
         self._aborted = True
+        if self._polled is not None:
+            self._polled.wake()  # a write waiting for a stalled reader ends now
         self._stop_threads()
 
     def _stop_threads(self) -> None:
@@ -324,3 +455,6 @@ class ChunkSink:
             self._hashing.stop()
         if self._writer is not None:
             self._writer.stop()
+        stuck = self._writer is not None and self._writer.alive
+        if self._polled is not None and not stuck:
+            self._polled.close()

@@ -12,7 +12,8 @@ Owns `parse_key_policy`, `parse_identity_policy`, `default_key_policy` and the `
   and forbidden in identity policies; `Action`/`NotAction`, `Resource`/`NotResource`,
   `Condition`, `Sid`. A key-policy statement without Action or Resource is accepted and
   ignored, as AWS does; identity policies require both.
-- duplicate JSON member names are rejected (the last one would otherwise win silently);
+- duplicate JSON member names are rejected (the last one would otherwise win silently), and so
+  is an integer of more than 1,000 digits;
 - a condition key has at most 256 characters (the longest context key name IAM accepts) and a
   condition value at most 2,048 (the longest ARN; IAM documents no limit of its own, the policy
   size bounds it). A policy already stored (`stored=True`) is read without these two caps,
@@ -50,6 +51,7 @@ CONDITION_KEY_MAX_CHARS = 256
 CONDITION_VALUE_MAX_CHARS = 2048
 """kmscli's limit on one condition value: the longest ARN AWS accepts."""
 
+MAX_INTEGER_DIGITS = 1000
 VERSIONS = ("2012-10-17", "2008-10-17")
 INVALID_PRINCIPALS = "Policy contains a statement with one or more invalid principals."
 LOCKOUT = "The new key policy will not allow you to update the key policy in the future."
@@ -263,6 +265,16 @@ def _reject_constant(name: str) -> NoReturn:
     raise MalformedPolicyDocumentException(f"Policy is not valid JSON: {name} is not a number.")
 
 
+def _parse_int(literal: str) -> int:
+    # Python refuses to convert an integer of more than 4,300 digits (a ValueError, not a JSON
+    # error); no policy needs a fraction of that.
+    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise MalformedPolicyDocumentException(
+            f"Policy is not valid JSON: a number has more than {MAX_INTEGER_DIGITS} digits."
+        )
+    return int(literal)
+
+
 def _location(index: int, sid: str | None) -> str:
     """Where in the document a problem is: statement index and Sid."""
     if sid:
@@ -282,7 +294,10 @@ class _Parser:
     def document(self, text: str, name: str | None) -> PolicyDocument:
         try:
             tree = json.loads(
-                text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
+                text,
+                object_pairs_hook=_reject_duplicates,
+                parse_constant=_reject_constant,
+                parse_int=_parse_int,
             )
         except json.JSONDecodeError as exc:
             raise MalformedPolicyDocumentException(
@@ -291,11 +306,6 @@ class _Parser:
         except RecursionError:
             raise MalformedPolicyDocumentException(
                 "Policy is not valid JSON: nested too deeply."
-            ) from None
-        except ValueError:
-            # Python refuses to convert an integer of more than 4,300 digits.
-            raise MalformedPolicyDocumentException(
-                "Policy is not valid JSON: a number has too many digits."
             ) from None
         if not isinstance(tree, dict):
             raise MalformedPolicyDocumentException("Policy must be a JSON object.")

@@ -5,6 +5,15 @@ Owns: putting layout, rootkey, header, records, journal and lock together — cr
 recovery), shared-lock reads, exclusive-lock transactions and the verify pass. Records are
 opaque bytes here: nothing in this module knows what a KMS key is. It never prints, prompts,
 reads the environment or exits; it raises kmscli.errors exceptions.
+
+Audit events go with the changes they describe: a transaction carries its events
+(`Transaction.audit`) and commits them with its records through the journal (all or nothing;
+see kmscli.store.journal), which also sets the audit anchor. An `operation()` scope lets the
+caller learn the outcome of a whole operation before anything commits: its write transactions
+stay open (the exclusive lock held) until `Operation.finish(event)` commits them together with
+the operation's own event; an operation that changed nothing appends its event under the shared
+lock. Every audit append happens under the keyring's lock, after crash recovery, so no event
+can slip between a committed journal and its roll-forward.
 """
 
 from __future__ import annotations
@@ -34,8 +43,9 @@ from kmscli.errors import (
     NotFoundException,
     ValidationException,
 )
-from kmscli.store import journal, layout, versions
+from kmscli.store import anchor, journal, layout, migration, versions
 from kmscli.store.atomic import io_error, make_dir, read_bytes, write_atomic
+from kmscli.store.auditlog import AuditLog, AuditReport, Position
 from kmscli.store.header import (
     KEY_FILE,
     PASSPHRASE,
@@ -59,6 +69,8 @@ from kmscli.store.rootkey import (
 from kmscli.store.subkeys import Subkeys, derive, key_check_matches, key_check_value
 
 MAX_RECORD_BYTES = 1 << 20
+# How much of what listings opened a view keeps for its own gets (see RecordView.list).
+_OPENED_CACHE_BYTES = 8 << 20
 _SEAL_VERSION = b"\x01"
 _SEAL_LABEL = b"kmscli seal v1\0"
 _KNOWN_HOME_ENTRIES = frozenset(
@@ -66,6 +78,7 @@ _KNOWN_HOME_ENTRIES = frozenset(
         layout.HEADER,
         layout.LOCK,
         layout.RECORDS,
+        layout.OPAQUE_RECORDS,
         layout.JOURNAL,
         layout.JOURNAL_PENDING,
         layout.AUDIT,
@@ -93,6 +106,14 @@ class RecordView:
         self._keyring = keyring
         self._home = keyring.info.home
         self._keys = keyring._keys
+        self._naming = keyring.naming
+        # The names of each kind as listed on disk, once per view: under schema 2 a listing
+        # opens every record of the kind, and nothing on disk changes while the lock is held.
+        self._listed: dict[str, dict[str, str]] = {}
+        # What those listings opened, kept (up to _OPENED_CACHE_BYTES) for get: a listing
+        # is mostly followed by a get of what it found, which would open each file again.
+        self._opened: dict[tuple[str, str], bytes] = {}
+        self._opened_bytes = 0
         self._live = True
 
     def _check_live(self) -> None:
@@ -108,44 +129,60 @@ class RecordView:
         if blob is None:
             return None
         return decode_record(
-            self._keys, kind, filename, blob, where=layout.relative(self._home, path)
+            self._keys,
+            self._naming,
+            kind,
+            filename,
+            blob,
+            where=layout.relative(self._home, path),
         )
 
     def get(self, kind: str, name: str) -> bytes | None:
         self._check_live()
-        filename = layout.encode_name(name)
-        found = self._read_record(layout.kind_dir(self._home, kind), kind, filename)
+        opened = self._opened.get((kind, name))
+        if opened is not None:
+            return opened
+        filename = self._naming.filename(kind, name)
+        found = self._read_record(self._naming.kind_dir(kind), kind, filename)
         return None if found is None else found[1]
 
     def list(self, kind: str, prefix: str = "") -> list[str]:
         """Names of the records of `kind` that start with `prefix`, sorted."""
         self._check_live()
-        directory = layout.kind_dir(self._home, kind)
+        listed = self._listed.get(kind)
+        if listed is None:
+            listed = self._listed[kind] = self._list_kind(kind)
+        return sorted(name for name in listed if name.startswith(prefix))
+
+    def _list_kind(self, kind: str) -> dict[str, str]:
+        """Every record of `kind` on disk: name → file name."""
+        directory = self._naming.kind_dir(kind)
         try:
             filenames = os.listdir(directory)
         except FileNotFoundError:
-            return []
+            return {}
         except OSError as exc:
             raise io_error(directory, exc, "list keyring directory") from None
-        names: list[str] = []
+        names: dict[str, str] = {}
         for filename in filenames:
             if filename.startswith(layout.TEMP_PREFIX):
                 continue
-            name: str | None
-            if layout.is_hashed(filename):
+            if not self._naming.is_record_filename(filename):
+                where = layout.relative(self._home, directory / filename)
+                raise KeyringCorruptError(
+                    f"keyring file '{where}' is not a record file name",
+                    hints=["remove the file or restore the keyring from a backup"],
+                )
+            name = self._naming.name_in_filename(filename)
+            if name is None:
                 found = self._read_record(directory, kind, filename)
-                name = None if found is None else found[0]
-            else:
-                name = layout.decode_name(filename)
-                if name is None:
-                    where = layout.relative(self._home, directory / filename)
-                    raise KeyringCorruptError(
-                        f"keyring file '{where}' is not a record file name",
-                        hints=["remove the file or restore the keyring from a backup"],
-                    )
-            if name is not None and name.startswith(prefix):
-                names.append(name)
-        names.sort()
+                if found is None:
+                    continue
+                name, data = found
+                if self._opened_bytes + len(data) <= _OPENED_CACHE_BYTES:
+                    self._opened[kind, name] = data
+                    self._opened_bytes += len(data)
+            names[name] = filename
         return names
 
 
@@ -155,9 +192,24 @@ class Transaction(RecordView):
     def __init__(self, keyring: Keyring) -> None:
         super().__init__(keyring)
         self._pending: dict[tuple[str, str], bytes | None] = {}
+        self._events: list[bytes] = []
+
+    def audit(self, event: bytes) -> None:
+        """Append `event` to the audit log if and when this transaction commits."""
+        self._check_live()
+        self._events.append(bytes(event))
+
+    def _mark(self) -> tuple[dict[tuple[str, str], bytes | None], int]:
+        return dict(self._pending), len(self._events)
+
+    def _rewind(self, mark: tuple[dict[tuple[str, str], bytes | None], int]) -> None:
+        self._pending = dict(mark[0])
+        del self._events[mark[1] :]
 
     @staticmethod
     def _key(kind: str, name: str) -> tuple[str, str]:
+        if kind == anchor.KIND:
+            raise ValidationException(f"record kind {kind!r} is the keyring's own")
         layout.check_kind(kind)
         layout.name_bytes(name)
         return kind, name
@@ -198,14 +250,60 @@ class Transaction(RecordView):
         return tuple(journal.Op(kind, name, data) for (kind, name), data in self._pending.items())
 
 
+class Operation:
+    """One operation's changes, held open until its audit event is known (`Keyring.operation`)."""
+
+    def __init__(self, keyring: Keyring) -> None:
+        self._keyring = keyring
+        self._stack = contextlib.ExitStack()
+        self.tx: Transaction | None = None
+        self._finished = False
+
+    def transaction(self) -> Transaction:
+        """The operation's one transaction; the exclusive lock is taken on first use."""
+        if self.tx is None:
+            self._stack.enter_context(self._keyring._locked(exclusive=True))
+            self._keyring._migrate_if_needed()
+            self.tx = Transaction(self._keyring)
+        return self.tx
+
+    def finish(self, event: bytes) -> None:
+        """Commit what the operation changed together with `event`, or neither (an error
+        here means nothing changed); just append `event` if nothing changed."""
+        if self._finished:
+            raise KMSInternalException("an operation was finished twice")
+        self._finished = True
+        tx = self.tx
+        if tx is not None and tx._pending:
+            try:
+                tx.audit(event)
+                tx._live = False
+                self._keyring._commit(tx)
+            finally:
+                self.close()
+            return
+        events = [] if tx is None else list(tx._events)
+        self.close()
+        for pending in [*events, event]:
+            self._keyring.append_audit(pending)
+
+    def close(self) -> None:
+        """Release the lock; whatever was not finished is discarded."""
+        if self.tx is not None:
+            self.tx._live = False
+        self._stack.close()
+
+
 class Keyring:
     """An opened (root key known, header verified) keyring directory."""
 
     def __init__(self, info: KeyringInfo, keys: Subkeys) -> None:
         self.info = info
         self._keys = keys
+        self.naming = layout.Naming(info.home, info.schema_version, keys.names)
         self._lock_path = info.home / layout.LOCK
         self._busy = False
+        self._operation: Operation | None = None
 
     def __repr__(self) -> str:
         return f"Keyring(home={str(self.info.home)!r}, keyring_id={self.info.keyring_id!r})"
@@ -232,13 +330,15 @@ class Keyring:
                         lock.exclusive()
                     else:
                         lock.shared()
-                    if recover and journal.needs_recovery(self.info.home):
+                    if not self.naming.opaque:
+                        self._follow_migration()
+                    if recover and self._needs_recovery():
                         if exclusive:
                             self._recover()
                         else:
                             lock.exclusive()
                             # Another process may have recovered while we waited.
-                            if journal.needs_recovery(self.info.home):
+                            if self._needs_recovery():
                                 self._recover()
                             lock.shared()
                 except OSError as exc:
@@ -250,18 +350,59 @@ class Keyring:
     def _recover(self) -> None:
         """Roll forward / clean up after a crashed writer. Exclusive lock held."""
         try:
-            journal.recover(self.info.home, self._keys)
+            # Leftovers first: what holds the other schema's name may not even be a directory.
+            migration.sweep_leftovers(self.naming)
+            journal.recover(self.naming, self._keys, self._audit_log())
         except OSError as exc:
             raise io_error(self.info.home, exc, "recover the keyring journal in") from None
 
+    def _follow_migration(self) -> None:
+        """Under the lock: if another process migrated this schema-1 keyring since it was
+        opened, use the schema the header now has (else every record would look gone).
+
+        The header decides, not whether `records/` is still there: a migration that died
+        after its commit point leaves part of `records/` behind, and taking that for the
+        keyring would sweep the migrated `records.v2/` as an interrupted migration's.
+        Without `records.v2/` no migration has even started, so the header need not be read.
+        """
+        if not os.path.lexists(self.info.home / layout.OPAQUE_RECORDS):
+            return
+        header = parse_header(read_bytes(self.info.home / layout.HEADER) or b"")
+        verify_mac(header, self._keys)
+        if header.keyring_id != self.info.keyring_id:
+            raise KeyringCorruptError(f"keyring file '{layout.HEADER}' was replaced")
+        self.naming = layout.Naming(self.info.home, header.schema_version, self._keys.names)
+        self.info = self.info._replace(schema_version=header.schema_version)
+
+    def _needs_recovery(self) -> bool:
+        return journal.needs_recovery(self.info.home) or migration.leftover(self.naming) is not None
+
+    def _migrate_if_needed(self) -> None:
+        if not self.naming.opaque:
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Give a schema-1 keyring opaque record names (see migration). Exclusive lock held,
+        journal recovered."""
+        try:
+            self.naming = migration.migrate(self.naming, self._keys)
+        except OSError as exc:
+            raise io_error(self.info.home, exc, "upgrade the keyring in") from None
+        self.info = self.info._replace(schema_version=self.naming.schema)
+
     def recover_if_needed(self) -> None:
-        if journal.needs_recovery(self.info.home):
+        if self._needs_recovery():
             with self._locked(exclusive=True):
                 pass  # _locked recovers under the exclusive lock
 
     @contextlib.contextmanager
     def read(self) -> Iterator[RecordView]:
-        """A consistent view of the records; holds the shared lock until the block ends."""
+        """A consistent view of the records; holds the shared lock until the block ends.
+        Inside an operation that has written, the operation's own transaction."""
+        operation = self._operation
+        if operation is not None and operation.tx is not None:
+            yield operation.tx
+            return
         with self._locked(exclusive=False):
             view = RecordView(self)
             try:
@@ -271,9 +412,22 @@ class Keyring:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Transaction]:
-        """A transaction under the exclusive lock: commits atomically when the block ends
-        normally, and is discarded when it raises."""
+        """A transaction under the exclusive lock: commits atomically (with the events given
+        to `Transaction.audit`) when the block ends normally, and is discarded when it raises.
+        Inside an operation, the block adds to the operation's transaction, which commits
+        when the operation finishes; a block that raises takes back only its own changes."""
+        operation = self._operation
+        if operation is not None:
+            tx = operation.transaction()
+            mark = tx._mark()
+            try:
+                yield tx
+            except BaseException:
+                tx._rewind(mark)
+                raise
+            return
         with self._locked(exclusive=True):
+            self._migrate_if_needed()
             tx = Transaction(self)
             try:
                 yield tx
@@ -281,10 +435,61 @@ class Keyring:
                 tx._live = False
                 raise
             tx._live = False
-            try:
-                journal.commit(self.info.home, self._keys, tx._ops())
-            except OSError as exc:
-                raise io_error(self.info.home, exc, "write the keyring in") from None
+            self._commit(tx)
+
+    @contextlib.contextmanager
+    def operation(self) -> Iterator[Operation]:
+        """A scope in which writes are held until `Operation.finish(event)` commits them with
+        `event` (see the module doc). Not nestable; whatever is not finished is discarded."""
+        if self._operation is not None or self._busy:
+            raise KMSInternalException("keyring operations do not nest")
+        operation = Operation(self)
+        self._operation = operation
+        try:
+            yield operation
+        finally:
+            self._operation = None
+            operation.close()
+
+    def _commit(self, tx: Transaction) -> None:
+        """Commit `tx` and its events. Exclusive lock held."""
+        ops = tx._ops()
+        try:
+            if ops:
+                anchored = self.audit_anchor(RecordView(self)) if tx._events else None
+                log = self._audit_log()
+                journal.commit(self.naming, self._keys, ops, tx._events, log, anchored)
+                return
+        except OSError as exc:
+            raise io_error(self.info.home, exc, "write the keyring in") from None
+        for event in tx._events:
+            self._audit_log().append(event)
+
+    # -- the audit trail -----------------------------------------------------------------------
+
+    def _audit_log(self) -> AuditLog:
+        return AuditLog(
+            self.info.home, self._keys.audit, self.info.keyring_id, self._keys.audit_seal
+        )
+
+    def append_audit(self, event: bytes) -> int | None:
+        """Append the event of an operation that changed nothing (under the shared lock, so
+        after any crash recovery); its sequence number, None on a read-only keyring."""
+        if self._busy:  # inside a transaction of this process: its lock already excludes
+            return self._audit_log().append(event)
+        with self._locked(exclusive=False):
+            return self._audit_log().append(event)
+
+    def audit_anchor(self, view: RecordView) -> Position | None:
+        """The audit record of the keyring's last change (None: no change anchored yet)."""
+        data = view.get(anchor.KIND, anchor.NAME)
+        return None if data is None else anchor.decode(data)
+
+    def verify_audit(self) -> AuditReport:
+        """Verify the audit trail, and that it still holds the record of the last change."""
+        with self.read() as view:
+            found = self.audit_anchor(view)
+            return self._audit_log().verify(found)
 
     # -- sealing key material ------------------------------------------------------------------
 
@@ -367,12 +572,12 @@ class Keyring:
 
     def _verify_records(self) -> list[str]:
         home = self.info.home
-        records = layout.records_dir(home)
+        records = self.naming.records_dir
         problems: list[str] = []
         try:
             kinds = sorted(os.listdir(records))
         except FileNotFoundError:
-            return [f"keyring directory '{layout.RECORDS}' is missing"]
+            return [f"keyring directory '{layout.relative(home, records)}' is missing"]
         view = RecordView(self)
         for kind in kinds:
             directory = records / kind
@@ -389,7 +594,7 @@ class Keyring:
                 where = layout.relative(home, path)
                 if filename.startswith(layout.TEMP_PREFIX):
                     continue
-                if not (layout.is_hashed(filename) or layout.decode_name(filename) is not None):
+                if not self.naming.is_record_filename(filename):
                     problems.append(f"keyring file '{where}' is not a record file name")
                     continue
                 if not stat.S_ISREG(os.lstat(path).st_mode):
@@ -489,7 +694,7 @@ def _initialise(
         kdf=kdf,
         wrapped_root_key=wrapped,
     )
-    make_dir(layout.records_dir(home))
+    make_dir(home / layout.OPAQUE_RECORDS)
     # The header goes last: its presence is what makes the directory a keyring.
     write_atomic(home / layout.HEADER, encode_header(fields, keys))
     info = KeyringInfo(

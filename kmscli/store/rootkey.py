@@ -1,7 +1,8 @@
 """The keyring root key: where it comes from and how it is protected.
 
 Owns: generating the 256-bit root key, the root key file (format, 0600 creation with O_EXCL,
-refusing group/other access, the "missing" and "unreadable" errors) and the passphrase mode
+refusing group/other access and anything but a regular file, without blocking on a FIFO; the
+"missing" and "unreadable" errors) and the passphrase mode
 (Argon2id parameters and wrapping the root key under the passphrase-derived key). It does not
 decide which mode a keyring uses, nor read the environment or prompt: callers hand it paths
 and passphrase bytes.
@@ -23,7 +24,6 @@ from kmscli.crypto.primitives import (
     random_bytes,
 )
 from kmscli.errors import (
-    InputOutputError,
     KeyringCorruptError,
     KeyringLockedError,
     KeyringPermissionError,
@@ -79,7 +79,8 @@ def _check_private(path: Path, mode: int) -> None:
 def load_key_file(path: Path, *, expected_for: str) -> bytes:
     """The root key in `path`. `expected_for` names the keyring in the "missing" hint."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
         raise KeyringLockedError(
             f"root key file '{path}' not found",
@@ -93,8 +94,12 @@ def load_key_file(path: Path, *, expected_for: str) -> bytes:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise InputOutputError(f"root key file '{path}' is not a regular file")
+            raise KeyringLockedError(
+                f"root key file '{path}' is not a regular file",
+                hints=["the root key file must be a regular file (64 hex digits, mode 0600)"],
+            )
         _check_private(path, info.st_mode)
+        os.set_blocking(fd, True)
         data = os.read(fd, 4096)
     except OSError as exc:
         raise io_error(path, exc, "read root key file") from None

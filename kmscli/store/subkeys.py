@@ -21,11 +21,13 @@ class Subkeys:
 
     __slots__ = (
         "audit",
+        "audit_seal",
         "backup",
         "fingerprint",
         "header_mac",
         "journal",
         "key_check",
+        "names",
         "records",
         "seal",
     )
@@ -39,8 +41,10 @@ class Subkeys:
         journal: bytes,
         seal: bytes,
         audit: bytes,
+        audit_seal: bytes,
         backup: bytes,
         fingerprint: bytes,
+        names: bytes,
     ) -> None:
         self.key_check: Final = key_check
         self.header_mac: Final = header_mac
@@ -48,8 +52,10 @@ class Subkeys:
         self.journal: Final = journal
         self.seal: Final = seal
         self.audit: Final = audit
+        self.audit_seal: Final = audit_seal
         self.backup: Final = backup
         self.fingerprint: Final = fingerprint
+        self.names: Final = names
 
     def __repr__(self) -> str:  # never print key bytes
         return "Subkeys(<redacted>)"
@@ -70,8 +76,10 @@ def derive(root_key: bytes, keyring_id: str) -> Subkeys:
         journal=sub(b"journal"),
         seal=sub(b"seal"),
         audit=sub(b"audit"),
+        audit_seal=sub(b"audit-seal"),
         backup=sub(b"backup"),
         fingerprint=sub(b"fingerprint"),
+        names=sub(b"record-names"),
     )
 
 

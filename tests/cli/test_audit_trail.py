@@ -166,7 +166,9 @@ def _filled(world: World) -> list[bytes]:
 
 def _tamper_edit(lines: list[bytes]) -> list[bytes]:
     edited = list(lines)
-    edited[2] = edited[2].replace(b'"description":"d1"', b'"description":"dX"')
+    at = edited[2].index(b'"sealed":"') + 20
+    flipped = b"B" if edited[2][at : at + 1] == b"A" else b"A"
+    edited[2] = edited[2][:at] + flipped + edited[2][at + 1 :]
     assert edited[2] != lines[2]
     return edited
 

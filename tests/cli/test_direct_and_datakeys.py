@@ -188,6 +188,7 @@ def test_binary_output_to_a_terminal_is_refused(
 
 
 def test_random(run_inproc: Runner, tmp_path: Path) -> None:
+    assert run_inproc("keyring", "init").status == 0  # GenerateRandom is a call in its account
     text = run_inproc("random", "--bytes", "48")
     assert text.status == 0 and len(base64.b64decode(text.out)) == 48
     doc = json.loads(run_inproc("random", "--bytes", "1024", "--json").out)

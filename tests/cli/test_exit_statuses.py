@@ -47,6 +47,7 @@ def test_1_internal_error_says_it_is_a_bug(run: Runner, kmscli_env: dict[str, st
 
 
 def test_2_usage_and_validation(run: Runner, tmp_path: Path) -> None:
+    assert run("keyring", "init").status == 0
     big = tmp_path / "big"
     big.write_bytes(b"x" * 4097)
     result = run("encrypt", "--direct", str(big), "-o", str(tmp_path / "out"))
@@ -59,6 +60,7 @@ def test_2_usage_and_validation(run: Runner, tmp_path: Path) -> None:
 
 
 def test_3_not_found(run: Runner) -> None:
+    assert run("keyring", "init").status == 0
     result = run("key", "describe", "1234abcd-12ab-34cd-56ef-1234567890ab")
     assert result.status == 3
     assert _error_code(result.err) == "NotFoundException"
@@ -74,6 +76,7 @@ def test_4_already_exists(run: Runner) -> None:
 
 
 def test_5_access_denied_on_the_aws_managed_key(run: Runner) -> None:
+    assert run("keyring", "init").status == 0
     described = run("key", "describe", "alias/aws/kmscli", "--json")
     assert described.status == 0, described.err
     key_id = json.loads(described.out)["KeyMetadata"]["KeyId"]
@@ -127,7 +130,7 @@ def test_10_missing_input(run: Runner, tmp_path: Path) -> None:
 
 
 def test_130_interrupted(run: Runner, kmscli_env: dict[str, str], tmp_path: Path) -> None:
-    assert run("key", "list").status == 0  # the keyring exists, so the process waits on stdin
+    assert run("keyring", "init").status == 0  # the keyring exists: the process waits on stdin
     process = subprocess.Popen(
         [str(KMSCLI), "encrypt", "-o", str(tmp_path / "out.kms")],
         stdin=subprocess.PIPE,
@@ -147,6 +150,7 @@ def test_130_interrupted(run: Runner, kmscli_env: dict[str, str], tmp_path: Path
 
 
 def test_json_errors_are_also_one_object_on_stderr(run: Runner) -> None:
+    assert run("keyring", "init").status == 0
     result = run("key", "describe", "alias/nope", "--json")
     assert result.status == 3
     lines = result.err.splitlines()

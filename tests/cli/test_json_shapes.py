@@ -155,7 +155,7 @@ CASES: dict[tuple[str, ...], tuple[str, Setup]] = {
     ("policy", "list"): ("ListKeyPolicies", lambda r, t: [_key(r, t)]),
     ("datakey", "generate"): ("GenerateDataKey", lambda r, t: ["-k", _key(r, t), "-c", "a=b"]),
     ("datakey", "decrypt"): ("Decrypt", lambda r, t: [_blob(r, t), "-c", "a=b"]),
-    ("random",): ("GenerateRandom", lambda r, t: ["--bytes", "16"]),
+    ("random",): ("GenerateRandom", lambda r, t: [*_no_args(_key(r, t)), "--bytes", "16"]),
     ("encrypt",): ("Encrypt", lambda r, t: ["--direct", "-k", _key(r, t), "-"]),
     ("decrypt",): ("Decrypt", lambda r, t: ["-c", "a=b", _blob(r, t), "-o", "-"]),
     ("policy", "grant", "create"): (

@@ -95,6 +95,7 @@ def test_regions_are_isolated(run_inproc: Runner) -> None:
 
 
 def test_malformed_key_id_and_unknown_key(run_inproc: Runner) -> None:
+    assert run_inproc("keyring", "init").status == 0
     bad = run_inproc("key", "describe", "not-a-key")
     assert bad.status == 3 and "NotFoundException: Invalid keyId 'not-a-key'" in bad.err
     unknown = run_inproc("key", "describe", "1234abcd-12ab-34cd-56ef-1234567890ab")
@@ -225,6 +226,7 @@ def test_multi_region_key_id(run_inproc: Runner) -> None:
 def test_aws_managed_key_is_created_on_first_use_and_refuses_changes(
     run_inproc: Runner, tmp_path: Path
 ) -> None:
+    assert run_inproc("keyring", "init").status == 0
     assert "TargetKeyId" not in _json(run_inproc("alias", "list", "--json"))["Aliases"][0]
     meta = _json(run_inproc("key", "describe", "alias/aws/kmscli", "--json"))["KeyMetadata"]
     assert isinstance(meta, dict)

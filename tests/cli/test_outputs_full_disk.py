@@ -329,6 +329,7 @@ def test_the_sweep_removes_only_kmscli_s_stale_temp_files(run: Runner, tmp_path:
         (folder / name).write_bytes(b"x")
         os.chown(folder / name, uid, uid)
         os.utime(folder / name, (mtime, mtime))
+    assert run("keyring", "init").status == 0
     done = run("random", "--bytes", "8", "-o", str(folder / "r"))
     assert done.status == 0, done.err
     kept = sorted([name for name, (_, _, keep) in files.items() if keep] + ["r"])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kmscli.errors import KeyringCorruptError, ValidationException
+from kmscli.errors import KeyringCorruptError, KeyringVersionError, ValidationException
 from kmscli.store import AuditLog, Keyring, audit_log, open_keyring
 
 
@@ -60,13 +60,21 @@ def _problems(log: AuditLog) -> str:
     return "\n".join(report.problems)
 
 
+def _flip(line: bytes) -> bytes:
+    """`line` with one character of its sealed event changed."""
+    at = line.index(b'"sealed":"') + 20
+    edited = line[:at] + (b"B" if line[at : at + 1] == b"A" else b"A") + line[at + 1 :]
+    assert edited != line
+    return edited
+
+
 def test_an_untouched_log_verifies_and_lists_its_events(keyring: Keyring) -> None:
     log = _filled(keyring)
     report = log.verify()
     assert report.ok and report.records == 5 and report.head_seq == 5
     assert report.head_mac is not None and len(report.head_mac) == 64
     assert [json.loads(e.event)["n"] for e in log.entries()] == [1, 2, 3, 4, 5]
-    assert all(line.startswith(b'{"mac":"') for line in _lines(log))
+    assert all(line.startswith(b'{"v":2,"mac":"') for line in _lines(log))
     for line in _lines(log):
         json.loads(line)  # every line is a JSON document (jq-friendly)
 
@@ -79,7 +87,7 @@ def test_an_empty_or_missing_log_verifies(keyring: Keyring) -> None:
 def test_an_edited_record_fails_its_mac(keyring: Keyring) -> None:
     log = _filled(keyring)
     lines = _lines(log)
-    lines[2] = lines[2].replace(b'"n":3', b'"n":7')
+    lines[2] = _flip(lines[2])
     _write(log, lines)
     problems = _problems(log)
     assert "line 3: record 3 fails its MAC (edited)" in problems
@@ -272,3 +280,44 @@ def test_check_refuses_before_an_operation_what_append_would_refuse(keyring: Key
     head.unlink()
     with pytest.raises(KeyringCorruptError):
         log.check()
+
+
+def test_a_sealed_event_is_bound_to_its_sequence_number(keyring: Keyring) -> None:
+    """A sealed event moved onto another record (with a MAC that holds) does not open."""
+    from kmscli.store.auditrecord import RecordCodec
+
+    log = _filled(keyring)
+    keys = keyring._keys
+    codec = RecordCodec(keys.audit, keys.audit_seal, keyring.info.keyring_id.encode())
+    lines = _lines(log)
+    third, fourth = codec.parse(lines[2]), codec.parse(lines[3])
+    assert third is not None and fourth is not None
+    assert codec.event(third) is not None
+    # Record 4 rebuilt around record 3's sealed event, MAC and chain made right.
+    body = b'"seq":4,"prev":"%s","sealed":"%s"' % (fourth.prev.hex().encode(), third.payload)
+    from kmscli.crypto.primitives import hmac_sha256
+
+    label = b"kmscli audit record v2\0" + keyring.info.keyring_id.encode() + b"\0"
+    mac = hmac_sha256(keys.audit, label + body)
+    moved = codec.parse(b'{"v":2,"mac":"' + mac.hex().encode() + b'",' + body + b"}")
+    assert moved is not None and codec.mac_ok(moved)
+    assert codec.event(moved) is None
+
+
+def test_a_record_of_a_newer_format_asks_for_an_upgrade(keyring: Keyring) -> None:
+    log = _filled(keyring)
+    lines = _lines(log)
+    lines.append(b'{"v":3,"mac":"00","whatever":true}\n')
+    _write(log, lines)
+    with pytest.raises(KeyringVersionError, match="newer kmscli"):
+        log.verify()
+    with pytest.raises(KeyringVersionError):
+        log.entries()
+
+
+def test_the_log_reveals_only_counts_and_sizes(keyring: Keyring) -> None:
+    log = audit_log(keyring)
+    log.append(json.dumps({"n": 1, "secret": "hunter2-context"}).encode())
+    raw = log.path.read_bytes()
+    assert b"hunter2" not in raw and b"secret" not in raw
+    assert [json.loads(e.event)["secret"] for e in log.entries()] == ["hunter2-context"]

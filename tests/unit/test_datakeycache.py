@@ -374,6 +374,7 @@ def _decrypt(
         io.BytesIO(message),
         commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
         max_encrypted_data_keys=None,
+        max_frame_length=None,
     )
     out = io.BytesIO()
     result = decrypt_stream(

@@ -15,6 +15,7 @@ from kmscli.errors import (
     KMSInternalException,
     ValidationException,
 )
+from kmscli.message import decoder as decoder_module
 from kmscli.message import encoder as encoder_module
 from kmscli.message.context import PUBLIC_KEY_FIELD
 from kmscli.message.decoder import CommitmentPolicy, MessageDecryptor
@@ -75,8 +76,10 @@ def encrypt(
     return out.getvalue()
 
 
-def decrypt(message: bytes, *, threaded: bool = True) -> bytes:
-    decryptor = MessageDecryptor(io.BytesIO(message), threaded=threaded)
+def decrypt(message: bytes, *, threaded: bool = True, max_frame_length: int | None = None) -> bytes:
+    decryptor = MessageDecryptor(
+        io.BytesIO(message), threaded=threaded, max_frame_length=max_frame_length
+    )
     out = io.BytesIO()
     decryptor.read_header()
     assert decryptor.decrypt(DATA_KEY, out) == len(out.getvalue())
@@ -263,8 +266,8 @@ def test_wrong_data_key() -> None:
 def test_decrypt_guards() -> None:
     message = encrypt(b"x" * 1000, frame_length=256)
     with pytest.raises(FormatError, match="limit"):
-        MessageDecryptor(io.BytesIO(message), max_body_length=128).read_header()
-    MessageDecryptor(io.BytesIO(message), max_body_length=256).read_header()
+        MessageDecryptor(io.BytesIO(message), max_frame_length=128).read_header()
+    MessageDecryptor(io.BytesIO(message), max_frame_length=256).read_header()
     signed = encrypt(b"x", SIGNED_SUITE)
     with pytest.raises(FormatError, match="signed"):
         MessageDecryptor(io.BytesIO(signed), unsigned_only=True).read_header()
@@ -420,3 +423,32 @@ def test_a_huge_declared_frame_length_costs_only_the_bytes_used(threaded: bool) 
     with pytest.raises(InvalidCiphertextException):
         decrypt(message[:-1], threaded=threaded)
     assert _rss_mib() - before < 20
+
+
+@pytest.mark.parametrize("threaded", [True, False], ids=["threads", "inline"])
+@pytest.mark.parametrize("suite", [DEFAULT_SUITE, SIGNED_SUITE], ids=lambda s: s.id_hex)
+@pytest.mark.parametrize("target", [F // 2, 3 * F], ids=["frame-per-chunk", "frames-per-chunk"])
+def test_the_final_frame_is_opened_in_place_across_chunks(
+    target: int, suite: AlgorithmSuite, threaded: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Frames above the chunk target get one buffer of each kind, and the final frame is opened
+    in pieces straight from the chunks it spans: every size still round-trips, and a change
+    anywhere in the final frame, its tag, the footer or after the end is caught."""
+    monkeypatch.setattr(decoder_module, "CHUNK_TARGET_BYTES", target)
+    for size in SIZES:
+        plaintext = os.urandom(size)
+        message = encrypt(plaintext, suite, frame_length=F)
+        assert decrypt(message, threaded=threaded) == plaintext
+        header, regular, final, footer = frames_of(message)
+        start = len(header) + sum(len(frame) for frame in regular)
+        for index in (start + 3, start + 23, start + 24, start + len(final) - 1):
+            damaged = bytearray(message)
+            damaged[index] ^= 0x01
+            with pytest.raises(InvalidCiphertextException):
+                decrypt(bytes(damaged), threaded=threaded)
+        if footer:
+            with pytest.raises(InvalidCiphertextException):
+                decrypt(message[:-1] + bytes([message[-1] ^ 1]), threaded=threaded)
+        for broken in (message + b"\x00", message[:-1]):
+            with pytest.raises(InvalidCiphertextException):
+                decrypt(broken, threaded=threaded)

@@ -196,6 +196,7 @@ def test_a_trailing_slash_makes_the_directory_never_a_file(run: Runner, tmp_path
 def test_a_trailing_slash_on_a_one_file_output_is_refused(
     run_inproc: Runner, tmp_path: Path
 ) -> None:
+    run_inproc("keyring", "init")
     result = run_inproc("random", "--bytes", "16", "-o", "rnd/")
     assert result.status == 2
     assert "names a directory" in result.err
@@ -216,6 +217,7 @@ def test_a_trailing_slash_on_an_existing_file_is_refused(
 
 
 def test_a_directory_made_for_a_failed_run_is_removed(run_inproc: Runner, tmp_path: Path) -> None:
+    run_inproc("keyring", "init")
     names = _files(tmp_path, "a", "b")
     result = run_inproc("encrypt", "-k", "alias/missing", "-o", "vault/", *names)
     assert result.status == 3

@@ -108,6 +108,9 @@ def command(group: click.Group, name: str, **kwargs: Any) -> Callable[[F], click
 def subgroup(parent: click.Group, name: str, **kwargs: Any) -> Callable[[F], click.Group]:
     def register(function: F) -> click.Group:
         decorated = global_options(function)
+        from kmscli.cli.suggest import SuggestingGroup
+
+        kwargs.setdefault("cls", SuggestingGroup)
         return parent.group(name, context_settings=CONTEXT_SETTINGS, **kwargs)(decorated)
 
     return register

@@ -20,10 +20,12 @@ from typing import Any, BinaryIO
 
 import click
 
+from kmscli.cli.files import refuse_directory_name
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, verbose
 from kmscli.cli.params import (
     BLOB_LIMIT,
+    KEY,
     PUBLIC_KEY_LIMIT,
     force_option,
     grant_token_option,
@@ -43,6 +45,7 @@ key_option = click.option(
     "--key",
     "key",
     required=True,
+    type=KEY,
     metavar="KEY",
     help="KMS key: key ID, key ARN, alias or alias ARN.",
 )
@@ -115,6 +118,7 @@ def write_output(path: str, data: bytes, *, force: bool, mode: int = 0o644) -> N
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
+    refuse_directory_name(path)
     try:
         output = AtomicOutput(Path(path), mode=mode, overwrite=force)
         with output as handle:

@@ -334,7 +334,7 @@ complete -c kmscli -n '__kmscli_at "alias"' -a update -d 'Point an existing alia
 # kmscli alias delete
 
 # kmscli alias list
-complete -c kmscli -n '__kmscli_at "alias list"' -l key -r -f -a '(__kmscli_keys key)' -d 'Only the aliases of this key (ID or ARN).'
+complete -c kmscli -n '__kmscli_at "alias list"' -l key -r -f -a '(__kmscli_keys key)' -d 'Only the aliases of this key (ID, ARN or alias).'
 
 # kmscli alias update
 
@@ -382,7 +382,7 @@ complete -c kmscli -n '__kmscli_at "datakey pair"' -l grant-token -r -f -d 'A gr
 
 # kmscli decrypt
 complete -c kmscli -n '__kmscli_at "decrypt"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key (ID, ARN, alias or alias ARN); repeatable.'
-complete -c kmscli -n '__kmscli_at "decrypt"' -s o -l output -r -F -d 'Output file, directory (several FILEs), or - for stdout.'
+complete -c kmscli -n '__kmscli_at "decrypt"' -s o -l output -r -F -d 'Output file, directory (several FILEs; DIR/ is made if missing), or - for stdout.'
 complete -c kmscli -n '__kmscli_at "decrypt"' -s c -l context -r -f -d 'Encryption context pair (repeatable).'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l suffix -r -f -d 'Suffix of encrypted files.'
 complete -c kmscli -n '__kmscli_at "decrypt"' -s f -l force -d 'Overwrite existing outputs.'
@@ -397,7 +397,7 @@ complete -c kmscli -n '__kmscli_at "decrypt"' -l cache-max-bytes -r -f -d 'With 
 
 # kmscli encrypt
 complete -c kmscli -n '__kmscli_at "encrypt"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key (ID, ARN, alias or alias ARN); repeatable.'
-complete -c kmscli -n '__kmscli_at "encrypt"' -s o -l output -r -F -d 'Output file, directory (several FILEs), or - for stdout.'
+complete -c kmscli -n '__kmscli_at "encrypt"' -s o -l output -r -F -d 'Output file, directory (several FILEs; DIR/ is made if missing), or - for stdout.'
 complete -c kmscli -n '__kmscli_at "encrypt"' -s c -l context -r -f -d 'Encryption context pair (repeatable).'
 complete -c kmscli -n '__kmscli_at "encrypt"' -l suffix -r -f -d 'Suffix of encrypted files.'
 complete -c kmscli -n '__kmscli_at "encrypt"' -s f -l force -d 'Overwrite existing outputs.'
@@ -666,7 +666,7 @@ complete -c kmscli -n '__kmscli_at "reencrypt"' -s k -l key -r -f -a '(__kmscli_
 complete -c kmscli -n '__kmscli_at "reencrypt"' -s c -l context -r -f -d 'Messages: pairs their context must hold. Blobs: their exact context.'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l new-context -r -f -d 'Blobs: the context of the new blob (default: the same as -c).'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l source-key -r -f -a '(__kmscli_keys key)' -d 'Only this key may decrypt the input (strict, like decrypt -k); repeatable.'
-complete -c kmscli -n '__kmscli_at "reencrypt"' -s o -l output -r -F -d 'Output file or directory; - for stdout.'
+complete -c kmscli -n '__kmscli_at "reencrypt"' -s o -l output -r -F -d 'Output file or directory (DIR/ is made if missing); - for stdout.'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -s f -l force -d 'Overwrite an existing -o output; in place, re-encrypt a file that has other hard links.'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l header-only -d 'Unsigned messages: rewrite only the header and copy the body (fast; see the caveat).'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l commitment-policy -r -f -a 'require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt' -d 'Which algorithm suites may be read (the ESDK\'s policies).'

@@ -1486,14 +1486,21 @@ def format_page() -> str:
                 (layout.HEADER, "The authenticated header: IDs, protection mode, schema version."),
                 (layout.LOCK, "The flock(2) target: readers take it shared, writers exclusive."),
                 (
-                    f"{layout.RECORDS}/KIND/NAME",
+                    f"{layout.OPAQUE_RECORDS}/KIND/HASH",
                     "One file per record: kind keys (name REGION/KEY_ID: metadata, state, "
-                    "policy, tags and the sealed key materials), aliases (REGION/alias/NAME) "
-                    "and others. A name is encoded byte by byte from UTF-8: a-z, 0-9, - and _ "
-                    "stand for themselves and every other byte becomes %xx (lower-case hex), so "
-                    "names never collide on a case-insensitive file system; an encoding too long "
-                    f"for a file name becomes {layout.HASHED_PREFIX} followed by the SHA-256 of "
-                    "the name in hex.",
+                    "policy, tags and the sealed key materials), aliases (REGION/alias/NAME), "
+                    "grants, identity-policies and others. HASH is the HMAC-SHA256, in "
+                    "lower-case hex, under the record-names subkey of kind, NUL, name (UTF-8): "
+                    "the directory shows the kinds and how many records each has, never a "
+                    "name; the name is inside the record (schema version 2).",
+                ),
+                (
+                    f"{layout.RECORDS}/KIND/NAME",
+                    "Schema version 1 (kmscli before opaque names): the name encoded byte by "
+                    "byte from UTF-8: a-z, 0-9, - and _ stand for themselves and every other "
+                    "byte becomes %xx (lower-case hex); an encoding too long for a file name "
+                    f"becomes {layout.HASHED_PREFIX} followed by the SHA-256 of the name in hex. "
+                    "Read as it is; migrated at the first write (see Migration).",
                 ),
                 (
                     f"{layout.JOURNAL_PENDING}, {layout.JOURNAL}",
@@ -1512,7 +1519,8 @@ def format_page() -> str:
             f"The root key is {rootkey.ROOT_KEY_BYTES} random bytes. Every key the keyring uses "
             "is derived from it with HKDF-SHA256, the keyring ID as salt and "
             "kmscli/keyring/v1/PURPOSE as info, one per purpose (key-check, header-mac, "
-            "records, journal, seal, audit, audit-seal, backup): no subkey serves two purposes."
+            "records, record-names, journal, seal, audit, audit-seal, backup): no subkey "
+            "serves two purposes."
         ),
         *_fields(
             [
@@ -1541,7 +1549,8 @@ def format_page() -> str:
             "from a corrupt header) and, for a passphrase, kdf (the Argon2id parameters and "
             "salt) and wrapped_root_key. The second is "
             '{"mac": HMAC-SHA256 of line 1 under the header-mac subkey, "sha256": SHA-256 of '
-            "line 1}, both in hex. A header with a newer schema version is refused."
+            "line 1}, both in hex. A header with a newer schema version is refused; one "
+            "with schema version 1 is read, and migrated at the first write."
         ),
         ".SS Records",
         roff(
@@ -1570,6 +1579,21 @@ def format_page() -> str:
             f"appended to {layout.AUDIT}/{auditlog.LOG} before any record is renamed, and if "
             "that fails the writer cuts the log back and removes the journal, so the change "
             "does not happen. Completing a journal appends only the events not yet in the log."
+        ),
+        ".SS Migration",
+        roff(
+            f"A keyring of schema version 1 ({layout.RECORDS}/) is opened and read as it is; "
+            "reading never changes it. The first write, under the exclusive lock and after "
+            f"completing any journal, migrates it: it removes a {layout.OPAQUE_RECORDS}/ an "
+            "interrupted migration left, writes every record again under its schema-2 name in "
+            f"a new {layout.OPAQUE_RECORDS}/ (each file, each directory and the keyring "
+            "directory fsynced), replaces the header with the same header at schema version 2 "
+            f"(the commit point), and removes {layout.RECORDS}/. Record contents do not change. "
+            f"A process killed before the commit point leaves a {layout.OPAQUE_RECORDS}/ that "
+            f"the next exclusive lock removes; one killed after it leaves a {layout.RECORDS}/ "
+            "that the next exclusive lock removes. A process that opened the keyring before "
+            "another one migrated it follows the header. A damaged or unexpected file in "
+            f"{layout.RECORDS}/ stops the migration before its commit point (exit status 9)."
         ),
         *_audit_section(),
         *_backup_section(),

@@ -36,9 +36,17 @@ def _print_traceback(error: BaseException) -> None:
 
 def _usage_error(error: click.UsageError) -> UsageError:
     hints = []
+    message = error.format_message()
+    if isinstance(error, click.NoSuchOption):
+        from kmscli.cli.suggest import close_matches, did_you_mean
+
+        message = f"No such option '{error.option_name}'."
+        matches = close_matches(error.option_name, error.possibilities or ())
+        if matches:
+            hints.append(did_you_mean(matches))
     if error.ctx is not None:
         hints.append(f"see '{error.ctx.command_path} --help'")
-    return UsageError(error.format_message(), hints=hints)
+    return UsageError(message, hints=hints)
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from kmscli.cli.context import Environment
+from kmscli.cli.suggest import SuggestingGroup
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,11 +66,11 @@ class _SectionedHelp(click.Command):
 
 
 class KmsCommand(_SectionedHelp):
-    pass
+    """A command: its own options listed before the global ones."""
 
 
-class KmsGroup(_SectionedHelp, click.Group):
-    pass
+class KmsGroup(_SectionedHelp, SuggestingGroup):
+    """A subgroup: sectioned help, and the closest names for an unknown command."""
 
 
 def _option(*names: str, attribute: str, **kwargs: Any) -> Callable[[F], F]:
@@ -156,8 +157,7 @@ def command(group: click.Group, name: str, **kwargs: Any) -> Callable[[F], click
 def subgroup(parent: click.Group, name: str, **kwargs: Any) -> Callable[[F], click.Group]:
     def register(function: F) -> click.Group:
         decorated = global_options(function)
-        return parent.group(name, cls=KmsGroup, context_settings=CONTEXT_SETTINGS, **kwargs)(
-            decorated
-        )
+        kwargs.setdefault("cls", KmsGroup)
+        return parent.group(name, context_settings=CONTEXT_SETTINGS, **kwargs)(decorated)
 
     return register

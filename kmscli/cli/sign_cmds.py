@@ -23,10 +23,12 @@ from typing import Any, BinaryIO
 import click
 
 from kmscli.cli.context import Environment
+from kmscli.cli.files import refuse_directory_name
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import diagnostic, emit_json, verbose
 from kmscli.cli.params import (
     BLOB_LIMIT,
+    KEY,
     PUBLIC_KEY_LIMIT,
     force_option,
     grant_token_option,
@@ -52,6 +54,7 @@ key_option = click.option(
     "--key",
     "key",
     required=True,
+    type=KEY,
     metavar="KEY",
     help="KMS key: key ID, key ARN, alias or alias ARN.",
 )
@@ -124,6 +127,7 @@ def write_output(path: str, data: bytes, *, force: bool, mode: int = 0o644) -> N
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
+    refuse_directory_name(path)
     try:
         output = AtomicOutput(Path(path), mode=mode, overwrite=force)
         with output as handle:

@@ -5,7 +5,7 @@ does not find or unwrap the root key (rootkey does) and never touches records.
 
 The file is two lines of compact JSON:
 
-    {"account_id":…,"created":…,"format":"kmscli-keyring","keyring_id":…,"schema_version":1,…}
+    {"account_id":…,"created":…,"format":"kmscli-keyring","keyring_id":…,"schema_version":2,…}
     {"mac":"<hex HMAC-SHA256 of line 1 under the header subkey>","sha256":"<hex of line 1>"}
 
 The unkeyed SHA-256 is checked first, so any edited byte is reported as corruption before the
@@ -26,7 +26,7 @@ from kmscli.store.rootkey import Argon2Params
 from kmscli.store.subkeys import Subkeys
 
 FORMAT = "kmscli-keyring"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: opaque record file names (layout.Naming); 1 is read and migrated
 KEY_FILE = "key-file"
 PASSPHRASE = "passphrase"  # noqa: S105 (the mode name, not a secret)
 

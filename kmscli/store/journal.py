@@ -54,7 +54,7 @@ from typing import Final
 from kmscli.crypto.primitives import AuthenticationError, aes_gcm_open, aes_gcm_seal, random_bytes
 from kmscli.errors import KeyringCorruptError, KMSInternalException, ValidationException
 from kmscli.store import anchor, layout
-from kmscli.store.atomic import fsync_dir, make_dir, temp_name, write_new
+from kmscli.store.atomic import fsync_dir, make_dir, read_bytes, temp_name, write_new
 from kmscli.store.auditlog import AuditLog, Position
 from kmscli.store.records import encode_record
 from kmscli.store.subkeys import Subkeys
@@ -199,22 +199,23 @@ class Staged:
 
 
 def stage(
-    home: Path, keys: Subkeys, ops: Sequence[Op], audit: PendingAudit | None = None
+    naming: layout.Naming, keys: Subkeys, ops: Sequence[Op], audit: PendingAudit | None = None
 ) -> Staged:
     """Steps 1-2: the pending journal and the fsynced temporaries. Nothing is visible yet."""
+    home = naming.home
     txid = random_bytes(8).hex()
     entries: list[Entry] = []
     for number, op in enumerate(ops):
         temp = None if op.data is None else f"{layout.TEMP_PREFIX}{txid}-{number}"
         entries.append(Entry(op.kind, op.name, temp))
-    dirs = frozenset(layout.kind_dir(home, op.kind) for op in ops)
+    dirs = frozenset(naming.kind_dir(op.kind) for op in ops)
     write_new(home / layout.JOURNAL_PENDING, encode_journal(keys, entries, audit))
     for op, entry in zip(ops, entries, strict=True):
         if op.data is None or entry.temp is None:
             continue
-        directory = layout.kind_dir(home, op.kind)
+        directory = naming.kind_dir(op.kind)
         make_dir(directory)
-        write_new(directory / entry.temp, encode_record(keys, op.kind, op.name, op.data))
+        write_new(directory / entry.temp, encode_record(keys, naming, op.kind, op.name, op.data))
     for directory in dirs:
         if directory.is_dir():
             fsync_dir(directory)
@@ -227,12 +228,12 @@ def commit_point(home: Path) -> None:
     fsync_dir(home)
 
 
-def apply(home: Path, entries: Iterable[Entry]) -> None:
+def apply(naming: layout.Naming, entries: Iterable[Entry]) -> None:
     """Step 4-5, idempotent: safe to repeat after a crash in the middle of it."""
     dirs: set[Path] = set()
     for entry in entries:
-        directory = layout.kind_dir(home, entry.kind)
-        target = directory / layout.encode_name(entry.name)
+        directory = naming.kind_dir(entry.kind)
+        target = directory / naming.filename(entry.kind, entry.name)
         try:
             if entry.temp is None:
                 os.unlink(target)
@@ -246,11 +247,15 @@ def apply(home: Path, entries: Iterable[Entry]) -> None:
     # No fsync of home after this unlink: if it is lost, replaying the journal again is
     # harmless, and the next commit point fsyncs home (and this entry) anyway.
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(home / layout.JOURNAL)
+        os.unlink(naming.home / layout.JOURNAL)
 
 
 def apply_audit(
-    home: Path, keys: Subkeys, log: AuditLog, audit: PendingAudit, entries: Sequence[Entry]
+    naming: layout.Naming,
+    keys: Subkeys,
+    log: AuditLog,
+    audit: PendingAudit,
+    entries: Sequence[Entry],
 ) -> None:
     """Step 4, idempotent: the events in the log after their base. The anchor staged with them
     names where they were expected to end; should they end elsewhere (only when something
@@ -261,15 +266,16 @@ def apply_audit(
         return
     for entry in entries:
         if (entry.kind, entry.name) == (anchor.KIND, anchor.NAME) and entry.temp is not None:
-            directory = layout.kind_dir(home, entry.kind)
+            directory = naming.kind_dir(entry.kind)
             fresh = directory / temp_name("anchor-")
-            write_new(fresh, encode_record(keys, entry.kind, entry.name, anchor.encode(last)))
+            record = encode_record(keys, naming, entry.kind, entry.name, anchor.encode(last))
+            write_new(fresh, record)
             os.replace(fresh, directory / entry.temp)
             fsync_dir(directory)
 
 
 def commit(
-    home: Path,
+    naming: layout.Naming,
     keys: Subkeys,
     ops: Sequence[Op],
     events: Sequence[bytes] = (),
@@ -285,6 +291,7 @@ def commit(
         if events:
             raise KMSInternalException("audit events without a change are appended, not committed")
         return
+    home = naming.home
     audit: PendingAudit | None = None
     if events:
         if log is None:
@@ -295,7 +302,7 @@ def commit(
             expected = log.chain_end(audit.base, audit.lines)
             ops = [*ops, Op(anchor.KIND, anchor.NAME, anchor.encode(expected))]
     try:
-        staged = stage(home, keys, ops, audit)
+        staged = stage(naming, keys, ops, audit)
         commit_point(home)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -303,13 +310,13 @@ def commit(
         raise
     if audit is not None and log is not None:
         try:
-            apply_audit(home, keys, log, audit, staged.entries)
+            apply_audit(naming, keys, log, audit, staged.entries)
         except BaseException:
             _undo(home, log, audit.base)
             raise
     # From here on the transaction has happened; an error in apply leaves the journal for the
     # next opener to roll forward.
-    apply(home, staged.entries)
+    apply(naming, staged.entries)
 
 
 def _undo(home: Path, log: AuditLog, base: Position) -> None:
@@ -338,18 +345,19 @@ def needs_recovery(home: Path) -> bool:
 def temp_files(home: Path) -> list[Path]:
     """Every temporary file in the keyring (leftovers, when no writer holds the lock)."""
     found = [home / n for n in os.listdir(home) if n.startswith(layout.TEMP_PREFIX)]
-    records = layout.records_dir(home)
-    try:
-        kinds = os.listdir(records)
-    except FileNotFoundError:
-        return found
-    for kind in kinds:
-        directory = records / kind
-        if not directory.is_dir():
+    for records_name in layout.RECORD_DIRS:
+        records = home / records_name
+        try:
+            kinds = os.listdir(records)
+        except FileNotFoundError:
             continue
-        found.extend(
-            directory / n for n in os.listdir(directory) if n.startswith(layout.TEMP_PREFIX)
-        )
+        for kind in kinds:
+            directory = records / kind
+            if not directory.is_dir():
+                continue
+            found.extend(
+                directory / n for n in os.listdir(directory) if n.startswith(layout.TEMP_PREFIX)
+            )
     return found
 
 
@@ -359,20 +367,18 @@ def sweep(home: Path) -> None:
             os.unlink(path)
 
 
-def recover(home: Path, keys: Subkeys, log: AuditLog | None = None) -> None:
+def recover(naming: layout.Naming, keys: Subkeys, log: AuditLog | None = None) -> None:
     """Finish or discard whatever a crashed writer left. Caller holds the exclusive lock."""
+    home = naming.home
     journal = home / layout.JOURNAL
-    try:
-        blob: bytes | None = journal.read_bytes()
-    except FileNotFoundError:
-        blob = None
+    blob = read_bytes(journal)
     if blob is not None:
         entries, audit = decode_journal(keys, blob)
         if audit is not None:
             if log is None:
                 raise KMSInternalException("recovering audit events needs the audit log")
-            apply_audit(home, keys, log, audit, entries)
-        apply(home, entries)
+            apply_audit(naming, keys, log, audit, entries)
+        apply(naming, entries)
     sweep(home)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(home / layout.JOURNAL_PENDING)

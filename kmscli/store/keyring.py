@@ -43,7 +43,7 @@ from kmscli.errors import (
     NotFoundException,
     ValidationException,
 )
-from kmscli.store import anchor, journal, layout, versions
+from kmscli.store import anchor, journal, layout, migration, versions
 from kmscli.store.atomic import io_error, make_dir, read_bytes, write_atomic
 from kmscli.store.auditlog import AuditLog, AuditReport, Position
 from kmscli.store.header import (
@@ -69,6 +69,8 @@ from kmscli.store.rootkey import (
 from kmscli.store.subkeys import Subkeys, derive, key_check_matches, key_check_value
 
 MAX_RECORD_BYTES = 1 << 20
+# How much of what listings opened a view keeps for its own gets (see RecordView.list).
+_OPENED_CACHE_BYTES = 8 << 20
 _SEAL_VERSION = b"\x01"
 _SEAL_LABEL = b"kmscli seal v1\0"
 _KNOWN_HOME_ENTRIES = frozenset(
@@ -76,6 +78,7 @@ _KNOWN_HOME_ENTRIES = frozenset(
         layout.HEADER,
         layout.LOCK,
         layout.RECORDS,
+        layout.OPAQUE_RECORDS,
         layout.JOURNAL,
         layout.JOURNAL_PENDING,
         layout.AUDIT,
@@ -103,6 +106,14 @@ class RecordView:
         self._keyring = keyring
         self._home = keyring.info.home
         self._keys = keyring._keys
+        self._naming = keyring.naming
+        # The names of each kind as listed on disk, once per view: under schema 2 a listing
+        # opens every record of the kind, and nothing on disk changes while the lock is held.
+        self._listed: dict[str, dict[str, str]] = {}
+        # What those listings opened, kept (up to _OPENED_CACHE_BYTES) for get: a listing
+        # is mostly followed by a get of what it found, which would open each file again.
+        self._opened: dict[tuple[str, str], bytes] = {}
+        self._opened_bytes = 0
         self._live = True
 
     def _check_live(self) -> None:
@@ -118,44 +129,60 @@ class RecordView:
         if blob is None:
             return None
         return decode_record(
-            self._keys, kind, filename, blob, where=layout.relative(self._home, path)
+            self._keys,
+            self._naming,
+            kind,
+            filename,
+            blob,
+            where=layout.relative(self._home, path),
         )
 
     def get(self, kind: str, name: str) -> bytes | None:
         self._check_live()
-        filename = layout.encode_name(name)
-        found = self._read_record(layout.kind_dir(self._home, kind), kind, filename)
+        opened = self._opened.get((kind, name))
+        if opened is not None:
+            return opened
+        filename = self._naming.filename(kind, name)
+        found = self._read_record(self._naming.kind_dir(kind), kind, filename)
         return None if found is None else found[1]
 
     def list(self, kind: str, prefix: str = "") -> list[str]:
         """Names of the records of `kind` that start with `prefix`, sorted."""
         self._check_live()
-        directory = layout.kind_dir(self._home, kind)
+        listed = self._listed.get(kind)
+        if listed is None:
+            listed = self._listed[kind] = self._list_kind(kind)
+        return sorted(name for name in listed if name.startswith(prefix))
+
+    def _list_kind(self, kind: str) -> dict[str, str]:
+        """Every record of `kind` on disk: name → file name."""
+        directory = self._naming.kind_dir(kind)
         try:
             filenames = os.listdir(directory)
         except FileNotFoundError:
-            return []
+            return {}
         except OSError as exc:
             raise io_error(directory, exc, "list keyring directory") from None
-        names: list[str] = []
+        names: dict[str, str] = {}
         for filename in filenames:
             if filename.startswith(layout.TEMP_PREFIX):
                 continue
-            name: str | None
-            if layout.is_hashed(filename):
+            if not self._naming.is_record_filename(filename):
+                where = layout.relative(self._home, directory / filename)
+                raise KeyringCorruptError(
+                    f"keyring file '{where}' is not a record file name",
+                    hints=["remove the file or restore the keyring from a backup"],
+                )
+            name = self._naming.name_in_filename(filename)
+            if name is None:
                 found = self._read_record(directory, kind, filename)
-                name = None if found is None else found[0]
-            else:
-                name = layout.decode_name(filename)
-                if name is None:
-                    where = layout.relative(self._home, directory / filename)
-                    raise KeyringCorruptError(
-                        f"keyring file '{where}' is not a record file name",
-                        hints=["remove the file or restore the keyring from a backup"],
-                    )
-            if name is not None and name.startswith(prefix):
-                names.append(name)
-        names.sort()
+                if found is None:
+                    continue
+                name, data = found
+                if self._opened_bytes + len(data) <= _OPENED_CACHE_BYTES:
+                    self._opened[kind, name] = data
+                    self._opened_bytes += len(data)
+            names[name] = filename
         return names
 
 
@@ -236,6 +263,7 @@ class Operation:
         """The operation's one transaction; the exclusive lock is taken on first use."""
         if self.tx is None:
             self._stack.enter_context(self._keyring._locked(exclusive=True))
+            self._keyring._migrate_if_needed()
             self.tx = Transaction(self._keyring)
         return self.tx
 
@@ -272,6 +300,7 @@ class Keyring:
     def __init__(self, info: KeyringInfo, keys: Subkeys) -> None:
         self.info = info
         self._keys = keys
+        self.naming = layout.Naming(info.home, info.schema_version, keys.names)
         self._lock_path = info.home / layout.LOCK
         self._busy = False
         self._operation: Operation | None = None
@@ -301,13 +330,15 @@ class Keyring:
                         lock.exclusive()
                     else:
                         lock.shared()
-                    if recover and journal.needs_recovery(self.info.home):
+                    if not self.naming.opaque:
+                        self._follow_migration()
+                    if recover and self._needs_recovery():
                         if exclusive:
                             self._recover()
                         else:
                             lock.exclusive()
                             # Another process may have recovered while we waited.
-                            if journal.needs_recovery(self.info.home):
+                            if self._needs_recovery():
                                 self._recover()
                             lock.shared()
                 except OSError as exc:
@@ -319,12 +350,48 @@ class Keyring:
     def _recover(self) -> None:
         """Roll forward / clean up after a crashed writer. Exclusive lock held."""
         try:
-            journal.recover(self.info.home, self._keys, self._audit_log())
+            # Leftovers first: what holds the other schema's name may not even be a directory.
+            migration.sweep_leftovers(self.naming)
+            journal.recover(self.naming, self._keys, self._audit_log())
         except OSError as exc:
             raise io_error(self.info.home, exc, "recover the keyring journal in") from None
 
+    def _follow_migration(self) -> None:
+        """Under the lock: if another process migrated this schema-1 keyring since it was
+        opened, use the schema the header now has (else every record would look gone).
+
+        The header decides, not whether `records/` is still there: a migration that died
+        after its commit point leaves part of `records/` behind, and taking that for the
+        keyring would sweep the migrated `records.v2/` as an interrupted migration's.
+        Without `records.v2/` no migration has even started, so the header need not be read.
+        """
+        if not os.path.lexists(self.info.home / layout.OPAQUE_RECORDS):
+            return
+        header = parse_header(read_bytes(self.info.home / layout.HEADER) or b"")
+        verify_mac(header, self._keys)
+        if header.keyring_id != self.info.keyring_id:
+            raise KeyringCorruptError(f"keyring file '{layout.HEADER}' was replaced")
+        self.naming = layout.Naming(self.info.home, header.schema_version, self._keys.names)
+        self.info = self.info._replace(schema_version=header.schema_version)
+
+    def _needs_recovery(self) -> bool:
+        return journal.needs_recovery(self.info.home) or migration.leftover(self.naming) is not None
+
+    def _migrate_if_needed(self) -> None:
+        if not self.naming.opaque:
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Give a schema-1 keyring opaque record names (see migration). Exclusive lock held,
+        journal recovered."""
+        try:
+            self.naming = migration.migrate(self.naming, self._keys)
+        except OSError as exc:
+            raise io_error(self.info.home, exc, "upgrade the keyring in") from None
+        self.info = self.info._replace(schema_version=self.naming.schema)
+
     def recover_if_needed(self) -> None:
-        if journal.needs_recovery(self.info.home):
+        if self._needs_recovery():
             with self._locked(exclusive=True):
                 pass  # _locked recovers under the exclusive lock
 
@@ -360,6 +427,7 @@ class Keyring:
                 raise
             return
         with self._locked(exclusive=True):
+            self._migrate_if_needed()
             tx = Transaction(self)
             try:
                 yield tx
@@ -390,7 +458,7 @@ class Keyring:
             if ops:
                 anchored = self.audit_anchor(RecordView(self)) if tx._events else None
                 log = self._audit_log()
-                journal.commit(self.info.home, self._keys, ops, tx._events, log, anchored)
+                journal.commit(self.naming, self._keys, ops, tx._events, log, anchored)
                 return
         except OSError as exc:
             raise io_error(self.info.home, exc, "write the keyring in") from None
@@ -504,12 +572,12 @@ class Keyring:
 
     def _verify_records(self) -> list[str]:
         home = self.info.home
-        records = layout.records_dir(home)
+        records = self.naming.records_dir
         problems: list[str] = []
         try:
             kinds = sorted(os.listdir(records))
         except FileNotFoundError:
-            return [f"keyring directory '{layout.RECORDS}' is missing"]
+            return [f"keyring directory '{layout.relative(home, records)}' is missing"]
         view = RecordView(self)
         for kind in kinds:
             directory = records / kind
@@ -526,7 +594,7 @@ class Keyring:
                 where = layout.relative(home, path)
                 if filename.startswith(layout.TEMP_PREFIX):
                     continue
-                if not (layout.is_hashed(filename) or layout.decode_name(filename) is not None):
+                if not self.naming.is_record_filename(filename):
                     problems.append(f"keyring file '{where}' is not a record file name")
                     continue
                 if not stat.S_ISREG(os.lstat(path).st_mode):
@@ -626,7 +694,7 @@ def _initialise(
         kdf=kdf,
         wrapped_root_key=wrapped,
     )
-    make_dir(layout.records_dir(home))
+    make_dir(home / layout.OPAQUE_RECORDS)
     # The header goes last: its presence is what makes the directory a keyring.
     write_atomic(home / layout.HEADER, encode_header(fields, keys))
     info = KeyringInfo(

@@ -1,7 +1,8 @@
 """Where things live inside a keyring directory, and how record names become file names.
 
-Owns: the fixed file names under `home`, validation of record kinds and names, and the
-reversible name → file-name encoding. It does no I/O and knows nothing about what records hold.
+Owns: the fixed file names under `home`, validation of record kinds and names, and `Naming`:
+which directory holds the records of a keyring and what each record's file is called, by the
+keyring's schema version. It does no I/O and knows nothing about what records hold.
 
 On-disk layout (every directory 0700, every file 0600):
 
@@ -9,15 +10,21 @@ On-disk layout (every directory 0700, every file 0600):
     <home>/lock              flock target (shared for readers, exclusive for writers)
     <home>/journal.pending   a transaction being prepared (during a write, or after a crash)
     <home>/journal           a committed transaction not yet fully applied (same)
-    <home>/records/<kind>/<encoded name>
+    <home>/records.v2/<kind>/<opaque name>    schema 2
+    <home>/records/<kind>/<encoded name>      schema 1 (until its first write migrates it)
     <home>/audit/log, <home>/audit/head   the audit trail (see auditlog)
-    <home>/.tmp-*  and  <home>/records/<kind>/.tmp-*   temporary files of atomic writes
+    <home>/.tmp-*  and  <home>/records*/<kind>/.tmp-*   temporary files of atomic writes
 
-A record name is encoded byte by byte from UTF-8: `a-z`, `0-9`, `-` and `_` stand for
-themselves and every other byte becomes `%xx` (lower-case hex). Upper case is escaped too, so
-two names never collide on a case-insensitive file system, and the result never starts with a
-dot (temporary files do). An encoding longer than one file-name component allows becomes `=`
-followed by the SHA-256 of the name; the record file then carries the name itself.
+Schema 2: a record's file name is the hex HMAC-SHA256, under the keyring's `names` subkey, of
+its kind, a NUL and its name. The directory so shows how many records of each kind there are,
+and nothing of their names (key IDs, aliases, regions, grant IDs, principals); the record file
+carries its name inside (see records), which is how a listing learns the names.
+
+Schema 1 (kmscli before the names subkey): a record name is encoded byte by byte from UTF-8:
+`a-z`, `0-9`, `-` and `_` stand for themselves and every other byte becomes `%xx` (lower-case
+hex). Upper case is escaped too, so two names never collide on a case-insensitive file system,
+and the result never starts with a dot (temporary files do). An encoding longer than one
+file-name component allows becomes `=` followed by the SHA-256 of the name.
 """
 
 from __future__ import annotations
@@ -25,14 +32,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kmscli.crypto.primitives import sha256
+from kmscli.crypto.primitives import hmac_sha256, sha256
 from kmscli.errors import ValidationException
 
 HEADER = "header"
 LOCK = "lock"
 JOURNAL = "journal"
 JOURNAL_PENDING = "journal.pending"
-RECORDS = "records"
+RECORDS = "records"  # schema 1
+OPAQUE_RECORDS = "records.v2"  # schema 2
+RECORD_DIRS = (RECORDS, OPAQUE_RECORDS)
+NAMED_SCHEMA = 1
+OPAQUE_SCHEMA = 2
 AUDIT = "audit"
 TEMP_PREFIX = ".tmp-"
 HASHED_PREFIX = "="
@@ -47,6 +58,7 @@ _KIND_RE = r"[a-z][a-z0-9-]*"
 _SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789-_")
 _HEX = "0123456789abcdef"
 _HASHED_RE = r"=[0-9a-f]{64}"
+_OPAQUE_RE = r"[0-9a-f]{64}"
 
 
 def check_kind(kind: str) -> None:
@@ -122,17 +134,50 @@ def decode_name(filename: str) -> str | None:
     return name
 
 
-def records_dir(home: Path) -> Path:
-    return home / RECORDS
+class Naming:
+    """The record files of one keyring: their directory and names, by its schema version.
 
+    `names_key` (the keyring's `names` subkey) makes schema-2 names; schema 1 needs no key.
+    """
 
-def kind_dir(home: Path, kind: str) -> Path:
-    check_kind(kind)
-    return home / RECORDS / kind
+    __slots__ = ("_names_key", "home", "schema")
 
+    def __init__(self, home: Path, schema: int, names_key: bytes) -> None:
+        self.home = home
+        self.schema = schema
+        self._names_key = names_key
 
-def record_path(home: Path, kind: str, name: str) -> Path:
-    return kind_dir(home, kind) / encode_name(name)
+    @property
+    def opaque(self) -> bool:
+        return self.schema >= OPAQUE_SCHEMA
+
+    @property
+    def records_dir(self) -> Path:
+        return self.home / (OPAQUE_RECORDS if self.opaque else RECORDS)
+
+    def kind_dir(self, kind: str) -> Path:
+        check_kind(kind)
+        return self.records_dir / kind
+
+    def filename(self, kind: str, name: str) -> str:
+        """The file name of record `name` inside its kind directory."""
+        if not self.opaque:
+            return encode_name(name)
+        check_kind(kind)
+        message = kind.encode("ascii") + b"\0" + name_bytes(name)
+        return hmac_sha256(self._names_key, message).hex()
+
+    def name_in_filename(self, filename: str) -> str | None:
+        """The record name a file name spells out, where it does (schema 1 direct names);
+        None where only the record file itself knows it."""
+        if self.opaque or is_hashed(filename):
+            return None
+        return decode_name(filename)
+
+    def is_record_filename(self, filename: str) -> bool:
+        if self.opaque:
+            return re.fullmatch(_OPAQUE_RE, filename) is not None
+        return is_hashed(filename) or decode_name(filename) is not None
 
 
 def relative(home: Path, path: Path) -> str:

@@ -2,7 +2,8 @@
 
 Owns: the record file format. A record file is `KMSR` ‖ version 1 ‖ AES-GCM(records subkey,
 u16 name length ‖ name ‖ data) with the kind and the file name as associated data, so an
-edited byte, a file renamed onto another name or moved to another kind all fail to open. It
+edited byte, a file renamed onto another name or moved to another kind all fail to open, and a
+record whose name does not give its file name (under the keyring's `Naming`) is refused. It
 treats `data` as opaque bytes and does no I/O.
 """
 
@@ -12,7 +13,7 @@ import struct
 
 from kmscli.crypto.primitives import AuthenticationError, aes_gcm_open, aes_gcm_seal
 from kmscli.errors import KeyringCorruptError, ValidationException
-from kmscli.store.layout import encode_name, name_bytes
+from kmscli.store.layout import Naming, name_bytes
 from kmscli.store.subkeys import Subkeys
 from kmscli.store.versions import known_version
 
@@ -34,14 +35,14 @@ def corrupt(where: str) -> KeyringCorruptError:
     )
 
 
-def encode_record(keys: Subkeys, kind: str, name: str, data: bytes) -> bytes:
+def encode_record(keys: Subkeys, naming: Naming, kind: str, name: str, data: bytes) -> bytes:
     raw_name = name_bytes(name)
     plaintext = _NAME_LEN.pack(len(raw_name)) + raw_name + data
-    return MAGIC + aes_gcm_seal(keys.records, plaintext, _aad(kind, encode_name(name)))
+    return MAGIC + aes_gcm_seal(keys.records, plaintext, _aad(kind, naming.filename(kind, name)))
 
 
 def decode_record(
-    keys: Subkeys, kind: str, filename: str, blob: bytes, *, where: str
+    keys: Subkeys, naming: Naming, kind: str, filename: str, blob: bytes, *, where: str
 ) -> tuple[str, bytes]:
     """(name, data) of a record file; KeyringCorruptError naming `where` on any mismatch."""
     if not known_version(blob, RECORD_MAGIC, RECORD_VERSION, where=f"keyring file '{where}'"):
@@ -59,7 +60,7 @@ def decode_record(
     except UnicodeDecodeError:
         raise corrupt(where) from None
     try:
-        if len(plaintext) < end or encode_name(name) != filename:
+        if len(plaintext) < end or naming.filename(kind, name) != filename:
             raise corrupt(where)
     except ValidationException:
         raise corrupt(where) from None

@@ -27,6 +27,7 @@ class Subkeys:
         "header_mac",
         "journal",
         "key_check",
+        "names",
         "records",
         "seal",
     )
@@ -43,6 +44,7 @@ class Subkeys:
         audit_seal: bytes,
         backup: bytes,
         fingerprint: bytes,
+        names: bytes,
     ) -> None:
         self.key_check: Final = key_check
         self.header_mac: Final = header_mac
@@ -53,6 +55,7 @@ class Subkeys:
         self.audit_seal: Final = audit_seal
         self.backup: Final = backup
         self.fingerprint: Final = fingerprint
+        self.names: Final = names
 
     def __repr__(self) -> str:  # never print key bytes
         return "Subkeys(<redacted>)"
@@ -76,6 +79,7 @@ def derive(root_key: bytes, keyring_id: str) -> Subkeys:
         audit_seal=sub(b"audit-seal"),
         backup=sub(b"backup"),
         fingerprint=sub(b"fingerprint"),
+        names=sub(b"record-names"),
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import KMSCLI, Runner
+from tests.keyring_files import naming_of, record_file
 
 
 def _home(env: dict[str, str]) -> Path:
@@ -63,7 +64,7 @@ def test_init_and_status(run: Runner, kmscli_env: dict[str, str]) -> None:
     status = json.loads(run("keyring", "status", "--json").out)
     assert status["AccountId"] == "111122223333"
     assert status["Home"] == kmscli_env["KMSCLI_HOME"]
-    assert status["Protection"] == "key-file" and status["SchemaVersion"] == 1
+    assert status["Protection"] == "key-file" and status["SchemaVersion"] == 2
     assert status["Regions"] == [
         {"Region": "eu-west-1", "KeyCount": 2},
         {"Region": "us-east-1", "KeyCount": 1},
@@ -113,17 +114,15 @@ def _flip(path: Path, offset: int) -> None:
 # a record is checked whenever it is read, so no command ever uses a changed one.
 TAMPER_CASES = {
     "header": (
-        lambda home: home / "header",
+        lambda env: _home(env) / "header",
         [["key", "describe", "{key}"], ["alias", "list"], ["key", "list"]],
     ),
     "key record": (
-        lambda home: next((home / "records" / "keys").iterdir()),
+        lambda env: next(naming_of(env).kind_dir("keys").iterdir()),
         [["key", "describe", "{key}"], ["key", "list"], ["encrypt", "-k", "{key}"]],
     ),
     "alias record": (
-        lambda home: next(
-            p for p in (home / "records" / "aliases").iterdir() if "aws" not in p.name
-        ),
+        lambda env: record_file(env, "aliases", "us-east-1/alias/a"),
         [["alias", "list"], ["key", "describe", "alias/a"], ["key", "list"]],
     ),
 }
@@ -136,7 +135,7 @@ def test_one_changed_byte_in_any_file_is_refused_naming_it(
 ) -> None:
     key = run("key", "create", "--alias", "alias/a").out.strip()
     locate, commands = TAMPER_CASES[kind]
-    target = locate(_home(kmscli_env))
+    target = locate(kmscli_env)
     before = {p: p.read_bytes() for p in _home(kmscli_env).rglob("*") if p.is_file()}
     _flip(target, where)
     for command in commands:
@@ -152,8 +151,10 @@ def test_one_changed_byte_in_any_file_is_refused_naming_it(
 def test_a_renamed_record_is_refused(run: Runner, kmscli_env: dict[str, str]) -> None:
     first = run("key", "create").out.strip()
     second = run("key", "create").out.strip()
-    keys_dir = _home(kmscli_env) / "records" / "keys"
-    a, b = sorted(keys_dir.iterdir())
+    a, b = (
+        record_file(kmscli_env, "keys", f"us-east-1/{first}"),
+        record_file(kmscli_env, "keys", f"us-east-1/{second}"),
+    )
     data_a, data_b = a.read_bytes(), b.read_bytes()
     a.write_bytes(data_b)
     b.write_bytes(data_a)

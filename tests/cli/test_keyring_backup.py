@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Runner
+from tests.keyring_files import naming_of, record_file
 
 PASSPHRASE = {"KMSCLI_PASSPHRASE": "correct horse battery staple"}
 
@@ -250,16 +251,17 @@ def test_verify_reports_every_problem(run: Runner, kmscli_env: dict[str, str]) -
     run("key", "create", "--alias", "alias/a")
     run("key", "create")
     home = _home(kmscli_env)
-    first, second = sorted((home / "records" / "keys").iterdir())
+    naming = naming_of(kmscli_env)
+    first, second = sorted(naming.kind_dir("keys").iterdir())
     data = bytearray(first.read_bytes())
     data[30] ^= 1
     first.write_bytes(bytes(data))
-    renamed = second.with_name(second.name.replace("-", "0", 1))
+    renamed = second.with_name(second.name[:-1] + ("1" if second.name[-1] == "0" else "0"))
     second.rename(renamed)
-    stray = home / "records" / "aliases" / "README.txt"
+    stray = naming.kind_dir("aliases") / "README.txt"
     stray.write_text("?")
     stray.chmod(0o600)
-    alias = next(p for p in (home / "records" / "aliases").iterdir() if p.name.endswith("%2fa"))
+    alias = record_file(kmscli_env, "aliases", "us-east-1/alias/a")
     alias.chmod(0o644)
     result = run("keyring", "verify")
     assert result.status == 9 and "KeyringCorruptError" in result.err

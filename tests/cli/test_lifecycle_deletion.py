@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import KMSCLI, Result, Runner
+from tests.keyring_files import naming_of, record_file
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -77,9 +78,10 @@ def test_destruction_after_the_window_leaves_nothing(
     (tmp_path / "p").write_bytes(b"lost forever")
     _ok(run_inproc("encrypt", "-k", key, "-k", keep, "p", now=at()))
     _ok(run_inproc("encrypt", "--direct", "-k", key, "p", "-o", "p.blob", now=at()))
-    key_files = list((home / "records" / "keys").iterdir())
+    keys_dir = naming_of(kmscli_env).kind_dir("keys")
+    key_files = list(keys_dir.iterdir())
     assert len(key_files) == 2
-    doomed = [f for f in key_files if key in f.name]
+    doomed = [f for f in key_files if f == record_file(kmscli_env, "keys", f"us-east-1/{key}")]
     assert len(doomed) == 1
     sealed_before = doomed[0].read_bytes()
 
@@ -93,9 +95,7 @@ def test_destruction_after_the_window_leaves_nothing(
     assert gone.status == 3
     assert f"NotFoundException: Key '{arn}' does not exist" in gone.err
     assert not doomed[0].exists()
-    assert [f.name for f in (home / "records" / "keys").iterdir()] == [
-        f.name for f in key_files if f not in doomed
-    ]
+    assert [f.name for f in keys_dir.iterdir()] == [f.name for f in key_files if f not in doomed]
     assert sealed_before not in _keyring_bytes(home)
     aliases = _json(run_inproc("alias", "list", "--json", now=at(8)))["Aliases"]
     assert {a["AliasName"] for a in aliases} >= {"alias/kept"}

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Result, Runner
+from tests.keyring_files import record_file
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 OPENSSL = shutil.which("openssl")
@@ -218,8 +219,7 @@ def test_deleted_material_leaves_the_key_record(
     kmscli_env: dict[str, str],
 ) -> None:
     _ok(import_material(run_inproc, external, material, tmp_path, "--no-expiry"))
-    records = Path(kmscli_env["KMSCLI_HOME"]) / "records" / "keys"
-    (record,) = [p for p in records.iterdir() if external in p.name]
+    record = record_file(kmscli_env, "keys", f"us-east-1/{external}")
     with_material = record.read_bytes()
     _ok(run_inproc("key", "delete-material", external, now=at()))
     assert len(record.read_bytes()) < len(with_material)  # the sealed secret is gone

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Result, Runner
+from tests.keyring_files import naming_of
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 EU = ("--region", "eu-west-1")
@@ -249,4 +250,4 @@ def test_one_late_command_performs_chained_deletions_in_order(
     # 10-day window, which has passed too (day 17): both are gone after one command.
     assert run_inproc("key", "describe", mrk, now=at(40)).status == 3
     assert run_inproc("key", "describe", mrk, *EU, now=at(40)).status == 3
-    assert list((Path(kmscli_env["KMSCLI_HOME"]) / "records" / "keys").iterdir()) == []
+    assert list(naming_of(kmscli_env).kind_dir("keys").iterdir()) == []

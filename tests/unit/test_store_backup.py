@@ -28,6 +28,7 @@ from kmscli.store import (
 )
 from kmscli.store import backup as backup_mod
 from kmscli.store.backup import create_backup, restore_backup
+from tests.keyring_files import downgrade_to_schema1
 
 PASSPHRASE = b"correct horse battery staple"
 LONG_NAME = "alias/" + "Q" * 300  # stored under a hashed file name
@@ -117,12 +118,21 @@ def leftovers(parent: Path) -> list[str]:
 # -- round trips -----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("schema", [2, 1])
 def test_round_trip_restores_every_file_byte_for_byte(
-    tmp_path: Path, key_dir: Path, keyring: Keyring
+    tmp_path: Path, key_dir: Path, keyring: Keyring, schema: int
 ) -> None:
-    (keyring.info.home / "records" / "empty-kind").mkdir(mode=0o700)
+    if schema == 1:  # a keyring kmscli before schema 2 made, not yet written to
+        downgrade_to_schema1(keyring)
+        keyring = open_keyring(
+            keyring.info.home, root_key_file=None, root_key_dir=key_dir, passphrase=no_passphrase
+        )
+    assert keyring.naming.schema == schema
+    (keyring.naming.records_dir / "empty-kind").mkdir(mode=0o700)
     data = archive_of(keyring)
+    assert keyring.naming.schema == schema  # a backup only reads
     restored = restore(data, tmp_path / "elsewhere" / "copy", key_dir)
+    assert restored.info.schema_version == schema
     assert restored.info.keyring_id == keyring.info.keyring_id
     assert restored.info.account_id == keyring.info.account_id
     assert tree(restored.info.home) == tree(keyring.info.home)
@@ -133,6 +143,12 @@ def test_round_trip_restores_every_file_byte_for_byte(
     )
     assert contents(reopened) == RECORDS
     assert leftovers(tmp_path / "elsewhere") == []
+    # The restored keyring works: its first write (migrating a schema-1 one) keeps every record.
+    with reopened.write() as tx:
+        tx.put("keys", "us-east-1/after-restore", b"new")
+    assert reopened.naming.schema == 2
+    assert contents(reopened) == {**RECORDS, ("keys", "us-east-1/after-restore"): b"new"}
+    assert reopened.verify_all() == []
 
 
 def test_restored_files_are_private_whatever_the_umask(
@@ -178,8 +194,11 @@ def test_the_archive_shows_no_name_or_payload(keyring: Keyring, key_dir: Path) -
     root_key = rootkey.load_key_file(key_dir / f"{keyring.info.keyring_id}.key", expected_for="")
     secrets = [root_key, root_key.hex().encode(), b"records", b"keys/", b"Q" * 20]
     for (kind, name), payload in RECORDS.items():
+        filename = keyring.naming.filename(kind, name)
         secrets += [name.encode(), layout.encode_name(name).encode(), payload, kind.encode()]
-    secrets += [p.read_bytes()[5:40] for p in (home / "records").rglob("*") if p.is_file()]
+        secrets += [filename.encode(), bytes.fromhex(filename)]
+    records = keyring.naming.records_dir
+    secrets += [p.read_bytes()[5:40] for p in records.rglob("*") if p.is_file()]
     for secret in secrets:
         assert secret not in data, secret
     # What is in clear is the header, as it is in the keyring (no secret in it).
@@ -221,7 +240,7 @@ def test_backup_is_a_snapshot_under_the_shared_locks(keyring: Keyring) -> None:
 
 
 def test_a_corrupt_keyring_is_not_backed_up(keyring: Keyring) -> None:
-    record = next((keyring.info.home / "records" / "keys").iterdir())
+    record = next(keyring.naming.kind_dir("keys").iterdir())
     raw = bytearray(record.read_bytes())
     raw[-1] ^= 1
     record.write_bytes(bytes(raw))
@@ -407,27 +426,28 @@ def forge(keyring: Keyring, entries: list[tuple[int, str, bytes | None]]) -> byt
 def test_forged_archives_stay_inside_the_target(
     tmp_path: Path, key_dir: Path, keyring: Keyring
 ) -> None:
-    record = next((keyring.info.home / "records" / "grants").iterdir())
-    good = [(1, "records", None), (1, "records/grants", None)]
-    grant = (2, f"records/grants/{record.name}", record.read_bytes())
+    records = layout.relative(keyring.info.home, keyring.naming.records_dir)
+    record = next(keyring.naming.kind_dir("grants").iterdir())
+    good = [(1, records, None), (1, f"{records}/grants", None)]
+    grant = (2, f"{records}/grants/{record.name}", record.read_bytes())
     assert restore(forge(keyring, [*good, grant]), tmp_path / "ok", key_dir).verify_all() == []
     for bad in (
         [(2, "../escaped", b"x")],
-        [(1, "records/..", None)],
+        [(1, f"{records}/..", None)],
         [(2, "/etc/passwd", b"x")],
-        [(2, "records//x", b"x")],
+        [(2, f"{records}//x", b"x")],
         [(2, "header", b"x")],
         [(2, "lock", b"x")],
         [(2, ".tmp-abc", b"x")],
-        [(2, "records/grants/nested/x", b"x")],  # parent not created first
+        [(2, f"{records}/grants/nested/x", b"x")],  # parent not created first
         [grant],  # the same file twice
-        [(1, "records", None)],  # the same directory twice
-        [(3, "records/x", None)],  # no such entry type
+        [(1, records, None)],  # the same directory twice
+        [(3, f"{records}/x", None)],  # no such entry type
     ):
         with pytest.raises(KeyringCorruptError):
             restore(forge(keyring, [*good, grant, *bad]), tmp_path / "t", key_dir)
     # Sound archive, unsound keyring: a stray file fails verification and is not restored.
-    stray = [(2, "records/grants/NOT-A-RECORD", b"?")]
+    stray = [(2, f"{records}/grants/NOT-A-RECORD", b"?")]
     with pytest.raises(KeyringCorruptError, match="does not restore to a sound keyring"):
         restore(forge(keyring, [*good, grant, *stray]), tmp_path / "t", key_dir)
     assert not (tmp_path / "t").exists()

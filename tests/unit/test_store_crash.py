@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from kmscli.store import Keyring, journal, layout, open_keyring
+from tests.keyring_files import downgrade_to_schema1
 
 REPO = Path(__file__).resolve().parents[2]
 KILLS = 20
@@ -108,13 +109,19 @@ def test_sigkill_at_random_moments_never_tears_a_transaction(tmp_path: Path) -> 
 # -- each crash point, deterministically ---------------------------------------------------------
 
 
-@pytest.fixture
-def keyring(tmp_path: Path) -> Keyring:
+@pytest.fixture(params=[2, 1], ids=["schema2", "schema1"])
+def keyring(request: pytest.FixtureRequest, tmp_path: Path) -> Keyring:
+    """A keyring at sequence 1; at schema 1, the journals below are what a kmscli before
+    schema 2 left when it crashed, and this kmscli must finish them the same way."""
     kr = open_kf(tmp_path)
     with kr.write() as tx:
         tx.put("keys", "pair", b"1")
         tx.put("aliases", "alias/pair", b"1")
         tx.put("grants", "odd", b"1")
+    if request.param == 1:
+        downgrade_to_schema1(kr)
+        kr = open_kf(tmp_path)
+        assert kr.naming.schema == 1
     return kr
 
 
@@ -128,7 +135,7 @@ NEXT = [
 def test_crash_before_the_commit_point_keeps_the_old_state(
     tmp_path: Path, keyring: Keyring
 ) -> None:
-    journal.stage(keyring.info.home, keyring._keys, NEXT)
+    journal.stage(keyring.naming, keyring._keys, NEXT)
     assert leftovers(keyring.info.home)
     # A reader sees the old state, and its lock upgrade cleans up after the dead writer.
     assert consistent_sequence(keyring) == 1
@@ -139,7 +146,7 @@ def test_crash_while_writing_the_pending_journal_keeps_the_old_state(
     tmp_path: Path, keyring: Keyring
 ) -> None:
     home = keyring.info.home
-    journal.stage(home, keyring._keys, NEXT)
+    journal.stage(keyring.naming, keyring._keys, NEXT)
     pending = home / layout.JOURNAL_PENDING
     pending.write_bytes(pending.read_bytes()[:7])  # torn: never read, so never "corrupt"
     reopened = open_kf(tmp_path)
@@ -150,7 +157,7 @@ def test_crash_while_writing_the_pending_journal_keeps_the_old_state(
 
 def test_crash_after_the_commit_point_rolls_forward(tmp_path: Path, keyring: Keyring) -> None:
     home = keyring.info.home
-    journal.stage(home, keyring._keys, NEXT)
+    journal.stage(keyring.naming, keyring._keys, NEXT)
     journal.commit_point(home)
     assert consistent_sequence(open_kf(tmp_path)) == 2
     assert leftovers(home) == []
@@ -158,21 +165,23 @@ def test_crash_after_the_commit_point_rolls_forward(tmp_path: Path, keyring: Key
 
 def test_crash_half_way_through_applying_rolls_forward(tmp_path: Path, keyring: Keyring) -> None:
     home = keyring.info.home
-    staged = journal.stage(home, keyring._keys, NEXT)
+    staged = journal.stage(keyring.naming, keyring._keys, NEXT)
     journal.commit_point(home)
     first = staged.entries[0]
-    directory = layout.kind_dir(home, first.kind)
-    os.replace(directory / str(first.temp), directory / layout.encode_name(first.name))
+    directory = keyring.naming.kind_dir(first.kind)
+    os.replace(
+        directory / str(first.temp), directory / keyring.naming.filename(first.kind, first.name)
+    )
     assert consistent_sequence(keyring) == 2  # via a reader's recovery this time
     assert leftovers(home) == []
 
 
 def test_rolling_forward_twice_is_harmless(tmp_path: Path, keyring: Keyring) -> None:
     home = keyring.info.home
-    staged = journal.stage(home, keyring._keys, NEXT)
+    staged = journal.stage(keyring.naming, keyring._keys, NEXT)
     journal.commit_point(home)
     saved = (home / layout.JOURNAL).read_bytes()
-    journal.apply(home, staged.entries)
+    journal.apply(keyring.naming, staged.entries)
     (home / layout.JOURNAL).write_bytes(saved)  # the journal's unlink was lost
     assert consistent_sequence(open_kf(tmp_path)) == 2
     assert open_kf(tmp_path).verify_all() == []
@@ -180,7 +189,30 @@ def test_rolling_forward_twice_is_harmless(tmp_path: Path, keyring: Keyring) -> 
 
 def test_stray_temporaries_are_removed_by_verify(tmp_path: Path, keyring: Keyring) -> None:
     home = keyring.info.home
-    (home / "records" / "keys" / ".tmp-0123456789abcdef-0").write_bytes(b"junk")
+    (keyring.naming.kind_dir("keys") / ".tmp-0123456789abcdef-0").write_bytes(b"junk")
     (home / ".tmp-header").write_bytes(b"junk")
     assert keyring.verify_all() == []
     assert leftovers(home) == []
+
+
+def test_a_journal_left_at_schema_1_is_finished_before_the_migration(tmp_path: Path) -> None:
+    """A kmscli before schema 2 died after its commit point; the first write of this one
+    finishes that transaction in the old layout, then migrates: nothing of it is lost."""
+    kr = open_kf(tmp_path)
+    with kr.write() as tx:
+        tx.put("keys", "pair", b"1")
+        tx.put("aliases", "alias/pair", b"1")
+        tx.put("grants", "odd", b"1")
+    downgrade_to_schema1(kr)
+    old = open_kf(tmp_path)
+    assert old.naming.schema == 1
+    journal.stage(old.naming, old._keys, NEXT)
+    journal.commit_point(old.info.home)
+    with open_kf(tmp_path).write() as tx:  # recovers (schema 1), then migrates
+        assert tx.get("keys", "pair") == b"2"
+        tx.put("meta", "after", b"yes")
+    reopened = open_kf(tmp_path)
+    assert reopened.naming.schema == 2
+    assert consistent_sequence(reopened) == 2
+    assert leftovers(reopened.info.home) == []
+    assert reopened.verify_all() == []

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +20,7 @@ from kmscli.errors import (
     ValidationException,
 )
 from kmscli.store import Keyring, init_keyring, keyring_exists, layout, open_keyring
+from tests.keyring_files import downgrade_to_schema1
 
 PASSPHRASE = b"correct horse battery staple"
 
@@ -51,7 +55,7 @@ def test_first_use_creates_a_key_file_keyring(home: Path, key_dir: Path) -> None
     info = kr.info
     assert info.home == home
     assert info.protection == "key-file"
-    assert info.schema_version == 1
+    assert info.schema_version == 2  # opaque record file names
     assert len(info.keyring_id) == 32
     assert len(info.account_id) == 12 and info.account_id.isdigit()
     assert info.account_id[0] != "0"
@@ -279,7 +283,7 @@ def test_a_raising_transaction_writes_nothing(home: Path, key_dir: Path) -> None
     with kr.read() as view:
         assert view.get("meta", "counter") == b"1"
         assert view.list("meta") == ["counter"]
-    assert sorted(p.name for p in home.iterdir()) == ["header", "lock", "records"]
+    assert sorted(p.name for p in home.iterdir()) == ["header", "lock", "records.v2"]
 
 
 NAMES = [
@@ -300,20 +304,28 @@ NAMES = [
 ]
 
 
-def test_any_name_round_trips(home: Path, key_dir: Path) -> None:
+@pytest.mark.parametrize("schema", [2, 1])
+def test_any_name_round_trips(home: Path, key_dir: Path, schema: int) -> None:
     kr = open_kf(home, key_dir)
     with kr.write() as tx:
         for number, name in enumerate(NAMES):
             tx.put("identity-policies", name, str(number).encode())
+    if schema == 1:
+        downgrade_to_schema1(kr)
     reopened = open_kf(home, key_dir)
+    assert reopened.naming.schema == schema
     with reopened.read() as view:
         assert view.list("identity-policies") == sorted(NAMES)
         for number, name in enumerate(NAMES):
             assert view.get("identity-policies", name) == str(number).encode()
         assert view.list("identity-policies", prefix="🔑") == ["🔑" * 1024]
-    for path in (home / "records" / "identity-policies").iterdir():
+    files = list(reopened.naming.kind_dir("identity-policies").iterdir())
+    assert len(files) == len(NAMES)
+    for path in files:
         assert len(path.name.encode()) <= 200
         assert not path.name.startswith(".")
+        if schema == 2:
+            assert re.fullmatch("[0-9a-f]{64}", path.name), path.name
     assert reopened.verify_all() == []
 
 
@@ -360,3 +372,28 @@ def test_records_are_encrypted_at_rest(home: Path, key_dir: Path) -> None:
     for path in home.rglob("*"):
         if path.is_file():
             assert b"recognisable" not in path.read_bytes()
+
+
+def test_a_listing_then_reading_what_it_found_opens_each_record_once(
+    home: Path, key_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Schema 2 names say nothing, so a listing opens every record of the kind; the gets that
+    follow it in the same view (`key list`, a key's grants) must not open them all again."""
+    kr = open_kf(home, key_dir)
+    with kr.write() as tx:
+        for number in range(20):
+            tx.put("grants", f"us-east-1/key/{number:02}", b"grant %d" % number)
+    opened: list[str] = []
+    real_open = os.open
+
+    def counting_open(path: Any, *args: Any, **kwargs: Any) -> int:
+        if str(kr.naming.records_dir) in str(path):
+            opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", counting_open)
+    with kr.read() as view:
+        names = view.list("grants", prefix="us-east-1/key/")
+        assert [view.get("grants", name) for name in names] == [b"grant %d" % n for n in range(20)]
+        assert view.list("grants") == names  # listed once per view
+    assert len(opened) == 20 and len(set(opened)) == 20, opened

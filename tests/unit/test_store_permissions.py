@@ -47,8 +47,8 @@ def test_everything_created_is_private(tmp_path: Path) -> None:
     for directory in [
         home,
         home.parent,
-        home / "records",
-        home / "records" / "keys",
+        kr.naming.records_dir,
+        kr.naming.kind_dir("keys"),
         kr.info.root_key_file.parent,
         kr.info.root_key_file.parent.parent,
     ]:
@@ -57,8 +57,8 @@ def test_everything_created_is_private(tmp_path: Path) -> None:
         kr.info.root_key_file,
         home / "header",
         home / "lock",
-        home / "records" / "keys" / "k1",
-        home / "records" / "aliases" / "alias%2fa",
+        kr.naming.kind_dir("keys") / kr.naming.filename("keys", "k1"),
+        kr.naming.kind_dir("aliases") / kr.naming.filename("aliases", "alias/a"),
     ]:
         assert mode(file) == 0o600, file
     for path in home.rglob("*"):
@@ -68,10 +68,10 @@ def test_everything_created_is_private(tmp_path: Path) -> None:
 def test_journal_and_temporaries_are_private(tmp_path: Path) -> None:
     kr = make(tmp_path)
     home = kr.info.home
-    staged = journal.stage(home, kr._keys, [journal.Op("keys", "k", b"data")])
+    staged = journal.stage(kr.naming, kr._keys, [journal.Op("keys", "k", b"data")])
     pending = home / layout.JOURNAL_PENDING
     assert mode(pending) == 0o600
-    temp = home / "records" / "keys" / str(staged.entries[0].temp)
+    temp = kr.naming.kind_dir("keys") / str(staged.entries[0].temp)
     assert mode(temp) == 0o600
     journal.commit_point(home)
     assert mode(home / layout.JOURNAL) == 0o600
@@ -113,11 +113,11 @@ def test_verify_reports_loosened_modes(tmp_path: Path) -> None:
     kr = make(tmp_path)
     with kr.write() as tx:
         tx.put("keys", "k1", b"x")
-    home = kr.info.home
     assert kr.verify_all() == []
-    (home / "records" / "keys" / "k1").chmod(0o644)
-    (home / "records").chmod(0o755)
+    record = kr.naming.kind_dir("keys") / kr.naming.filename("keys", "k1")
+    record.chmod(0o644)
+    kr.naming.records_dir.chmod(0o755)
     problems = kr.verify_all()
     assert len(problems) == 2
-    assert any("'records/keys/k1'" in p and "0644" in p for p in problems)
-    assert any("'records'" in p and "0755" in p for p in problems)
+    assert any(f"'records.v2/keys/{record.name}'" in p and "0644" in p for p in problems)
+    assert any("'records.v2'" in p and "0755" in p for p in problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from kmscli.errors import KeyringCorruptError, KeyringError, KeyringVersionError
 from kmscli.store import Keyring, init_keyring, journal, layout, open_keyring, rootkey, subkeys
 from kmscli.store import header as header_mod
+from tests.keyring_files import downgrade_to_schema1
 
 KINDS = ["keys", "aliases", "grants", "identity-policies", "meta"]
 LONG_NAME = "alias/" + "Z" * 300  # stored under a hashed file name
@@ -47,10 +49,6 @@ def flipped(path: Path, position: int, mask: int = 0x01) -> bytes:
     changed[position] ^= mask
     path.write_bytes(bytes(changed))
     return original
-
-
-def record_files(home: Path) -> list[Path]:
-    return sorted(p for p in (home / "records").rglob("*") if p.is_file())
 
 
 # -- the header ----------------------------------------------------------------------------------
@@ -154,89 +152,130 @@ def test_a_header_written_by_this_version_opens(tmp_path: Path, keyring: Keyring
 # -- records -------------------------------------------------------------------------------------
 
 
-def _read_back(kr: Keyring, kind: str, filename: str) -> None:
+@pytest.fixture(params=[2, 1], ids=["schema2", "schema1"])
+def any_keyring(request: pytest.FixtureRequest, tmp_path: Path, keyring: Keyring) -> Keyring:
+    """The `keyring` fixture at schema 2 (opaque file names) and at schema 1 (readable ones,
+    as kmscli before schema 2 left them, until their first write)."""
+    if request.param == 2:
+        return keyring
+    downgrade_to_schema1(keyring)
+    reopened = open_kf(tmp_path)
+    assert reopened.naming.schema == 1
+    return reopened
+
+
+def path_of(kr: Keyring, kind: str, name: str) -> Path:
+    return kr.naming.kind_dir(kind) / kr.naming.filename(kind, name)
+
+
+def record_files(kr: Keyring) -> list[Path]:
+    return sorted(p for p in kr.naming.records_dir.rglob("*") if p.is_file())
+
+
+def where(kr: Keyring, path: Path) -> str:
+    return path.relative_to(kr.info.home).as_posix()
+
+
+def _read_back(kr: Keyring, kind: str) -> None:
+    """List the records of `kind` and read every one of them."""
     with kr.read() as view:
-        if layout.is_hashed(filename):
-            view.list(kind)
-            view.get(kind, LONG_NAME)
-        else:
-            name = layout.decode_name(filename)
-            assert name is not None
+        for name in view.list(kind):
             view.get(kind, name)
 
 
-def test_every_byte_of_every_record_is_protected(tmp_path: Path, keyring: Keyring) -> None:
-    home = tmp_path / "home"
-    files = record_files(home)
+def test_every_byte_of_every_record_is_protected(tmp_path: Path, any_keyring: Keyring) -> None:
+    files = record_files(any_keyring)
     assert {p.parent.name for p in files} == set(KINDS)
-    assert any(layout.is_hashed(p.name) for p in files)
+    if any_keyring.naming.schema == 1:
+        assert any(layout.is_hashed(p.name) for p in files)
     for path in files:
-        where = path.relative_to(home).as_posix()
         for position in range(len(path.read_bytes())):
             original = flipped(path, position)
             with pytest.raises(KeyringCorruptError) as caught:
-                _read_back(keyring, path.parent.name, path.name)
-            assert f"keyring file '{where}' failed its integrity check" in caught.value.message
+                _read_back(any_keyring, path.parent.name)
+            assert (
+                f"keyring file '{where(any_keyring, path)}' failed its integrity check"
+                in caught.value.message
+            )
             path.write_bytes(original)
-        _read_back(open_kf(tmp_path), path.parent.name, path.name)
+        _read_back(open_kf(tmp_path), path.parent.name)
 
 
-def test_verify_all_names_each_bad_file(tmp_path: Path, keyring: Keyring) -> None:
-    home = tmp_path / "home"
-    assert keyring.verify_all() == []
+def test_verify_all_names_each_bad_file(any_keyring: Keyring) -> None:
+    kr = any_keyring
+    assert kr.verify_all() == []
     bad = [
-        home / "records" / "keys" / "us-east-1%2fkeys-record",
-        home / "records" / "meta" / "us-east-1%2fmeta-record",
+        path_of(kr, "keys", "us-east-1/keys-record"),
+        path_of(kr, "meta", "us-east-1/meta-record"),
     ]
     for path in bad:
         flipped(path, 20)
-    (home / "records" / "grants" / "Not-A-Record.txt").write_bytes(b"?")
-    (home / "records" / "grants" / "Not-A-Record.txt").chmod(0o600)
-    problems = keyring.verify_all()
-    assert len(problems) == 3
+    stray = kr.naming.kind_dir("grants") / "Not-A-Record.txt"
+    stray.write_bytes(b"?")
+    stray.chmod(0o600)
+    problems = kr.verify_all()
+    assert len(problems) == 3, problems
     for path in bad:
-        assert any(path.relative_to(home).as_posix() in p for p in problems)
-    assert any("Not-A-Record.txt" in p for p in problems)
+        assert any(where(kr, path) in p for p in problems)
+    assert any(f"'{where(kr, stray)}' is not a record file name" in p for p in problems)
 
 
-def test_record_renamed_onto_another_name_is_detected(tmp_path: Path, keyring: Keyring) -> None:
-    directory = tmp_path / "home" / "records" / "aliases"
-    os.replace(directory / "alias%2fother", directory / "alias%2fstolen")
-    with keyring.read() as view:
-        assert "alias/stolen" in view.list("aliases")
-        with pytest.raises(KeyringCorruptError, match="records/aliases/alias%2fstolen"):
+def test_record_renamed_onto_another_name_is_detected(any_keyring: Keyring) -> None:
+    kr = any_keyring
+    stolen = path_of(kr, "aliases", "alias/stolen")
+    os.replace(path_of(kr, "aliases", "alias/other"), stolen)
+    with kr.read() as view:
+        if kr.naming.schema == 1:  # the name is in the file name: listed, refused when read
+            assert "alias/stolen" in view.list("aliases")
+        else:  # listing opens every record: the name inside does not give this file name
+            with pytest.raises(KeyringCorruptError, match=where(kr, stolen)):
+                view.list("aliases")
+        with pytest.raises(KeyringCorruptError, match=where(kr, stolen)):
             view.get("aliases", "alias/stolen")
-    assert any("alias%2fstolen" in p for p in keyring.verify_all())
+    problems = kr.verify_all()
+    assert problems == [f"keyring file '{where(kr, stolen)}' failed its integrity check"]
 
 
-def test_record_copied_over_another_is_detected(tmp_path: Path, keyring: Keyring) -> None:
-    directory = tmp_path / "home" / "records" / "aliases"
-    (directory / "us-east-1%2faliases-record").write_bytes(
-        (directory / "alias%2fother").read_bytes()
-    )
-    with keyring.read() as view, pytest.raises(KeyringCorruptError):
+def test_record_copied_over_another_is_detected(any_keyring: Keyring) -> None:
+    kr = any_keyring
+    target = path_of(kr, "aliases", "us-east-1/aliases-record")
+    target.write_bytes(path_of(kr, "aliases", "alias/other").read_bytes())
+    with kr.read() as view, pytest.raises(KeyringCorruptError, match=where(kr, target)):
         view.get("aliases", "us-east-1/aliases-record")
+    assert any(where(kr, target) in p for p in kr.verify_all())
 
 
-def test_record_moved_to_another_kind_is_detected(tmp_path: Path, keyring: Keyring) -> None:
-    records = tmp_path / "home" / "records"
-    os.replace(
-        records / "grants" / "us-east-1%2fgrants-record",
-        records / "keys" / "us-east-1%2fgrants-record",
-    )
-    with keyring.read() as view, pytest.raises(KeyringCorruptError, match="records/keys/"):
-        view.get("keys", "us-east-1/grants-record")
+def test_record_moved_to_another_kind_is_detected(any_keyring: Keyring) -> None:
+    kr = any_keyring
+    name = "us-east-1/grants-record"
+    moved = path_of(kr, "keys", name)  # where a key record of that name would be
+    os.replace(path_of(kr, "grants", name), moved)
+    with kr.read() as view, pytest.raises(KeyringCorruptError, match=where(kr, moved)):
+        view.get("keys", name)
+    with kr.read() as view, pytest.raises(KeyringCorruptError, match=where(kr, moved)):
+        _ = view.list("keys"), view.get("keys", name)
+    assert any(where(kr, moved) in p for p in kr.verify_all())
 
 
-def test_hashed_record_renamed_is_detected(tmp_path: Path, keyring: Keyring) -> None:
-    directory = tmp_path / "home" / "records" / "aliases"
-    [hashed] = [p for p in directory.iterdir() if layout.is_hashed(p.name)]
-    os.replace(hashed, directory / ("=" + "0" * 64))
-    with keyring.read() as view, pytest.raises(KeyringCorruptError, match="=0000"):
+def test_hashed_or_opaque_record_renamed_is_detected(any_keyring: Keyring) -> None:
+    """A record renamed to another well-formed name that no record has: schema 1's hashed
+    names of long records, and every schema-2 name, carry the record's name inside."""
+    kr = any_keyring
+    directory = kr.naming.kind_dir("aliases")
+    if kr.naming.schema == 1:
+        [source] = [p for p in directory.iterdir() if layout.is_hashed(p.name)]
+        renamed = directory / ("=" + "0" * 64)
+    else:
+        source = path_of(kr, "aliases", LONG_NAME)
+        renamed = directory / ("0" * 64)
+    os.replace(source, renamed)
+    with kr.read() as view, pytest.raises(KeyringCorruptError, match=renamed.name[:12]):
         view.list("aliases")
+    assert kr.verify_all() == [f"keyring file '{where(kr, renamed)}' failed its integrity check"]
 
 
-def test_record_of_another_keyring_is_detected(tmp_path: Path, keyring: Keyring) -> None:
+def test_record_of_another_keyring_is_detected(tmp_path: Path, any_keyring: Keyring) -> None:
+    kr = any_keyring
     other = open_keyring(
         tmp_path / "other",
         root_key_file=None,
@@ -245,18 +284,46 @@ def test_record_of_another_keyring_is_detected(tmp_path: Path, keyring: Keyring)
     )
     with other.write() as tx:
         tx.put("keys", "us-east-1/keys-record", b"other keyring")
-    name = "us-east-1%2fkeys-record"
-    (tmp_path / "home" / "records" / "keys" / name).write_bytes(
-        (tmp_path / "other" / "records" / "keys" / name).read_bytes()
-    )
-    with keyring.read() as view, pytest.raises(KeyringCorruptError):
+    if kr.naming.schema == 1:
+        downgrade_to_schema1(other)
+        other = open_keyring(
+            tmp_path / "other",
+            root_key_file=None,
+            root_key_dir=tmp_path / "cfg",
+            passphrase=no_passphrase,
+        )
+    foreign = path_of(other, "keys", "us-east-1/keys-record").read_bytes()
+    # Over the record of the same name ...
+    ours = path_of(kr, "keys", "us-east-1/keys-record")
+    ours.write_bytes(foreign)
+    with kr.read() as view, pytest.raises(KeyringCorruptError, match=where(kr, ours)):
         view.get("keys", "us-east-1/keys-record")
+    assert kr.verify_all() == [f"keyring file '{where(kr, ours)}' failed its integrity check"]
+    # ... and beside ours, under the other keyring's file name (schema 2 names differ).
+    beside = kr.naming.kind_dir("keys") / other.naming.filename("keys", "us-east-1/other")
+    beside.write_bytes(foreign)
+    beside.chmod(0o600)
+    assert any(where(kr, beside) in p for p in kr.verify_all())
 
 
-def test_unexpected_file_name_in_a_kind_is_refused(tmp_path: Path, keyring: Keyring) -> None:
-    (tmp_path / "home" / "records" / "keys" / "UPPER").write_bytes(b"")
-    with keyring.read() as view, pytest.raises(KeyringCorruptError, match="records/keys/UPPER"):
+def test_unexpected_file_name_in_a_kind_is_refused(any_keyring: Keyring) -> None:
+    kr = any_keyring
+    upper = kr.naming.kind_dir("keys") / "UPPER"
+    upper.write_bytes(b"")
+    upper.chmod(0o600)
+    with kr.read() as view, pytest.raises(KeyringCorruptError, match=where(kr, upper)):
         view.list("keys")
+    assert kr.verify_all() == [f"keyring file '{where(kr, upper)}' is not a record file name"]
+
+
+def test_schema2_file_names_reveal_no_record_name(keyring: Keyring) -> None:
+    """Every schema-2 record file is named by a keyed hash: 64 hex digits, no name in it."""
+    files = record_files(keyring)
+    assert {p.parent.name for p in files} == set(KINDS)
+    assert len(files) == len(KINDS) + 2
+    for path in files:
+        assert re.fullmatch(r"[0-9a-f]{64}", path.name), path
+        assert "record" not in path.name and "alias" not in path.name
 
 
 # -- the journal ---------------------------------------------------------------------------------
@@ -266,7 +333,7 @@ def leave_journal(kr: Keyring) -> Path:
     """A committed transaction whose writer died before applying it."""
     home = kr.info.home
     journal.stage(
-        home,
+        kr.naming,
         kr._keys,
         [
             journal.Op("keys", "us-east-1/keys-record", b"new"),

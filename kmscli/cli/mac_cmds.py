@@ -75,8 +75,9 @@ def mac_generate(
     """Compute the HMAC of a message with an HMAC KMS key (GenerateMac).
 
     FILE (or stdin) holds at most 4096 bytes. The MAC is written raw, the same bytes to -o
-    MACFILE as to a redirected stdout (never to a terminal unless -o -); --base64 writes it as
-    one line of Base64 text; --json prints AWS's GenerateMac response (the MAC in Base64).
+    MACFILE as to a redirected stdout, and is refused to a terminal (`-o -` forces it);
+    --base64 writes it as one line of Base64 text; --json prints AWS's GenerateMac response
+    (the MAC in Base64).
 
     \b
     Example:

@@ -264,8 +264,8 @@ def sign(
     as its EXTERNAL_MU μ), which verifies with any tool that checks a signature of the whole
     file. Signatures are in the standard encodings: PKCS #1 for RSA, DER for ECDSA, raw for
     Ed25519 and ML-DSA. The signature is written raw, the same bytes to -o SIGFILE as to a
-    redirected stdout (never to a terminal unless -o -); --base64 writes it as one line of
-    Base64 text; --json prints AWS's Sign response (the signature in Base64) instead.
+    redirected stdout, and is refused to a terminal (`-o -` forces it); --base64 writes it as
+    one line of Base64 text; --json prints AWS's Sign response (the signature in Base64).
 
     \b
     Example:

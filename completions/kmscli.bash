@@ -202,7 +202,7 @@ _kmscli_spec() {
         _kmscli_commands='generate verify'
         ;;
     'mac generate')
-        _kmscli_options='-k --key --algorithm -o --output -f --force --grant-token'
+        _kmscli_options='-k --key --algorithm -o --output --base64 -f --force --grant-token'
         _kmscli_valued='-k=key --key=key --algorithm=none -o=file --output=file --grant-token=none'
         _kmscli_arguments='file'
         ;;
@@ -306,7 +306,7 @@ _kmscli_spec() {
         _kmscli_valued='--host=none --port=none --max-connections=none --request-timeout=none'
         ;;
     'sign')
-        _kmscli_options='-k --key --algorithm --message-type -o --output -f --force --grant-token'
+        _kmscli_options='-k --key --algorithm --message-type -o --output --base64 -f --force --grant-token'
         _kmscli_valued='-k=key --key=key --algorithm=none --message-type=sign_message_type -o=file --output=file --grant-token=none'
         _kmscli_arguments='file'
         ;;

@@ -334,7 +334,7 @@ complete -c kmscli -n '__kmscli_at "alias"' -a update -d 'Point an existing alia
 # kmscli alias delete
 
 # kmscli alias list
-complete -c kmscli -n '__kmscli_at "alias list"' -l key -r -f -a '(__kmscli_keys key)' -d 'Only the aliases of this key (ID or ARN).'
+complete -c kmscli -n '__kmscli_at "alias list"' -l key -r -f -a '(__kmscli_keys key)' -d 'Only the aliases of this key (ID, ARN or alias).'
 
 # kmscli alias update
 
@@ -382,7 +382,7 @@ complete -c kmscli -n '__kmscli_at "datakey pair"' -l grant-token -r -f -d 'A gr
 
 # kmscli decrypt
 complete -c kmscli -n '__kmscli_at "decrypt"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key (ID, ARN, alias or alias ARN); repeatable.'
-complete -c kmscli -n '__kmscli_at "decrypt"' -s o -l output -r -F -d 'Output file, directory (several FILEs), or - for stdout.'
+complete -c kmscli -n '__kmscli_at "decrypt"' -s o -l output -r -F -d 'Output file, directory (several FILEs; DIR/ is made if missing), or - for stdout.'
 complete -c kmscli -n '__kmscli_at "decrypt"' -s c -l context -r -f -d 'Encryption context pair (repeatable).'
 complete -c kmscli -n '__kmscli_at "decrypt"' -l suffix -r -f -d 'Suffix of encrypted files.'
 complete -c kmscli -n '__kmscli_at "decrypt"' -s f -l force -d 'Overwrite existing outputs.'
@@ -397,7 +397,7 @@ complete -c kmscli -n '__kmscli_at "decrypt"' -l cache-max-bytes -r -f -d 'With 
 
 # kmscli encrypt
 complete -c kmscli -n '__kmscli_at "encrypt"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key (ID, ARN, alias or alias ARN); repeatable.'
-complete -c kmscli -n '__kmscli_at "encrypt"' -s o -l output -r -F -d 'Output file, directory (several FILEs), or - for stdout.'
+complete -c kmscli -n '__kmscli_at "encrypt"' -s o -l output -r -F -d 'Output file, directory (several FILEs; DIR/ is made if missing), or - for stdout.'
 complete -c kmscli -n '__kmscli_at "encrypt"' -s c -l context -r -f -d 'Encryption context pair (repeatable).'
 complete -c kmscli -n '__kmscli_at "encrypt"' -l suffix -r -f -d 'Suffix of encrypted files.'
 complete -c kmscli -n '__kmscli_at "encrypt"' -s f -l force -d 'Overwrite existing outputs.'
@@ -558,13 +558,14 @@ complete -c kmscli -n '__kmscli_at "mac"' -a verify -d 'Check the HMAC of a mess
 # kmscli mac generate
 complete -c kmscli -n '__kmscli_at "mac generate"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key: key ID, key ARN, alias or alias ARN.'
 complete -c kmscli -n '__kmscli_at "mac generate"' -l algorithm -r -f -d 'HMAC_SHA_224|256|384|512: the key spec\'s one (default).'
-complete -c kmscli -n '__kmscli_at "mac generate"' -s o -l output -r -F -d 'Write the raw MAC to MACFILE.'
+complete -c kmscli -n '__kmscli_at "mac generate"' -s o -l output -r -F -d 'Write the MAC to MACFILE (- for stdout, even a terminal).'
+complete -c kmscli -n '__kmscli_at "mac generate"' -l base64 -d 'Write the value as one line of Base64 text instead of raw bytes.'
 complete -c kmscli -n '__kmscli_at "mac generate"' -s f -l force -d 'Overwrite existing outputs.'
 complete -c kmscli -n '__kmscli_at "mac generate"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
 # kmscli mac verify
 complete -c kmscli -n '__kmscli_at "mac verify"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key: key ID, key ARN, alias or alias ARN.'
-complete -c kmscli -n '__kmscli_at "mac verify"' -l mac -r -F -d 'The MAC: raw bytes, or the Base64 text \'mac generate\' prints.'
+complete -c kmscli -n '__kmscli_at "mac verify"' -l mac -r -F -d 'The MAC: raw bytes, or Base64 text (\'mac generate --base64\').'
 complete -c kmscli -n '__kmscli_at "mac verify"' -l algorithm -r -f -d 'HMAC_SHA_224|256|384|512: the key spec\'s one (default).'
 complete -c kmscli -n '__kmscli_at "mac verify"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
@@ -666,7 +667,7 @@ complete -c kmscli -n '__kmscli_at "reencrypt"' -s k -l key -r -f -a '(__kmscli_
 complete -c kmscli -n '__kmscli_at "reencrypt"' -s c -l context -r -f -d 'Messages: pairs their context must hold. Blobs: their exact context.'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l new-context -r -f -d 'Blobs: the context of the new blob (default: the same as -c).'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l source-key -r -f -a '(__kmscli_keys key)' -d 'Only this key may decrypt the input (strict, like decrypt -k); repeatable.'
-complete -c kmscli -n '__kmscli_at "reencrypt"' -s o -l output -r -F -d 'Output file or directory; - for stdout.'
+complete -c kmscli -n '__kmscli_at "reencrypt"' -s o -l output -r -F -d 'Output file or directory (DIR/ is made if missing); - for stdout.'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -s f -l force -d 'Overwrite an existing -o output; in place, re-encrypt a file that has other hard links.'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l header-only -d 'Unsigned messages: rewrite only the header and copy the body (fast; see the caveat).'
 complete -c kmscli -n '__kmscli_at "reencrypt"' -l commitment-policy -r -f -a 'require-encrypt-require-decrypt require-encrypt-allow-decrypt forbid-encrypt-allow-decrypt' -d 'Which algorithm suites may be read (the ESDK\'s policies).'
@@ -684,13 +685,14 @@ complete -c kmscli -n '__kmscli_at "serve"' -l request-timeout -r -f -d 'Time a 
 complete -c kmscli -n '__kmscli_at "sign"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key: key ID, key ARN, alias or alias ARN.'
 complete -c kmscli -n '__kmscli_at "sign"' -l algorithm -r -f -d 'Signing algorithm (default: the key\'s first, e.g. RSASSA_PKCS1_V1_5_SHA_256, ECDSA_SHA_256, ED25519_SHA_512, ML_DSA_SHAKE_256).'
 complete -c kmscli -n '__kmscli_at "sign"' -l message-type -r -f -a 'RAW DIGEST EXTERNAL_MU' -d 'What FILE holds: the message (RAW, default), its digest (DIGEST) or an ML-DSA μ (EXTERNAL_MU). RAW messages over 4096 bytes are hashed locally and sent as DIGEST.'
-complete -c kmscli -n '__kmscli_at "sign"' -s o -l output -r -F -d 'Write the raw signature to SIGFILE (- for stdout).'
+complete -c kmscli -n '__kmscli_at "sign"' -s o -l output -r -F -d 'Write the signature to SIGFILE (- for stdout, even a terminal).'
+complete -c kmscli -n '__kmscli_at "sign"' -l base64 -d 'Write the value as one line of Base64 text instead of raw bytes.'
 complete -c kmscli -n '__kmscli_at "sign"' -s f -l force -d 'Overwrite existing outputs.'
 complete -c kmscli -n '__kmscli_at "sign"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'
 
 # kmscli verify
 complete -c kmscli -n '__kmscli_at "verify"' -s k -l key -r -f -a '(__kmscli_keys key)' -d 'KMS key: key ID, key ARN, alias or alias ARN.'
-complete -c kmscli -n '__kmscli_at "verify"' -l signature -r -F -d 'The signature: raw bytes, or the Base64 text \'kmscli sign\' prints.'
+complete -c kmscli -n '__kmscli_at "verify"' -l signature -r -F -d 'The signature: raw bytes, or Base64 text (\'kmscli sign --base64\').'
 complete -c kmscli -n '__kmscli_at "verify"' -l algorithm -r -f -d 'Signing algorithm (default: the key\'s first, e.g. RSASSA_PKCS1_V1_5_SHA_256, ECDSA_SHA_256, ED25519_SHA_512, ML_DSA_SHAKE_256).'
 complete -c kmscli -n '__kmscli_at "verify"' -l message-type -r -f -a 'RAW DIGEST EXTERNAL_MU' -d 'What FILE holds: the message (RAW, default), its digest (DIGEST) or an ML-DSA μ (EXTERNAL_MU). RAW messages over 4096 bytes are hashed locally and sent as DIGEST.'
 complete -c kmscli -n '__kmscli_at "verify"' -l grant-token -r -f -d 'A grant token from \'policy grant create\' (repeatable, at most 10).'

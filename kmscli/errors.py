@@ -150,11 +150,19 @@ class IncorrectKeyException(KmsError):
 
 
 class KMSInvalidSignatureException(KmsError):
+    """AWS's message is empty; `key_arn` and `algorithm` (when known) let the CLI say more."""
+
     exit_status = 7
+    key_arn: str = ""
+    algorithm: str = ""
 
 
 class KMSInvalidMacException(KmsError):
+    """AWS's message is empty; `key_arn` and `algorithm` (when known) let the CLI say more."""
+
     exit_status = 7
+    key_arn: str = ""
+    algorithm: str = ""
 
 
 class InvalidImportTokenException(KmsError):

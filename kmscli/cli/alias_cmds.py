@@ -6,28 +6,30 @@ import click
 
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_table
+from kmscli.cli.params import KEY, key_id_or_arn
 from kmscli.cli.root import alias_group
 
 
 @command(alias_group, "create")
 @click.argument("alias")
-@click.argument("key")
+@click.argument("key", type=KEY)
 def alias_create(alias: str, key: str) -> None:
     """Point a new alias at a key (CreateAlias).
 
-    KEY is a key ID or key ARN of a customer managed key in the same region. Names start
+    KEY is a key ID, key ARN or alias of a customer managed key in the same region. Names start
     with alias/ and may not use the reserved alias/aws/ prefix.
 
     \b
     Example:
       kmscli alias create alias/nightly "$KEY"
     """
-    environment().service.create_alias(alias, key)
+    env = environment()
+    env.service.create_alias(alias, key_id_or_arn(env, key))
 
 
 @command(alias_group, "update")
-@click.argument("alias")
-@click.argument("key")
+@click.argument("alias", type=KEY)
+@click.argument("key", type=KEY)
 def alias_update(alias: str, key: str) -> None:
     """Point an existing alias at another key of the same type and usage (UpdateAlias).
 
@@ -38,11 +40,12 @@ def alias_update(alias: str, key: str) -> None:
     Example:
       kmscli alias update alias/backups "$NEWKEY"
     """
-    environment().service.update_alias(alias, key)
+    env = environment()
+    env.service.update_alias(alias, key_id_or_arn(env, key))
 
 
 @command(alias_group, "delete")
-@click.argument("alias")
+@click.argument("alias", type=KEY)
 def alias_delete(alias: str) -> None:
     """Delete an alias; the key is untouched (DeleteAlias).
 
@@ -57,7 +60,9 @@ def alias_delete(alias: str) -> None:
 
 
 @command(alias_group, "list")
-@click.option("--key", metavar="KEY", help="Only the aliases of this key (ID or ARN).")
+@click.option(
+    "--key", type=KEY, metavar="KEY", help="Only the aliases of this key (ID, ARN or alias)."
+)
 def alias_list(key: str | None) -> None:
     """List the aliases of the current region (ListAliases).
 
@@ -69,7 +74,7 @@ def alias_list(key: str | None) -> None:
       kmscli alias list --key "$KEY"
     """
     env = environment()
-    response = env.service.list_aliases(key)
+    response = env.service.list_aliases(None if key is None else key_id_or_arn(env, key))
     if env.json:
         emit_json(response)
         return

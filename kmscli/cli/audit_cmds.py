@@ -14,6 +14,7 @@ import click
 
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, emit_table, notice
+from kmscli.cli.params import KEY
 from kmscli.cli.root import cli
 from kmscli.errors import AuditLogIntegrityError
 
@@ -24,7 +25,9 @@ def _resources(event: dict[str, Any]) -> str:
 
 
 @command(cli, "audit")
-@click.option("--key", metavar="KEY", help="Only events about this key (ID, ARN or alias).")
+@click.option(
+    "--key", type=KEY, metavar="KEY", help="Only events about this key (ID, ARN or alias)."
+)
 @click.option("--since", metavar="ISO8601", help="Only events at or after this instant.")
 @click.option(
     "--verify", is_flag=True, help="Check the MAC chain and its anchor instead of listing."

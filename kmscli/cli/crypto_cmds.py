@@ -20,6 +20,7 @@ import click
 from kmscli.cli.context import Environment
 from kmscli.cli.files import Job, open_source, plan, refuse_binary_to_terminal
 from kmscli.cli.jobs import (
+    KEY_ERRORS,
     commitment_policy_option,
     deliver,
     io_errors,
@@ -31,7 +32,13 @@ from kmscli.cli.jobs import (
 )
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_record, verbose
-from kmscli.cli.params import context_option, force_option, grant_token_option, parse_context
+from kmscli.cli.params import (
+    KEY,
+    context_option,
+    force_option,
+    grant_token_option,
+    parse_context,
+)
 from kmscli.cli.progress import progress_for
 from kmscli.cli.root import cli
 from kmscli.errors import UsageError
@@ -50,11 +57,15 @@ key_option = click.option(
     "--key",
     "keys",
     multiple=True,
+    type=KEY,
     metavar="KEY",
     help="KMS key (ID, ARN, alias or alias ARN); repeatable.",
 )
 output_option = click.option(
-    "-o", "--output", metavar="OUT", help="Output file, directory (several FILEs), or - for stdout."
+    "-o",
+    "--output",
+    metavar="OUT",
+    help="Output file, directory (several FILEs; DIR/ is made if missing), or - for stdout.",
 )
 suffix_option = click.option(
     "--suffix", default=DEFAULT_SUFFIX, show_default=True, help="Suffix of encrypted files."
@@ -248,6 +259,7 @@ def encrypt(
             jobs,
             env,
             lambda job: _encrypt_direct(env, job, key_list[0], pairs, force, encryption_algorithm),
+            shared_errors=KEY_ERRORS,
         )
         return
     if env.json and any(job.target is None for job in jobs):
@@ -301,7 +313,7 @@ def encrypt(
         }
 
     try:
-        run_jobs(jobs, env, one)
+        run_jobs(jobs, env, one, shared_errors=KEY_ERRORS)
     finally:
         if cache is not None:
             cache.clear()

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import click
 
+from kmscli.cli.files import refuse_directory_name
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, emit_table
 from kmscli.cli.params import (
     BLOB_LIMIT,
+    KEY,
     context_option,
     force_option,
     grant_token_option,
@@ -29,6 +31,7 @@ from kmscli.outputs import AtomicOutput
 
 def write_private_file(path: str, data: bytes, *, force: bool) -> None:
     """Raw bytes to `path`, mode 0600, atomically."""
+    refuse_directory_name(path)
     output = AtomicOutput(Path(path), mode=0o600, overwrite=force)
     with output as handle:
         handle.write(data)
@@ -51,6 +54,7 @@ key_option = click.option(
     "--key",
     "key",
     required=True,
+    type=KEY,
     metavar="KEY",
     help="KMS key: key ID, key ARN, alias or alias ARN.",
 )
@@ -213,7 +217,9 @@ def datakey_pair(
 @command(datakey_group, "decrypt")
 @click.argument("source", metavar="BLOBFILE|-")
 @context_option
-@click.option("-k", "--key", "key", metavar="KEY", help="Require this key to have made the blob.")
+@click.option(
+    "-k", "--key", "key", type=KEY, metavar="KEY", help="Require this key to have made the blob."
+)
 @click.option("-o", "--output", metavar="FILE", help="Write the raw plaintext key to FILE (0600).")
 @force_option
 @show_option

@@ -1009,8 +1009,17 @@ _ENVIRONMENT = (
         "Attempts per AWS KMS call, the first included, with exponential backoff on throttling "
         "and transient errors (default 8).",
     ),
-    ("KMSCLI_DEBUG", "Set to 1 to print a traceback with an error."),
-    ("NO_COLOR", "When set to a non-empty value, terminal output is not coloured."),
+    ("KMSCLI_DEBUG", "Set to 1 to print the traceback of the error that ended the command."),
+    (
+        "NO_COLOR",
+        "When set to a non-empty value, kmscli writes no escape sequence at all: table headers "
+        "are not bold and no progress bar is drawn (so too with TERM=dumb).",
+    ),
+    (
+        "COLUMNS",
+        "The width terminal tables fit (default: the terminal's). Identifiers are never cut: "
+        "when they do not fit side by side, a list prints one Field: value block a record.",
+    ),
 )
 
 _SEE_ALSO_URLS = (

@@ -2,6 +2,7 @@
 
 Owns the naming rules of CLI.md: `FILE` → `FILE.kms` beside it (or in `-o DIR`), `FILE.kms` →
 `FILE`, stdin → stdout for no FILE or `-`, `-o -` for stdout, several FILEs only with `-o DIR`,
+`-o DIR/` (a trailing slash) always a directory, made if missing, never a file named DIR,
 input == output refused, binary output to a terminal refused unless `-o -` says so.
 """
 
@@ -11,7 +12,7 @@ import os
 import stat
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO, Final
 
@@ -43,19 +44,74 @@ def plan(files: Sequence[str], output: str | None, *, suffix: str, decrypting: b
     sources = [None if f == STDIO else Path(f) for f in files] or [None]
     if sources.count(None) > 1:
         raise UsageError("stdin ('-') can be read only once")
-    if len(sources) > 1:
+    if output is not None and names_directory(output):
+        if None in sources:
+            raise UsageError(
+                f"stdin has no name to write into the directory '{output}'",
+                hints=["name the output file with -o FILE, or use -o - for stdout"],
+            )
+        jobs = [_beside(s, Path(output), suffix, decrypting) for s in sources]
+    elif len(sources) > 1:
         if output is None or output == STDIO:
             jobs = [_beside(s, None, suffix, decrypting) for s in sources]
         else:
             directory = Path(output)
             if not directory.is_dir():
-                raise UsageError(f"with several FILEs, -o must be a directory: '{output}'")
+                raise UsageError(
+                    f"with several FILEs, -o must be a directory: '{output}'",
+                    hints=[f"-o {output}/ (with a slash) creates the directory if it is missing"],
+                )
             jobs = [_beside(s, directory, suffix, decrypting) for s in sources]
     else:
         jobs = [_single(sources[0], output, suffix, decrypting)]
     for job in jobs:
         _refuse_same_file(job)
+    if output is not None and names_directory(output):
+        make_output_directory(output)
     return jobs
+
+
+def names_directory(output: str) -> bool:
+    """Whether -o OUT names a directory by its spelling: a trailing slash, as `cp f dir/`."""
+    return output.endswith("/") or (os.altsep is not None and output.endswith(os.altsep))
+
+
+# Output directories this run made (-o DIR/), removed again if nothing was written into them.
+_made_directories: list[Path] = []
+
+
+def make_output_directory(output: str) -> None:
+    """The directory -o DIR/ names, made (as `mkdir DIR` would: 0777 less the umask, its parent
+    must exist) when it is missing, so that a trailing slash never gives a file named DIR."""
+    directory = Path(output)
+    try:
+        directory.mkdir()
+        _made_directories.append(directory)
+    except FileExistsError:
+        if not directory.is_dir():
+            raise UsageError(
+                f"-o '{output}' names a directory, and '{directory}' is not one"
+            ) from None
+    except OSError as error:
+        raise InputOutputError(
+            f"cannot create the output directory '{directory}': {error.strerror}"
+        ) from None
+
+
+def remove_unused_directories() -> None:
+    """After a run that wrote nothing: the output directories it made go, if still empty."""
+    while _made_directories:
+        with suppress(OSError):
+            _made_directories.pop().rmdir()
+
+
+def refuse_directory_name(output: str) -> None:
+    """For an option that names one output file: a trailing slash names a directory instead."""
+    if output != STDIO and names_directory(output):
+        raise UsageError(
+            f"'{output}' names a directory (a trailing slash), and this writes one file",
+            hints=[f"name the file, e.g. '{output}NAME'"],
+        )
 
 
 def _single(source: Path | None, output: str | None, suffix: str, decrypting: bool) -> Job:

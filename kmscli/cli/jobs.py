@@ -20,9 +20,20 @@ from typing import Any, BinaryIO, cast
 import click
 
 from kmscli.cli.context import Environment
-from kmscli.cli.files import Job
+from kmscli.cli.files import Job, remove_unused_directories
 from kmscli.cli.output import emit_json, report_error
-from kmscli.errors import FormatError, InputOutputError, KmsError
+from kmscli.errors import (
+    AccessDeniedException,
+    BackendUnavailableError,
+    DisabledException,
+    FormatError,
+    InputOutputError,
+    InvalidKeyUsageException,
+    KeyringError,
+    KmsError,
+    KMSInvalidStateException,
+    NotFoundException,
+)
 from kmscli.outputs import AtomicOutput, current_umask, describe_os_error
 
 BLOB_LIMIT = 6144
@@ -61,26 +72,89 @@ max_frame_length_option = click.option(
 )
 
 
-def run_jobs(jobs: Sequence[Job], env: Environment, one: Callable[[Job], dict[str, Any]]) -> None:
+# Errors about what every job of a command shares (the keyring, the backend, and for encrypt the
+# keys and context), not about one file: reported once, and no further file is touched.
+SHARED_ERRORS: tuple[type[KmsError], ...] = (KeyringError, BackendUnavailableError)
+KEY_ERRORS: tuple[type[KmsError], ...] = (
+    NotFoundException,
+    AccessDeniedException,
+    DisabledException,
+    KMSInvalidStateException,
+    InvalidKeyUsageException,
+)
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    env: Environment,
+    one: Callable[[Job], dict[str, Any]],
+    *,
+    shared_errors: tuple[type[KmsError], ...] = (),
+) -> None:
     """Run each job; with several, report each failure, go on, exit with the first's status.
 
-    With a backend that takes concurrent calls (aws), up to `env.concurrency` jobs run at once
-    on threads, so that thousands of small files keep the network busy rather than waiting on
-    one KMS call after another; reports still come in the order of the files."""
-    outcomes: list[dict[str, Any] | KmsError]
+    With several FILEs, an error about one file names it; an error about what all jobs share
+    (SHARED_ERRORS, and `shared_errors`: KEY_ERRORS for encrypt, whose keys are the same for
+    every file) is reported once, and no further file is touched. The first job runs alone, so
+    such an error is met before any other file is. With a backend that takes concurrent calls
+    (aws), up to `env.concurrency` jobs then run at once on threads, so that thousands of small
+    files keep the network busy rather than waiting on one KMS call after another; reports
+    still come in the order of the files."""
     if len(jobs) == 1:
-        outcomes = [one(jobs[0])]  # a single job's failure propagates as it is
+        try:
+            _report([one(jobs[0])], jobs, env)  # a single job's failure propagates as it is
+        except BaseException:
+            remove_unused_directories()
+            raise
+        return
+    shared = (*SHARED_ERRORS, *shared_errors)
+    outcomes: list[Outcome] = [_outcome(one, jobs[0])]
+    if isinstance(outcomes[0], shared):
+        outcomes += [None] * (len(jobs) - 1)
     elif env.concurrency > 1:
         env.settings.no_progress = True  # one bar per concurrent file would be noise
         _ = env.service, env.provider  # made once here, not raced for by the threads
         current_umask()  # where it cannot be read without setting it, read before the threads
-        outcomes = _run_concurrently(jobs, one, env.concurrency)
+        outcomes += _run_concurrently(jobs[1:], one, env.concurrency, shared)
     else:
-        outcomes = [_outcome(one, job) for job in jobs]
+        for job in jobs[1:]:
+            stopped = outcomes[-1] is None or isinstance(outcomes[-1], shared)
+            outcomes.append(None if stopped else _outcome(one, job))
+    _report(outcomes, jobs, env, shared)
+
+
+# A job's result document, its error, or None for a job never started.
+Outcome = dict[str, Any] | KmsError | None
+
+
+def _report(
+    outcomes: Sequence[Outcome],
+    jobs: Sequence[Job],
+    env: Environment,
+    shared: tuple[type[KmsError], ...] = (),
+) -> None:
     first_failure: KmsError | None = None
     results: list[dict[str, Any]] = []
-    for outcome in outcomes:
+    skipped = outcomes.count(None)
+    done = sum(isinstance(o, dict) for o in outcomes)
+    if not done:
+        remove_unused_directories()
+    said_shared = False
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        if outcome is None:
+            continue
         if isinstance(outcome, KmsError):
+            if isinstance(outcome, shared):
+                if said_shared:
+                    continue  # jobs that ran alongside met it too: it is said once
+                said_shared = True
+                if not done:
+                    outcome.hints = (*outcome.hints, "no FILE was written")
+                elif skipped:
+                    what = "FILE was" if skipped == 1 else "FILEs were"
+                    outcome.hints = (*outcome.hints, f"{skipped} more {what} not touched")
+            elif len(jobs) > 1:
+                _name_file(outcome, job)
             report_error(outcome, as_json=env.json)
             first_failure = first_failure or outcome
         else:
@@ -91,6 +165,13 @@ def run_jobs(jobs: Sequence[Job], env: Environment, one: Callable[[Job], dict[st
         raise click.exceptions.Exit(first_failure.exit_status)
 
 
+def _name_file(error: KmsError, job: Job) -> None:
+    """The error of one of several files says which, unless it already names it."""
+    named = (f"'{job.source_label}'", f"'{job.target_label}'")
+    if not any(name in error.message for name in named):
+        error.message = f"'{job.source_label}': {error.message}"
+
+
 def _outcome(one: Callable[[Job], dict[str, Any]], job: Job) -> dict[str, Any] | KmsError:
     try:
         return one(job)
@@ -99,14 +180,29 @@ def _outcome(one: Callable[[Job], dict[str, Any]], job: Job) -> dict[str, Any] |
 
 
 def _run_concurrently(
-    jobs: Sequence[Job], one: Callable[[Job], dict[str, Any]], workers: int
-) -> list[dict[str, Any] | KmsError]:
+    jobs: Sequence[Job],
+    one: Callable[[Job], dict[str, Any]],
+    workers: int,
+    shared: tuple[type[KmsError], ...],
+) -> list[Outcome]:
+    """The outcomes of `jobs`, in order; after a shared error, jobs not yet started are not
+    (None), and those already running end."""
     from concurrent.futures import ThreadPoolExecutor
 
     pool = ThreadPoolExecutor(max_workers=min(workers, len(jobs)), thread_name_prefix="job")
     try:
         futures = [pool.submit(_outcome, one, job) for job in jobs]
-        return [future.result() for future in futures]
+        outcomes: list[Outcome] = []
+        for future in futures:
+            if future.cancelled():
+                outcomes.append(None)
+                continue
+            outcome = future.result()
+            outcomes.append(outcome)
+            if isinstance(outcome, shared):
+                for pending in futures:
+                    pending.cancel()
+        return outcomes
     finally:
         # On an interrupt, jobs not started are dropped; running ones end (each output
         # appears whole or not at all).

@@ -17,8 +17,15 @@ import click
 
 from kmscli.cli.context import stdin_is_terminal
 from kmscli.cli.options import command, environment
-from kmscli.cli.output import emit_json, emit_line, emit_record, emit_table, verbose
-from kmscli.cli.params import KEY_POLICY_LIMIT, grant_token_option, parse_pairs, read_policy
+from kmscli.cli.output import emit_json, emit_line, emit_record, emit_table, notice, verbose
+from kmscli.cli.params import (
+    KEY,
+    KEY_POLICY_LIMIT,
+    grant_token_option,
+    key_id_or_arn,
+    parse_pairs,
+    read_policy,
+)
 from kmscli.cli.root import key_group
 from kmscli.errors import UsageError
 
@@ -124,7 +131,7 @@ def key_list() -> None:
 
 
 @command(key_group, "describe")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @grant_token_option
 def key_describe(key: str, grant_tokens: tuple[str, ...]) -> None:
     """Show a key's metadata (DescribeKey).
@@ -145,54 +152,57 @@ def key_describe(key: str, grant_tokens: tuple[str, ...]) -> None:
 
 
 @command(key_group, "enable")
-@click.argument("key")
+@click.argument("key", type=KEY)
 def key_enable(key: str) -> None:
     """Enable a key (EnableKey).
 
-    KEY is a key ID or key ARN. Enabling an enabled key succeeds and changes nothing.
+    KEY is a key ID, key ARN or alias. Enabling an enabled key succeeds and changes nothing.
 
     \b
     Example:
       kmscli key enable "$KEY"
     """
-    environment().service.enable_key(key)
+    env = environment()
+    env.service.enable_key(key_id_or_arn(env, key))
 
 
 @command(key_group, "disable")
-@click.argument("key")
+@click.argument("key", type=KEY)
 def key_disable(key: str) -> None:
     """Disable a key (DisableKey): it can no longer encrypt or decrypt until enabled.
 
-    KEY is a key ID or key ARN. Cryptographic use then fails with DisabledException (exit 6);
+    KEY is a key ID, key ARN or alias. Cryptographic use then fails with DisabledException (exit 6);
     nothing encrypted under the key is lost.
 
     \b
     Example:
       kmscli key disable "$KEY"
     """
-    environment().service.disable_key(key)
+    env = environment()
+    env.service.disable_key(key_id_or_arn(env, key))
 
 
 @command(key_group, "update-description")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.argument("text")
 def key_update_description(key: str, text: str) -> None:
     """Replace a key's description (UpdateKeyDescription).
 
-    KEY is a key ID or key ARN; TEXT may be up to 8192 characters, or empty.
+    KEY is a key ID, key ARN or alias; TEXT may be up to 8192 characters, or empty.
 
     \b
     Example:
       kmscli key update-description "$KEY" "backups, 2027 onwards"
     """
-    environment().service.update_key_description(key, text)
+    env = environment()
+    env.service.update_key_description(key_id_or_arn(env, key), text)
 
 
 # -- deletion ------------------------------------------------------------------------------------
 
 
 @command(key_group, "schedule-deletion")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option(
     "--days",
     type=int,
@@ -203,7 +213,7 @@ def key_update_description(key: str, text: str) -> None:
 def key_schedule_deletion(key: str, days: int | None, yes: bool) -> None:
     """Schedule a key for deletion after a waiting period (ScheduleKeyDeletion).
 
-    KEY is a key ID or key ARN. While the deletion is pending the key cannot be used
+    KEY is a key ID, key ARN or alias. While the deletion is pending the key cannot be used
     (KMSInvalidStateException, exit 6) and cancel-deletion brings it back, disabled. When the
     period has passed, the key, all its material and its aliases are destroyed: whatever it
     encrypted can never be decrypted again. A multi-Region primary with replicas waits for
@@ -214,6 +224,7 @@ def key_schedule_deletion(key: str, days: int | None, yes: bool) -> None:
       kmscli key schedule-deletion "$KEY" --days 7 --yes
     """
     env = environment()
+    key = key_id_or_arn(env, key)
     if not yes:
         if not stdin_is_terminal():
             raise UsageError(
@@ -235,12 +246,12 @@ def key_schedule_deletion(key: str, days: int | None, yes: bool) -> None:
 
 
 @command(key_group, "cancel-deletion")
-@click.argument("key")
+@click.argument("key", type=KEY)
 def key_cancel_deletion(key: str) -> None:
     """Cancel a pending deletion (CancelKeyDeletion); the key comes back disabled.
 
-    KEY is a key ID or key ARN of a key in PendingDeletion or PendingReplicaDeletion. Enable it
-    again with `kmscli key enable` to use it.
+    KEY is a key ID, key ARN or alias of a key in PendingDeletion or PendingReplicaDeletion.
+    Enable it again with `kmscli key enable` to use it.
 
     \b
     Example:
@@ -248,60 +259,67 @@ def key_cancel_deletion(key: str) -> None:
       kmscli key cancel-deletion "$KEY" && kmscli key enable "$KEY"
     """
     env = environment()
-    response = env.service.cancel_key_deletion(key)
+    response = env.service.cancel_key_deletion(key_id_or_arn(env, key))
     if env.json:
         emit_json(response)
+    notice(
+        env,
+        f"the key is Disabled, as a cancelled deletion leaves it; to use it again: "
+        f"kmscli key enable {key}",
+    )
 
 
 # -- tags ----------------------------------------------------------------------------------------
 
 
 @command(key_group, "tag")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.argument("tags", nargs=-1, required=True, metavar="K=V...")
 def key_tag(key: str, tags: tuple[str, ...]) -> None:
     """Add or overwrite tags on a key (TagResource).
 
-    KEY is a key ID or key ARN. A tag key is 1..128 characters, a value 0..256; a key holds at
-    most 50 tags; keys starting with aws: are reserved (TagException).
+    KEY is a key ID, key ARN or alias. A tag key is 1..128 characters, a value 0..256; a key
+    holds at most 50 tags; keys starting with aws: are reserved (TagException).
 
     \b
     Example:
       kmscli key tag "$KEY" team=storage cost-centre=42
     """
-    environment().service.tag_resource(key, parse_pairs(tags, option="K=V"))
+    env = environment()
+    env.service.tag_resource(key_id_or_arn(env, key), parse_pairs(tags, option="K=V"))
 
 
 @command(key_group, "untag")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.argument("tag_keys", nargs=-1, required=True, metavar="K...")
 def key_untag(key: str, tag_keys: tuple[str, ...]) -> None:
     """Remove tags from a key by tag key (UntagResource).
 
-    KEY is a key ID or key ARN; removing a tag the key does not have is not an error.
+    KEY is a key ID, key ARN or alias; removing a tag the key does not have is not an error.
 
     \b
     Example:
       kmscli key untag "$KEY" cost-centre
     """
-    environment().service.untag_resource(key, list(tag_keys))
+    env = environment()
+    env.service.untag_resource(key_id_or_arn(env, key), list(tag_keys))
 
 
 @command(key_group, "tags")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option("--limit", type=int, metavar="N", help="At most N tags (1..50, default 50).")
 @click.option("--marker", metavar="M", help="Continue after a truncated list (its NextMarker).")
 def key_tags(key: str, limit: int | None, marker: str | None) -> None:
     """List a key's tags (ListResourceTags).
 
-    KEY is a key ID or key ARN. Piped, one TagKey<TAB>TagValue line a tag under a header.
+    KEY is a key ID, key ARN or alias. Piped, one TagKey<TAB>TagValue line a tag under a header.
 
     \b
     Example:
       kmscli key tags "$KEY" --json
     """
     env = environment()
-    response = env.service.list_resource_tags(key, limit=limit, marker=marker)
+    response = env.service.list_resource_tags(key_id_or_arn(env, key), limit=limit, marker=marker)
     if env.json:
         emit_json(response)
         return
@@ -312,7 +330,7 @@ def key_tags(key: str, limit: int | None, marker: str | None) -> None:
 
 
 @command(key_group, "replicate")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option("--replica-region", required=True, metavar="R", help="Region of the new replica.")
 @click.option("--description", default="", metavar="TEXT", help="The replica's description.")
 @click.option("--policy", "policy_file", metavar="FILE", help="The replica's key policy (JSON).")
@@ -332,10 +350,10 @@ def key_replicate(
 ) -> None:
     """Replicate a multi-Region primary key into another region (ReplicateKey).
 
-    KEY is the key ID or key ARN of a multi-Region primary (mrk-...) in the current region. The
-    replica has the same key ID and every version of the material, so anything encrypted in
-    one region decrypts in the other; its policy, aliases, tags, description and enabled state
-    are its own. One replica per region. Prints the replica's ARN.
+    KEY is the key ID, key ARN or alias of a multi-Region primary (mrk-...) in the current
+    region. The replica has the same key ID and every version of the material, so anything
+    encrypted in one region decrypts in the other; its policy, aliases, tags, description and
+    enabled state are its own. One replica per region. Prints the replica's ARN.
 
     \b
     Example:
@@ -344,7 +362,7 @@ def key_replicate(
     env = environment()
     policy = read_policy(policy_file, limit=KEY_POLICY_LIMIT) if policy_file is not None else None
     response = env.service.replicate_key(
-        key,
+        key_id_or_arn(env, key),
         replica_region,
         policy=policy,
         bypass_policy_lockout_safety_check=bypass_policy_lockout_safety_check,
@@ -358,12 +376,12 @@ def key_replicate(
 
 
 @command(key_group, "update-primary-region")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.argument("primary_region", metavar="REGION")
 def key_update_primary_region(key: str, primary_region: str) -> None:
     """Make a replica of a multi-Region key its primary (UpdatePrimaryRegion).
 
-    KEY is the key ID or key ARN of the current primary (in the current region); REGION holds
+    KEY is the key ID, key ARN or alias of the current primary (in the current region); REGION holds
     the replica that becomes primary, and the old primary becomes a replica. Rotation is then
     set and performed in the new primary's region.
 
@@ -372,14 +390,15 @@ def key_update_primary_region(key: str, primary_region: str) -> None:
       kmscli key replicate "$MRK" --replica-region eu-west-1
       kmscli key update-primary-region "$MRK" eu-west-1
     """
-    environment().service.update_primary_region(key, primary_region)
+    env = environment()
+    env.service.update_primary_region(key_id_or_arn(env, key), primary_region)
 
 
 # -- asymmetric keys -----------------------------------------------------------------------------
 
 
 @command(key_group, "public-key")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option("-o", "--output", metavar="FILE", help="Write the public key to FILE.")
 @click.option("--pem", "as_pem", is_flag=True, help="PEM instead of DER.")
 @click.option("-f", "--force", is_flag=True, help="Overwrite FILE.")
@@ -419,7 +438,7 @@ def key_public_key(
 
 
 @command(key_group, "derive-shared-secret")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option(
     "--public-key",
     "public_key_file",

@@ -16,7 +16,7 @@ import click
 
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import emit_json, emit_line, emit_record
-from kmscli.cli.params import BLOB_LIMIT, read_input
+from kmscli.cli.params import BLOB_LIMIT, KEY, key_id_or_arn, read_input
 from kmscli.cli.root import key_group
 from kmscli.errors import UsageError
 from kmscli.outputs import AtomicOutput
@@ -33,7 +33,7 @@ def _write_file(path: Path, data: bytes, *, force: bool) -> None:
 
 
 @command(key_group, "import-parameters")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option(
     "--wrapping-algorithm",
     type=click.Choice(
@@ -67,7 +67,7 @@ def key_import_parameters(
 ) -> None:
     """Get a wrapping key and import token for importing key material (GetParametersForImport).
 
-    KEY is a key ID or key ARN of a key created with --origin EXTERNAL. Writes the RSA public
+    KEY is a key ID, key ARN or alias of a key created with --origin EXTERNAL. Writes the RSA public
     key (DER SubjectPublicKeyInfo) and the import token into DIR; both are valid for 24
     hours, and a new call replaces them. Wrap the 32-byte material with the public key, for
     instance with openssl pkeyutl (RSAES_OAEP_SHA_256: -pkeyopt rsa_padding_mode:oaep
@@ -84,7 +84,9 @@ def key_import_parameters(
     directory = Path(out_dir)
     if not directory.is_dir():
         raise UsageError(f"--out-dir '{out_dir}' is not a directory")
-    response = env.service.get_parameters_for_import(key, wrapping_algorithm, wrapping_key_spec)
+    response = env.service.get_parameters_for_import(
+        key_id_or_arn(env, key), wrapping_algorithm, wrapping_key_spec
+    )
     public_path = directory / PUBLIC_KEY_FILE
     token_path = directory / IMPORT_TOKEN_FILE
     _write_file(public_path, response["PublicKey"], force=force)
@@ -114,7 +116,7 @@ def _instant(text: str, option: str) -> datetime:
 
 
 @command(key_group, "import-material")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option(
     "--material", "material_file", required=True, metavar="FILE", help="Wrapped material."
 )
@@ -126,7 +128,7 @@ def key_import_material(
 ) -> None:
     """Import wrapped key material into an EXTERNAL key (ImportKeyMaterial).
 
-    KEY is a key ID or key ARN. FILE holds the material wrapped with the public key of
+    KEY is a key ID, key ARN or alias. FILE holds the material wrapped with the public key of
     import-parameters, and --token its import token. Give either --valid-to (at most 365 days
     ahead; the material is deleted then and the key returns to PendingImport) or --no-expiry.
     Importing the same material again restores a key whose material was deleted or expired;
@@ -143,7 +145,7 @@ def key_import_material(
     wrapped = read_input(material_file, limit=BLOB_LIMIT, what="wrapped key material")
     token = read_input(token_file, limit=BLOB_LIMIT, what="import token")
     response = env.service.import_key_material(
-        key,
+        key_id_or_arn(env, key),
         token,
         wrapped,
         expiration_model="KEY_MATERIAL_DOES_NOT_EXPIRE" if no_expiry else None,
@@ -156,12 +158,12 @@ def key_import_material(
 
 
 @command(key_group, "delete-material")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option("--key-material-id", metavar="ID", help="Which material (default: the current one).")
 def key_delete_material(key: str, key_material_id: str | None) -> None:
     """Delete imported key material (DeleteImportedKeyMaterial); the key returns to PendingImport.
 
-    KEY is a key ID or key ARN of an EXTERNAL key. What the material encrypted decrypts again
+    KEY is a key ID, key ARN or alias of an EXTERNAL key. What the material encrypted decrypts again
     once the same material is imported again.
 
     \b
@@ -169,6 +171,8 @@ def key_delete_material(key: str, key_material_id: str | None) -> None:
       kmscli key delete-material "$IMPORTED"
     """
     env = environment()
-    response: dict[str, Any] = env.service.delete_imported_key_material(key, key_material_id)
+    response: dict[str, Any] = env.service.delete_imported_key_material(
+        key_id_or_arn(env, key), key_material_id
+    )
     if env.json:
         emit_json(response)

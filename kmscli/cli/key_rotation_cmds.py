@@ -11,15 +11,16 @@ import click
 
 from kmscli.cli.options import command, environment, subgroup
 from kmscli.cli.output import emit_json, emit_record, emit_table, verbose
+from kmscli.cli.params import KEY, key_id_or_arn
 from kmscli.cli.root import key_group
 
 
 @command(key_group, "rotate")
-@click.argument("key")
+@click.argument("key", type=KEY)
 def key_rotate(key: str) -> None:
     """Rotate a key now, whatever its schedule (RotateKeyOnDemand).
 
-    KEY is a key ID or key ARN of a symmetric customer managed key (a multi-Region key: its
+    KEY is a key ID, key ARN or alias of a symmetric customer managed key (a multi-Region key: its
     primary). The new material encrypts from now on; everything encrypted before keeps
     decrypting. At most 25 on-demand rotations per key (LimitExceededException); the automatic
     schedule does not move.
@@ -29,7 +30,7 @@ def key_rotate(key: str) -> None:
       kmscli key rotate "$KEY" && kmscli key rotation list "$KEY"
     """
     env = environment()
-    response = env.service.rotate_key_on_demand(key)
+    response = env.service.rotate_key_on_demand(key_id_or_arn(env, key))
     if env.json:
         emit_json(response)
     verbose(env, f"rotated {response['KeyId']}")
@@ -52,7 +53,7 @@ def rotation_group() -> None:
 
 
 @command(rotation_group, "enable")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option(
     "--period-days",
     type=int,
@@ -62,7 +63,7 @@ def rotation_group() -> None:
 def rotation_enable(key: str, period_days: int | None) -> None:
     """Turn on automatic rotation, or change its period (EnableKeyRotation).
 
-    KEY is a key ID or key ARN of an enabled symmetric key with AWS_KMS material (for a
+    KEY is a key ID, key ARN or alias of an enabled symmetric key with AWS_KMS material (for a
     multi-Region key, its primary; its replicas follow). The next rotation is a period from
     now; changing the period of an enabled schedule keeps its start.
 
@@ -70,29 +71,31 @@ def rotation_enable(key: str, period_days: int | None) -> None:
     Example:
       kmscli key rotation enable "$KEY" --period-days 90
     """
-    environment().service.enable_key_rotation(key, period_days)
+    env = environment()
+    env.service.enable_key_rotation(key_id_or_arn(env, key), period_days)
 
 
 @command(rotation_group, "disable")
-@click.argument("key")
+@click.argument("key", type=KEY)
 def rotation_disable(key: str) -> None:
     """Turn off automatic rotation (DisableKeyRotation).
 
-    KEY is a key ID or key ARN. Materials made by past rotations stay and keep decrypting.
+    KEY is a key ID, key ARN or alias. Materials made by past rotations stay and keep decrypting.
 
     \b
     Example:
       kmscli key rotation disable "$KEY"
     """
-    environment().service.disable_key_rotation(key)
+    env = environment()
+    env.service.disable_key_rotation(key_id_or_arn(env, key))
 
 
 @command(rotation_group, "status")
-@click.argument("key")
+@click.argument("key", type=KEY)
 def rotation_status(key: str) -> None:
     """Show whether a key rotates automatically, how often and when next (GetKeyRotationStatus).
 
-    KEY is a key ID or key ARN. A key pending deletion reads false until the deletion is
+    KEY is a key ID, key ARN or alias. A key pending deletion reads false until the deletion is
     cancelled.
 
     \b
@@ -100,7 +103,7 @@ def rotation_status(key: str) -> None:
       kmscli key rotation status "$KEY" --json
     """
     env = environment()
-    response = env.service.get_key_rotation_status(key)
+    response = env.service.get_key_rotation_status(key_id_or_arn(env, key))
     if env.json:
         emit_json(response)
     else:
@@ -108,7 +111,7 @@ def rotation_status(key: str) -> None:
 
 
 @command(rotation_group, "list")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option(
     "--include-key-material",
     type=click.Choice(["ROTATIONS_ONLY", "ALL_KEY_MATERIAL"]),
@@ -123,8 +126,9 @@ def rotation_list(
 ) -> None:
     """List a key's rotations: each material, its state and when it came (ListKeyRotations).
 
-    KEY is a key ID or key ARN. KeyMaterialState is CURRENT for the material that encrypts and
-    NON_CURRENT for older ones (they still decrypt); RotationType is AUTOMATIC or ON_DEMAND.
+    KEY is a key ID, key ARN or alias. KeyMaterialState is CURRENT for the material that
+    encrypts and NON_CURRENT for older ones (they still decrypt); RotationType is AUTOMATIC or
+    ON_DEMAND.
 
     \b
     Example:
@@ -132,7 +136,10 @@ def rotation_list(
     """
     env = environment()
     response = env.service.list_key_rotations(
-        key, include_key_material=include_key_material, limit=limit, marker=marker
+        key_id_or_arn(env, key),
+        include_key_material=include_key_material,
+        limit=limit,
+        marker=marker,
     )
     if env.json:
         emit_json(response)

@@ -1,21 +1,28 @@
 """`kmscli mac generate` and `kmscli mac verify`: HMAC with GENERATE_VERIFY_MAC keys.
 
 Owns reading the message (at most 4096 bytes, AWS's limit for GenerateMac and VerifyMac),
-writing the MAC raw to a file or in Base64 to stdout, and reading it back for verification.
+writing the MAC (raw, the same bytes to -o FILE and to a redirected stdout, refused to a
+terminal; Base64 text with --base64), and reading it back for verification.
 """
 
 from __future__ import annotations
 
-import base64
-
 import click
 
 from kmscli.cli.options import command, environment, subgroup
-from kmscli.cli.output import emit_json, emit_line, verbose
+from kmscli.cli.output import emit_json, verbose
 from kmscli.cli.params import force_option, grant_token_option, read_input
 from kmscli.cli.root import cli
-from kmscli.cli.sign_cmds import key_option, read_binary, write_output
-from kmscli.errors import ValidationException
+from kmscli.cli.sign_cmds import (
+    base64_option,
+    deliver_binary,
+    explain_mismatch,
+    key_option,
+    read_binary,
+    refuse_binary_to_terminal,
+    report_valid,
+)
+from kmscli.errors import KMSInvalidMacException, ValidationException
 
 MAX_MESSAGE = 4096
 
@@ -47,7 +54,13 @@ mac_algorithm_option = click.option(
 @click.argument("source", metavar="FILE|-")
 @key_option
 @mac_algorithm_option
-@click.option("-o", "--output", metavar="MACFILE", help="Write the raw MAC to MACFILE.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="MACFILE",
+    help="Write the MAC to MACFILE (- for stdout, even a terminal).",
+)
+@base64_option
 @force_option
 @grant_token_option
 def mac_generate(
@@ -55,30 +68,34 @@ def mac_generate(
     key: str,
     mac_algorithm: str | None,
     output: str | None,
+    as_base64: bool,
     force: bool,
     grant_tokens: tuple[str, ...],
 ) -> None:
     """Compute the HMAC of a message with an HMAC KMS key (GenerateMac).
 
-    FILE (or stdin) holds at most 4096 bytes. The MAC is printed in Base64, or written raw
-    with -o; --json prints AWS's GenerateMac response.
+    FILE (or stdin) holds at most 4096 bytes. The MAC is written raw, the same bytes to -o
+    MACFILE as to a redirected stdout, and is refused to a terminal (`-o -` forces it);
+    --base64 writes it as one line of Base64 text; --json prints AWS's GenerateMac response
+    (the MAC in Base64).
 
     \b
     Example:
       kmscli mac generate token.txt -k alias/tokens -o token.mac
+      kmscli mac generate token.txt -k alias/tokens --base64
     """
     env = environment()
+    if not env.json:
+        refuse_binary_to_terminal(output, as_base64=as_base64, what="MAC")
     message = read_input(source, limit=MAX_MESSAGE, what="message", error=ValidationException)
     response = env.service.generate_mac(
         key, message, mac_algorithm=mac_algorithm, grant_tokens=grant_tokens
     )
-    if output is not None:
-        write_output(output, response["Mac"], force=force)
-        verbose(env, f"MAC of {source} with {response['KeyId']} ({response['MacAlgorithm']})")
+    if output is not None or not env.json:
+        deliver_binary(response["Mac"], output, as_base64=as_base64, force=force)
+    verbose(env, f"MAC of {source} with {response['KeyId']} ({response['MacAlgorithm']})")
     if env.json:
         emit_json(response)
-    elif output is None:
-        emit_line(base64.b64encode(response["Mac"]).decode())
 
 
 @command(mac_group, "verify")
@@ -89,7 +106,7 @@ def mac_generate(
     "mac_file",
     required=True,
     metavar="MACFILE",
-    help="The MAC: raw bytes, or the Base64 text 'mac generate' prints.",
+    help="The MAC: raw bytes, or Base64 text ('mac generate --base64').",
 )
 @mac_algorithm_option
 @grant_token_option
@@ -102,8 +119,9 @@ def mac_verify(
 ) -> None:
     """Check the HMAC of a message with an HMAC KMS key (VerifyMac).
 
-    Exits 0 silently when the MAC matches; a MAC that does not match is KMSInvalidMacException
-    (exit 7). --json prints AWS's VerifyMac response.
+    Exits 0 when the MAC matches, saying so on a terminal (stderr, not with -q) and silent
+    otherwise; a MAC that does not match is KMSInvalidMacException (exit 7), naming the key and
+    algorithm. --json prints AWS's VerifyMac response.
 
     \b
     Example:
@@ -113,9 +131,14 @@ def mac_verify(
     env = environment()
     mac = read_binary(mac_file, what="MAC")
     message = read_input(source, limit=MAX_MESSAGE, what="message", error=ValidationException)
-    response = env.service.verify_mac(
-        key, message, mac, mac_algorithm=mac_algorithm, grant_tokens=grant_tokens
-    )
-    verbose(env, f"MAC verified with {response['KeyId']}")
+    try:
+        response = env.service.verify_mac(
+            key, message, mac, mac_algorithm=mac_algorithm, grant_tokens=grant_tokens
+        )
+    except KMSInvalidMacException as error:
+        raise explain_mismatch(
+            error, what="MAC", value_file=mac_file, source=source, key=key, algorithm=mac_algorithm
+        ) from None
+    report_valid(env, "MAC", source, response["KeyId"], response["MacAlgorithm"])
     if env.json:
         emit_json(response)

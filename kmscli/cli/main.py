@@ -34,17 +34,26 @@ def _terminate(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _print_traceback() -> None:
+def _print_traceback(error: BaseException) -> None:
+    """The traceback of `error` on stderr (KMSCLI_DEBUG=1): where a bug or an error came from."""
     import traceback
 
-    traceback.print_exc()
+    traceback.print_exception(error)
 
 
 def _usage_error(error: click.UsageError) -> UsageError:
     hints = []
+    message = error.format_message()
+    if isinstance(error, click.NoSuchOption):
+        from kmscli.cli.suggest import close_matches, did_you_mean
+
+        message = f"No such option '{error.option_name}'."
+        matches = close_matches(error.option_name, error.possibilities or ())
+        if matches:
+            hints.append(did_you_mean(matches))
     if error.ctx is not None:
         hints.append(f"see '{error.ctx.command_path} --help'")
-    return UsageError(error.format_message(), hints=hints)
+    return UsageError(message, hints=hints)
 
 
 def _platform_error() -> KmsError | None:
@@ -66,24 +75,25 @@ def run(argv: list[str] | None = None) -> int:
         report_error(unsupported, as_json=False)
         return unsupported.exit_status
     env = Environment()
+    cause: BaseException | None = None
+    failure: KmsError
     try:
         result = cli.main(args=argv, prog_name="kmscli", standalone_mode=False, obj=env)
         return result if isinstance(result, int) else 0
     except click.exceptions.Exit as exit_:
         return exit_.exit_code
     except click.UsageError as error:
-        failure: KmsError = _usage_error(error)
-    except (click.Abort, KeyboardInterrupt):
-        failure = Interrupted("interrupted")
+        cause, failure = error, _usage_error(error)
+    except (click.Abort, KeyboardInterrupt) as error:
+        cause, failure = error, Interrupted("interrupted")
     except KmsError as error:
-        failure = error
+        cause, failure = error, error
     except BrokenPipeError:
         return 141
     except OSError as error:
-        failure = InputOutputError(describe_os_error(error))
+        cause, failure = error, InputOutputError(describe_os_error(error))
     except Exception as error:
-        if env.debug:
-            _print_traceback()
+        cause = error
         failure = KMSInternalException(
             f"internal error: {type(error).__name__}: {error}",
             hints=[
@@ -91,8 +101,8 @@ def run(argv: list[str] | None = None) -> int:
                 "run with KMSCLI_DEBUG=1 for a traceback",
             ],
         )
-    if env.debug and not isinstance(failure, KMSInternalException):
-        _print_traceback()
+    if env.debug and cause is not None:
+        _print_traceback(cause)
     report_error(failure, as_json=env.json)
     return failure.exit_status
 

@@ -2,7 +2,8 @@
 
 Owns the decorator that adds them to every group and command, and the helpers that give a
 command its `Environment`. A value given later on the command line (on the subcommand) wins over
-one given earlier (on a group), as `aws kms ... --region x` users expect.
+one given earlier (on a group), as `aws kms ... --region x` users expect. A command's `--help`
+lists its own options first, under "Options", and the global ones after, under "Global options".
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from kmscli.cli.context import Environment
+from kmscli.cli.suggest import SuggestingGroup
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,9 +38,49 @@ def _setter(attribute: str) -> Callable[[click.Context, click.Parameter, Any], N
     return store
 
 
+class GlobalOption(click.Option):
+    """One of the global options: listed after a command's own options in its help."""
+
+
+class _SectionedHelp(click.Command):
+    """Help with the command's own options first, then the global options and --help."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        own: list[tuple[str, str]] = []
+        shared: list[tuple[str, str]] = []
+        help_names = set(ctx.help_option_names)
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record is None:
+                continue
+            is_shared = isinstance(param, GlobalOption) or help_names.intersection(param.opts)
+            (shared if is_shared else own).append(record)
+        if own:
+            with formatter.section("Options"):
+                formatter.write_dl(own)
+        if shared:
+            with formatter.section("Global options"):
+                formatter.write_dl(shared)
+        if isinstance(self, click.Group):
+            self.format_commands(ctx, formatter)
+
+
+class KmsCommand(_SectionedHelp):
+    """A command: its own options listed before the global ones."""
+
+
+class KmsGroup(_SectionedHelp, SuggestingGroup):
+    """A subgroup: sectioned help, and the closest names for an unknown command."""
+
+
 def _option(*names: str, attribute: str, **kwargs: Any) -> Callable[[F], F]:
     return click.option(
-        *names, callback=_setter(attribute), expose_value=False, is_eager=True, **kwargs
+        *names,
+        cls=GlobalOption,
+        callback=_setter(attribute),
+        expose_value=False,
+        is_eager=True,
+        **kwargs,
     )
 
 
@@ -92,6 +134,11 @@ def global_options(function: F) -> F:
     ]
     for decorate in reversed(decorators):
         function = decorate(function)
+    # click lists parameters in the reverse order of __click_params__: moving the global
+    # options to its front puts them after the command's own in the parameter list.
+    params: list[click.Parameter] = getattr(function, "__click_params__", [])
+    count = len(decorators)
+    params[:] = params[-count:] + params[:-count]
     return function
 
 
@@ -100,7 +147,9 @@ def command(group: click.Group, name: str, **kwargs: Any) -> Callable[[F], click
 
     def register(function: F) -> click.Command:
         decorated = global_options(function)
-        return group.command(name, context_settings=CONTEXT_SETTINGS, **kwargs)(decorated)
+        return group.command(name, cls=KmsCommand, context_settings=CONTEXT_SETTINGS, **kwargs)(
+            decorated
+        )
 
     return register
 
@@ -108,6 +157,7 @@ def command(group: click.Group, name: str, **kwargs: Any) -> Callable[[F], click
 def subgroup(parent: click.Group, name: str, **kwargs: Any) -> Callable[[F], click.Group]:
     def register(function: F) -> click.Group:
         decorated = global_options(function)
+        kwargs.setdefault("cls", KmsGroup)
         return parent.group(name, context_settings=CONTEXT_SETTINGS, **kwargs)(decorated)
 
     return register

@@ -1,9 +1,18 @@
 r"""Everything kmscli prints: JSON documents, tables, records, notices and errors.
 
 Owns the output rules of CLI.md: `--json` documents on stdout in AWS's shapes (binary in
-Base64), rich tables only on a terminal and tab-separated lines with a header when piped, notices
-and errors on stderr in the `kmscli: error: <Code>: <message>` form. rich is imported only when a
-table is drawn on a terminal, to keep start-up fast.
+Base64), tables only on a terminal and tab-separated lines with a header when piped, notices
+and errors on stderr in the `kmscli: error: <Code>: <message>` form.
+
+On a terminal nothing that names something is ever cut or folded: key IDs, ARNs, aliases,
+algorithm names and paths keep their full width, a list (a key's aliases) is one entry a line,
+and only free text (a description) wraps. When the identifiers do not fit the terminal's width
+(COLUMNS, else the terminal's own size), a table becomes one block of `Field: value` lines a
+record, as `kubectl describe` prints; a single record (`key describe`, `inspect`) is always such
+a block, nested values indented. The only escape sequences ever written are bold for a table's
+header and the progress bar's drawing (progress.py), and neither with NO_COLOR set (non-empty)
+or TERM=dumb. rich measures the cell width of
+text (wide characters) and is imported only then, to keep start-up fast.
 
 Also the one place where user data is made safe to print. Descriptions, tags, aliases,
 contexts, policies and file names are anyone's text (through `serve`, a stranger's), so no
@@ -20,11 +29,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
 
 from kmscli.cli.context import Environment
 from kmscli.errors import KmsError
@@ -113,18 +124,147 @@ def _cell(value: Any) -> str:
     return str(jsonable(value))
 
 
-def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A rich table on a terminal; otherwise a header line and one tab-separated line a row."""
-    if sys.stdout.isatty():
-        from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
+# Columns that hold prose: the only text a terminal table wraps (and folds, a word too long).
+FREE_TEXT = frozenset({"Description"})
+_GAP = "  "
+_MIN_FREE_WIDTH = 16
+_MIN_WRAP_WIDTH = 20
 
-        table = Table(*headers, box=None, header_style="bold", pad_edge=False)
-        for row in rows:
-            # Text, not str: rich would read `[...]` in user data as markup.
-            table.add_row(*(Text(safe_line(_cell(v))) for v in row))
-        Console().print(table)
+
+def escapes_allowed(stream: TextIO) -> bool:
+    """Whether `stream` may get escape sequences: a terminal, no NO_COLOR, not TERM=dumb."""
+    return (
+        stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM", "") != "dumb"
+    )
+
+
+def terminal_width() -> int:
+    """COLUMNS when set, else the size of the terminal on stdout, else 80."""
+    return max(shutil.get_terminal_size((80, 24)).columns, 20)
+
+
+def _width(text: str) -> int:
+    from rich.cells import cell_len
+
+    return cell_len(text)
+
+
+def _cell_lines(value: Any) -> list[str]:
+    """A cell as the lines a terminal shows: a list one entry a line, controls escaped."""
+    if isinstance(value, list | tuple):
+        return [safe_line(_cell(v)) for v in value] or [""]
+    return [safe_line(_cell(value))]
+
+
+def _fold(word: str, width: int) -> list[str]:
+    pieces, current = [], ""
+    for char in word:
+        if current and _width(current + char) > width:
+            pieces.append(current)
+            current = ""
+        current += char
+    return [*pieces, current]
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Free text in lines of at most `width` cells, broken at spaces (a longer word folded)."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if _width(candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        pieces = _fold(word, width) if _width(word) > width else [word]
+        lines.extend(pieces[:-1])
+        current = pieces[-1]
+    lines.append(current)
+    return lines
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def _draw_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], width: int) -> bool:
+    """Columns side by side if the identifiers fit in `width`; False (nothing written) if not."""
+    cells = [[_cell_lines(v) for v in row] for row in rows]
+    free = [h in FREE_TEXT for h in headers]
+    natural = [
+        max([_width(h), *(_width(line) for row in cells for line in row[i])])
+        for i, h in enumerate(headers)
+    ]
+    fixed = sum(w for w, f in zip(natural, free, strict=True) if not f)
+    room = width - fixed - len(_GAP) * (len(headers) - 1)
+    free_count = sum(free)
+    if free_count:
+        share = room // free_count
+        if share < max(_MIN_FREE_WIDTH, *(len(h) for h, f in zip(headers, free, strict=True) if f)):
+            return False
+        widths = [min(n, share) if f else n for n, f in zip(natural, free, strict=True)]
+    elif room < 0:
+        return False
+    else:
+        widths = natural
+    for row in cells:
+        for i, f in enumerate(free):
+            if f:
+                row[i] = [part for line in row[i] for part in _wrap(line, widths[i])]
+    header = _GAP.join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()
+    out = [f"\x1b[1m{header}\x1b[0m" if escapes_allowed(sys.stdout) else header]
+    for row in cells:
+        for n in range(max(len(c) for c in row)):
+            parts = (_pad(c[n] if n < len(c) else "", w) for c, w in zip(row, widths, strict=True))
+            out.append(_GAP.join(parts).rstrip())
+    sys.stdout.write("\n".join(out) + "\n")
+    return True
+
+
+def _block(fields: Sequence[tuple[str, Any]], width: int, indent: str = "") -> list[str]:
+    """`Label: value` lines, values aligned; nested mappings and lists of them indented."""
+    labels = [safe_line(str(name)) + ":" for name, _ in fields]
+    column = max((_width(label) for label in labels), default=0) + 1
+    out: list[str] = []
+    for label, (name, value) in zip(labels, fields, strict=True):
+        if isinstance(value, Mapping) and value:
+            out.append(indent + label)
+            out.extend(_block(list(value.items()), width, indent + "  "))
+            continue
+        if isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+            out.append(indent + label)
+            for item in value:
+                lines = _block(list(item.items()), width, "")
+                out.extend(
+                    f"{indent}  {'- ' if n == 0 else '  '}{line}" for n, line in enumerate(lines)
+                )
+            continue
+        if isinstance(value, Mapping | list):
+            values = [safe_line(_cell(v)) for v in value] if isinstance(value, list) else []
+            values = values or [_cell(value) or ("{}" if isinstance(value, Mapping) else "[]")]
+        else:
+            values = _cell_lines(value)
+        if name in FREE_TEXT:
+            room = max(width - len(indent) - column, _MIN_WRAP_WIDTH)
+            values = [part for line in values for part in _wrap(line, room)]
+        head = _pad(label, column)
+        for n, line in enumerate(values):
+            out.append((indent + (head if n == 0 else " " * column) + line).rstrip())
+    return out
+
+
+def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """On a terminal, a table whose identifiers are never cut, else one block a record;
+    otherwise a header line and one tab-separated line a row."""
+    if sys.stdout.isatty():
+        width = terminal_width()
+        if not _draw_table(headers, rows, width):
+            blocks = [
+                "\n".join(_block(list(zip(headers, row, strict=True)), width)) for row in rows
+            ]
+            if blocks:
+                sys.stdout.write("\n\n".join(blocks) + "\n")
         return
     lines = ["\t".join(headers)]
     lines.extend("\t".join(tsv_field(_cell(v)) for v in row) for row in rows)
@@ -132,7 +272,11 @@ def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
 
 def emit_record(record: Mapping[str, Any]) -> None:
-    """One record as `Field<TAB>Value` lines (nested values as compact JSON)."""
+    """One record: `Field: value` lines on a terminal (nested values indented), otherwise
+    `Field<TAB>Value` lines after a header (nested values as compact JSON)."""
+    if sys.stdout.isatty():
+        sys.stdout.write("\n".join(_block(list(record.items()), terminal_width())) + "\n")
+        return
     rows = []
     for name, value in record.items():
         nested = isinstance(value, Mapping) or (

@@ -1,4 +1,5 @@
-"""Parameters shared by commands: -c, -f and --grant-token, K=V pairs, reading FILE|- arguments.
+"""Parameters shared by commands: -c, -f and --grant-token, K=V pairs, reading FILE|- arguments,
+and KEY: its parameter type, and the alias lookup for operations that take key IDs only.
 
 Owns turning command-line text into the values the core expects, with errors in kmscli's
 format (exit 2) and I/O failures as InputOutputError (exit 10): K=V pairs must be valid UTF-8,
@@ -8,10 +9,15 @@ and every FILE|- read whole has a limit (below; more is exit 2, see kmscli.cli.r
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from kmscli.errors import KmsError, LimitExceededException, UsageError
+from kmscli.cli.suggest import KEYS_SEEN
+from kmscli.errors import AccessDeniedException, KmsError, LimitExceededException, UsageError
+
+if TYPE_CHECKING:
+    from kmscli.cli.context import Environment
 
 context_option = click.option(
     "-c",
@@ -96,3 +102,56 @@ def read_text(source: str, *, limit: int, what: str, error: type[KmsError] = Usa
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{what} '{source}' is not UTF-8 text") from None
+
+
+# click.ParamType is generic from click 8.2 on, and not subscriptable before it.
+class KeyReference(click.ParamType):  # type: ignore[type-arg,unused-ignore]
+    """A KEY: key ID, key ARN, alias name or alias ARN, passed on as given.
+
+    Conversion only notes the value (for the did-you-mean hints of kmscli.cli.suggest); it
+    never looks anything up, so completion and --help stay offline."""
+
+    name = "key"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if ctx is not None and isinstance(value, str):
+            ctx.meta.setdefault(KEYS_SEEN, []).append(value)
+        return value
+
+
+KEY = KeyReference()
+
+
+def is_alias_reference(key: str) -> bool:
+    """Whether KEY is an alias name (alias/NAME) or an alias ARN."""
+    if key.startswith("alias/"):
+        return True
+    parts = key.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and parts[5].startswith("alias/")
+
+
+def key_id_or_arn(env: Environment, key: str, *, arn: bool = False) -> str:
+    """KEY for an operation whose AWS API takes a key ID or key ARN only (DisableKey,
+    GetKeyPolicy, CreateGrant, ...): an alias name becomes its key's ID, an alias ARN its key's
+    ARN.
+
+    The alias is resolved with DescribeKey as the caller, on either backend: the lookup needs
+    kms:DescribeKey on the key, is in the audit trail, and tells nothing `kmscli key describe`
+    would not. Anything else is passed on as given, for the operation to judge; `kmscli serve`
+    does not come through here, so AWS's rules stay on the wire."""
+    if not is_alias_reference(key):
+        return key
+    try:
+        metadata = env.service.describe_key(key)["KeyMetadata"]
+    except AccessDeniedException as error:
+        error.hints = (
+            *error.hints,
+            f"kmscli finds the key of {key} with kms:DescribeKey; give the key ID or key ARN "
+            "instead",
+        )
+        raise
+    # An alias name, like a bare key ID, names a key of the caller's own account and region;
+    # an alias ARN names its account, and so does the key ARN it becomes.
+    # `arn`: the operation takes key ARNs only (RetireGrant).
+    found: str = metadata["KeyId"] if key.startswith("alias/") and not arn else metadata["Arn"]
+    return found

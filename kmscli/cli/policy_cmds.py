@@ -19,8 +19,10 @@ from kmscli.cli.options import command, environment, subgroup
 from kmscli.cli.output import emit_json, emit_line, emit_record, emit_table, warning
 from kmscli.cli.params import (
     IDENTITY_POLICY_LIMIT,
+    KEY,
     KEY_POLICY_LIMIT,
     grant_token_option,
+    key_id_or_arn,
     parse_context,
     parse_pairs,
     read_policy,
@@ -30,14 +32,14 @@ from kmscli.errors import UsageError
 
 
 @command(policy_group, "get")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option(
     "--policy-name", default="default", show_default=True, help="The only one is default."
 )
 def policy_get(key: str, policy_name: str) -> None:
     """Print a key's policy document (GetKeyPolicy).
 
-    KEY is a key ID or key ARN. The document is printed as it was stored; a key created
+    KEY is a key ID, key ARN or alias. The document is printed as it was stored; a key created
     without --policy has AWS's default key policy.
 
     \b
@@ -45,7 +47,7 @@ def policy_get(key: str, policy_name: str) -> None:
       kmscli policy get "$KEY" > policy.json
     """
     env = environment()
-    response = env.service.get_key_policy(key, policy_name)
+    response = env.service.get_key_policy(key_id_or_arn(env, key), policy_name)
     if env.json:
         emit_json(response)
     else:
@@ -53,7 +55,7 @@ def policy_get(key: str, policy_name: str) -> None:
 
 
 @command(policy_group, "put")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.argument("source", metavar="FILE|-")
 @click.option(
     "--policy-name", default="default", show_default=True, help="The only one is default."
@@ -76,8 +78,9 @@ def policy_put(
       kmscli policy put "$KEY" policy.json
     """
     policy = read_policy(source, limit=KEY_POLICY_LIMIT)
-    environment().service.put_key_policy(
-        key,
+    env = environment()
+    env.service.put_key_policy(
+        key_id_or_arn(env, key),
         policy,
         policy_name,
         bypass_policy_lockout_safety_check=bypass_policy_lockout_safety_check,
@@ -85,18 +88,18 @@ def policy_put(
 
 
 @command(policy_group, "list")
-@click.argument("key")
+@click.argument("key", type=KEY)
 def policy_list(key: str) -> None:
     """List the names of a key's policies; there is one, default (ListKeyPolicies).
 
-    KEY is a key ID or key ARN.
+    KEY is a key ID, key ARN or alias.
 
     \b
     Example:
       kmscli policy list "$KEY"
     """
     env = environment()
-    response = env.service.list_key_policies(key)
+    response = env.service.list_key_policies(key_id_or_arn(env, key))
     if env.json:
         emit_json(response)
     else:
@@ -164,7 +167,9 @@ def _condition_values(values: tuple[str, ...]) -> dict[str, Any]:
 
 
 @command(policy_group, "simulate")
-@click.option("--key", "key", metavar="KEY", help="The key (ID, ARN, alias or alias ARN).")
+@click.option(
+    "--key", "key", type=KEY, metavar="KEY", help="The key (ID, ARN, alias or alias ARN)."
+)
 @click.option("--action", required=True, metavar="kms:ACTION", help="The permission to test.")
 @click.option(
     "-c",
@@ -360,7 +365,7 @@ def _operations(values: tuple[str, ...]) -> list[str]:
 
 
 @command(grant_group, "create")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option("--grantee", required=True, metavar="PRINCIPAL", help="Grantee principal ARN.")
 @click.option(
     "--operations",
@@ -401,7 +406,7 @@ def grant_create(
 ) -> None:
     """Create a grant on a key and print its grant ID (CreateGrant).
 
-    KEY is a key ID or key ARN (the ARN for a key of another account). --json prints the
+    KEY is a key ID, key ARN or alias (the ARN for a key of another account). --json prints the
     GrantId and the GrantToken, which works at once with --grant-token. A grantee using a grant
     that allows CreateGrant can only create grants with fewer operations and the same or
     stricter constraints.
@@ -415,7 +420,7 @@ def grant_create(
         raise UsageError("give --context-equals or --context-subset, not both")
     env = environment()
     response = _grant_operation("create_grant")(
-        key,
+        key_id_or_arn(env, key),
         grantee,
         _operations(operations),
         retiring_principal=retiring,
@@ -495,7 +500,7 @@ marker_option = click.option("--marker", metavar="M", help="NextMarker of the pr
 
 
 @command(grant_group, "list")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.option("--grant-id", metavar="ID", help="Only this grant.")
 @click.option("--grantee", metavar="PRINCIPAL", help="Only grants to this grantee.")
 @limit_option
@@ -505,13 +510,14 @@ def grant_list(
 ) -> None:
     """List the grants on a key (ListGrants).
 
-    KEY is a key ID or key ARN. Without --limit every grant is listed.
+    KEY is a key ID, key ARN or alias. Without --limit every grant is listed.
 
     \b
     Example:
       kmscli policy grant list "$KEY" --json
     """
     list_grants = _grant_operation("list_grants")
+    key = key_id_or_arn(environment(), key)
 
     def fetch(*, limit: int | None, marker: str | None) -> dict[str, Any]:
         return list_grants(
@@ -544,7 +550,7 @@ def grant_list_retirable(principal_arn: str, limit: int | None, marker: str | No
 
 
 @command(grant_group, "retire")
-@click.argument("key", required=False)
+@click.argument("key", type=KEY, required=False)
 @click.argument("grant_id", metavar="GRANT_ID", required=False)
 @click.option("--token", metavar="T", help="The grant token of the grant to retire.")
 def grant_retire(key: str | None, grant_id: str | None, token: str | None) -> None:
@@ -563,19 +569,21 @@ def grant_retire(key: str | None, grant_id: str | None, token: str | None) -> No
         raise UsageError("give --token T, or KEY and GRANT_ID")
     if token is not None and key is not None and grant_id is None:
         raise UsageError("with --token, KEY needs GRANT_ID too (or give --token alone)")
+    if key is not None:
+        key = key_id_or_arn(environment(), key, arn=True)
     _grant_operation("retire_grant")(grant_token=token, key=key, grant_id=grant_id)
 
 
 @command(grant_group, "revoke")
-@click.argument("key")
+@click.argument("key", type=KEY)
 @click.argument("grant_id", metavar="GRANT_ID")
 def grant_revoke(key: str, grant_id: str) -> None:
     """Revoke a grant (RevokeGrant): needs kms:RevokeGrant on the key.
 
-    KEY is a key ID or key ARN.
+    KEY is a key ID, key ARN or alias.
 
     \b
     Example:
       kmscli policy grant revoke "$KEY" "$GRANT"
     """
-    _grant_operation("revoke_grant")(key, grant_id)
+    _grant_operation("revoke_grant")(key_id_or_arn(environment(), key), grant_id)

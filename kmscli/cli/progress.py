@@ -1,7 +1,8 @@
 """The progress bar of encrypt/decrypt: rich, on stderr, only where a person is watching.
 
-Shown only when stderr is a terminal, the input is larger than a few MB, and neither -q nor
---no-progress was given. rich is imported only then.
+Shown only when stderr is a terminal that may get escape sequences (no NO_COLOR, not TERM=dumb),
+the input is larger than a few MB, and neither -q nor --no-progress was given. rich is imported
+only then.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from kmscli.cli.context import Environment
+from kmscli.cli.output import escapes_allowed
 
 PROGRESS_THRESHOLD_BYTES = 4 * 1024 * 1024
 
@@ -24,7 +26,7 @@ def progress_for(
         or env.settings.no_progress
         or total is None
         or total < PROGRESS_THRESHOLD_BYTES
-        or not sys.stderr.isatty()
+        or not escapes_allowed(sys.stderr)
     ):
         yield None
         return

@@ -19,7 +19,13 @@ from typing import Any
 import click
 
 from kmscli.cli.context import Environment
-from kmscli.cli.files import Job, open_source, refuse_binary_to_terminal
+from kmscli.cli.files import (
+    Job,
+    make_output_directory,
+    names_directory,
+    open_source,
+    refuse_binary_to_terminal,
+)
 from kmscli.cli.jobs import (
     commitment_policy_option,
     deliver,
@@ -32,7 +38,7 @@ from kmscli.cli.jobs import (
 )
 from kmscli.cli.options import command, environment
 from kmscli.cli.output import notice, verbose
-from kmscli.cli.params import grant_token_option, parse_context
+from kmscli.cli.params import KEY, grant_token_option, parse_context
 from kmscli.cli.progress import progress_for
 from kmscli.cli.root import cli
 from kmscli.errors import UsageError
@@ -51,6 +57,10 @@ def _plan(files: Sequence[str], output: str | None) -> list[Job]:
     if output is None:
         return [Job(source, source) for source in sources]
     target = Path(output)
+    if names_directory(output):  # -o DIR/: a directory, made if missing, never a file DIR
+        if None in sources:
+            raise UsageError("stdin has no name to write into a directory; use -o FILE")
+        make_output_directory(output)
     if target.is_dir():
         for source in sources:
             if source is None:
@@ -113,6 +123,7 @@ def _check_other_names(env: Environment, job: Job, *, header_only: bool, force: 
     "keys",
     multiple=True,
     required=True,
+    type=KEY,
     metavar="NEWKEY",
     help="Key to put the data under (ID, ARN, alias); repeatable for messages.",
 )
@@ -134,10 +145,16 @@ def _check_other_names(env: Environment, job: Job, *, header_only: bool, force: 
     "--source-key",
     "source_keys",
     multiple=True,
+    type=KEY,
     metavar="KEY",
     help="Only this key may decrypt the input (strict, like decrypt -k); repeatable.",
 )
-@click.option("-o", "--output", metavar="OUT", help="Output file or directory; - for stdout.")
+@click.option(
+    "-o",
+    "--output",
+    metavar="OUT",
+    help="Output file or directory (DIR/ is made if missing); - for stdout.",
+)
 @click.option(
     "-f",
     "--force",

@@ -8,11 +8,15 @@ Help, completion and docs generation load every module (`load_all_commands`).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
+from typing import Any
 
 import click
 
 from kmscli import __version__
-from kmscli.cli.options import CONTEXT_SETTINGS, global_options, subgroup
+from kmscli.cli.options import CONTEXT_SETTINGS, environment, global_options, subgroup
+from kmscli.cli.suggest import KEYS_SEEN, SuggestingGroup
+from kmscli.errors import NotFoundException
 
 # Top-level command (or group) name → the modules that register it or its subcommands.
 # tests/cli/test_command_modules.py checks this table against the loaded tree.
@@ -47,8 +51,24 @@ def load_all_commands() -> None:
         _load(modules)
 
 
-class LazyGroup(click.Group):
-    """The root group: a command's module is imported only when that command is looked up."""
+class LazyGroup(SuggestingGroup):
+    """The root group: a command's module is imported only when that command is looked up.
+
+    An unknown command is answered from the table, without importing any module; a
+    NotFoundException about a KEY of the command gets did-you-mean hints (kmscli.cli.suggest).
+    """
+
+    def command_names(self, ctx: click.Context) -> Iterable[str]:
+        return COMMAND_MODULES
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NotFoundException as error:
+            from kmscli.cli.suggest import key_hints
+
+            error.hints = (*error.hints, *key_hints(environment(ctx), ctx.meta.get(KEYS_SEEN, ())))
+            raise
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         _load(COMMAND_MODULES.get(cmd_name, ()))
@@ -93,8 +113,9 @@ def keyring_group() -> None:
 def key_group() -> None:
     """Create, describe and manage KMS keys.
 
-    KEY arguments take a key ID, key ARN, alias name or alias ARN wherever AWS KMS accepts
-    them; management commands take a key ID or key ARN only, as AWS does.
+    KEY arguments take a key ID, key ARN, alias name or alias ARN. Where AWS KMS takes a key
+    ID or key ARN only (DisableKey, GetKeyPolicy, ...), kmscli finds an alias's key first with
+    DescribeKey, as the caller: that needs kms:DescribeKey on the key.
 
     \b
     Example:

@@ -1,9 +1,11 @@
 """`kmscli sign` and `kmscli verify`: digital signatures with asymmetric KMS keys (Sign, Verify).
 
 Owns reading the message (a file of any size, or stdin: the service hashes what is over 4096
-bytes and signs the digest), writing the signature raw to a file or in Base64 to stdout, and
-reading a signature back (raw, or the Base64 line `sign` prints). Also the small binary-file
-helpers the other asymmetric commands share (Base64 detection, PEM armour).
+bytes and signs the digest), writing the signature (the same raw bytes to `-o FILE` and to a
+redirected stdout, refused to a terminal as `encrypt` refuses; Base64 text with --base64), and
+reading a signature back (raw, or Base64). Also the small binary-file helpers the other
+asymmetric commands share (Base64 detection, PEM armour, binary outputs), and the words that
+say what a verification found.
 """
 
 from __future__ import annotations
@@ -20,17 +22,26 @@ from typing import Any, BinaryIO
 
 import click
 
+from kmscli.cli.context import Environment
+from kmscli.cli.files import refuse_directory_name
 from kmscli.cli.options import command, environment
-from kmscli.cli.output import emit_json, emit_line, verbose
+from kmscli.cli.output import diagnostic, emit_json, verbose
 from kmscli.cli.params import (
     BLOB_LIMIT,
+    KEY,
     PUBLIC_KEY_LIMIT,
     force_option,
     grant_token_option,
     read_input,
 )
 from kmscli.cli.root import cli
-from kmscli.errors import InputOutputError, UsageError
+from kmscli.errors import (
+    InputOutputError,
+    KmsError,
+    KMSInvalidMacException,
+    KMSInvalidSignatureException,
+    UsageError,
+)
 from kmscli.outputs import AtomicOutput
 
 _BASE64_TEXT = re.compile(rb"\s*[A-Za-z0-9+/]+={0,2}\s*")
@@ -43,6 +54,7 @@ key_option = click.option(
     "--key",
     "key",
     required=True,
+    type=KEY,
     metavar="KEY",
     help="KMS key: key ID, key ARN, alias or alias ARN.",
 )
@@ -115,6 +127,7 @@ def write_output(path: str, data: bytes, *, force: bool, mode: int = 0o644) -> N
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
+    refuse_directory_name(path)
     try:
         output = AtomicOutput(Path(path), mode=mode, overwrite=force)
         with output as handle:
@@ -122,6 +135,71 @@ def write_output(path: str, data: bytes, *, force: bool, mode: int = 0o644) -> N
             output.commit()
     except IsADirectoryError:
         raise InputOutputError(f"cannot write '{path}': it is a directory") from None
+
+
+base64_option = click.option(
+    "--base64",
+    "as_base64",
+    is_flag=True,
+    help="Write the value as one line of Base64 text instead of raw bytes.",
+)
+
+
+def refuse_binary_to_terminal(output: str | None, *, as_base64: bool, what: str) -> None:
+    """Raw bytes never go to a terminal unasked (as `encrypt`): checked before the work."""
+    if output is None and not as_base64 and sys.stdout.isatty():
+        raise UsageError(
+            f"refusing to write a binary {what} to a terminal",
+            hints=[
+                "redirect it, name a file with -o FILE, print Base64 with --base64, "
+                "or force raw bytes with -o -"
+            ],
+        )
+
+
+def deliver_binary(value: bytes, output: str | None, *, as_base64: bool, force: bool) -> None:
+    """The value to -o FILE, or to stdout without -o: raw, or a Base64 line with --base64."""
+    data = base64.b64encode(value) + b"\n" if as_base64 else value
+    write_output("-" if output is None else output, data, force=force)
+
+
+def _named(source: str) -> str:
+    return "stdin" if source == "-" else f"'{source}'"
+
+
+def report_valid(env: Environment, what: str, source: str, key_arn: str, algorithm: str) -> None:
+    """A good signature or MAC says so on a terminal (stderr, as gpg does) unless -q or --json;
+    into a pipe it stays silent, as it always was (with -v it says what was verified)."""
+    message = f"{what} valid: {_named(source)} under key {key_arn} with {algorithm}"
+    if not env.quiet and not env.json and sys.stderr.isatty():
+        diagnostic(message)
+    else:
+        verbose(env, message)
+
+
+def explain_mismatch(
+    error: KMSInvalidSignatureException | KMSInvalidMacException,
+    *,
+    what: str,
+    value_file: str,
+    source: str,
+    key: str,
+    algorithm: str | None,
+) -> KmsError:
+    """`error` (AWS's message is empty) saying what did not match: which files, under which key
+    and algorithm. Its code and exit status are kept; the wire of `serve` never sees this."""
+    if not error.message.strip():
+        used = error.algorithm or algorithm or "the key's default algorithm"
+        error.message = (
+            f"the {what} in {_named(value_file)} does not match the message {_named(source)} "
+            f"under key {error.key_arn or key} with {used}"
+        )
+        error.hints = (
+            *error.hints,
+            f"a {what} made from other bytes, with another key or another --algorithm does "
+            "not verify",
+        )
+    return error
 
 
 @contextmanager
@@ -161,8 +239,12 @@ message_type_option = click.option(
 @algorithm_option
 @message_type_option
 @click.option(
-    "-o", "--output", metavar="SIGFILE", help="Write the raw signature to SIGFILE (- for stdout)."
+    "-o",
+    "--output",
+    metavar="SIGFILE",
+    help="Write the signature to SIGFILE (- for stdout, even a terminal).",
 )
+@base64_option
 @force_option
 @grant_token_option
 def sign(
@@ -171,6 +253,7 @@ def sign(
     signing_algorithm: str | None,
     message_type: str | None,
     output: str | None,
+    as_base64: bool,
     force: bool,
     grant_tokens: tuple[str, ...],
 ) -> None:
@@ -180,14 +263,19 @@ def sign(
     longer is hashed here as a stream with the algorithm's hash and signed as a DIGEST (ML-DSA:
     as its EXTERNAL_MU μ), which verifies with any tool that checks a signature of the whole
     file. Signatures are in the standard encodings: PKCS #1 for RSA, DER for ECDSA, raw for
-    Ed25519 and ML-DSA. Without -o the signature is printed in Base64.
+    Ed25519 and ML-DSA. The signature is written raw, the same bytes to -o SIGFILE as to a
+    redirected stdout, and is refused to a terminal (`-o -` forces it); --base64 writes it as
+    one line of Base64 text; --json prints AWS's Sign response (the signature in Base64).
 
     \b
     Example:
       kmscli sign release.tar -k alias/release -o release.tar.sig
+      kmscli sign release.tar -k alias/release > release.tar.sig
       kmscli sign release.tar -k alias/release --algorithm RSASSA_PSS_SHA_256 --json
     """
     env = environment()
+    if not env.json:
+        refuse_binary_to_terminal(output, as_base64=as_base64, what="signature")
     with open_message(source) as stream:
         response = env.service.sign_stream(
             key,
@@ -196,13 +284,11 @@ def sign(
             message_type=message_type,
             grant_tokens=grant_tokens,
         )
-    if output is not None:
-        write_output(output, response["Signature"], force=force)
-        verbose(env, f"signed {source} with {response['KeyId']} ({response['SigningAlgorithm']})")
+    if output is not None or not env.json:
+        deliver_binary(response["Signature"], output, as_base64=as_base64, force=force)
+    verbose(env, f"signed {source} with {response['KeyId']} ({response['SigningAlgorithm']})")
     if env.json:
         emit_json(response)
-    elif output is None:
-        emit_line(base64.b64encode(response["Signature"]).decode())
 
 
 @command(cli, "verify")
@@ -213,7 +299,7 @@ def sign(
     "signature_file",
     required=True,
     metavar="SIGFILE",
-    help="The signature: raw bytes, or the Base64 text 'kmscli sign' prints.",
+    help="The signature: raw bytes, or Base64 text ('kmscli sign --base64').",
 )
 @algorithm_option
 @message_type_option
@@ -231,7 +317,8 @@ def verify(
     The message is read as `kmscli sign` reads it (a file over 4096 bytes is hashed here and
     verified as a DIGEST), so signatures made by kmscli or by any other tool with the key's
     public key verify. A signature that does not verify is KMSInvalidSignatureException
-    (exit 7); a valid one exits 0 silently (--json prints AWS's Verify response).
+    (exit 7), naming the key and algorithm; a valid one exits 0, saying so on a terminal
+    (stderr, not with -q) and silent otherwise (--json prints AWS's Verify response).
 
     \b
     Example:
@@ -240,15 +327,25 @@ def verify(
     """
     env = environment()
     signature = read_binary(signature_file, what="signature")
-    with open_message(source) as stream:
-        response: dict[str, Any] = env.service.verify_stream(
-            key,
-            stream,
-            signature,
-            signing_algorithm=signing_algorithm,
-            message_type=message_type,
-            grant_tokens=grant_tokens,
-        )
-    verbose(env, f"signature verified with {response['KeyId']} ({response['SigningAlgorithm']})")
+    try:
+        with open_message(source) as stream:
+            response: dict[str, Any] = env.service.verify_stream(
+                key,
+                stream,
+                signature,
+                signing_algorithm=signing_algorithm,
+                message_type=message_type,
+                grant_tokens=grant_tokens,
+            )
+    except KMSInvalidSignatureException as error:
+        raise explain_mismatch(
+            error,
+            what="signature",
+            value_file=signature_file,
+            source=source,
+            key=key,
+            algorithm=signing_algorithm,
+        ) from None
+    report_valid(env, "signature", source, response["KeyId"], response["SigningAlgorithm"])
     if env.json:
         emit_json(response)

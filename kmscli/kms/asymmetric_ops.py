@@ -38,6 +38,8 @@ from kmscli.crypto.keyspecs import (
 from kmscli.errors import (
     InvalidKeyUsageException,
     KmsError,
+    KMSInvalidMacException,
+    KMSInvalidSignatureException,
     UnsupportedOperationException,
     ValidationException,
 )
@@ -304,14 +306,18 @@ def verify(
         )
     from kmscli.crypto import asymmetric
 
-    asymmetric.verify(
-        record.key_spec,
-        _public_der(service, record),
-        algorithm,
-        message,
-        message_type,
-        signature,
-    )
+    try:
+        asymmetric.verify(
+            record.key_spec,
+            _public_der(service, record),
+            algorithm,
+            message,
+            message_type,
+            signature,
+        )
+    except KMSInvalidSignatureException as error:
+        error.key_arn, error.algorithm = record.arn, algorithm  # not on the wire: for the CLI
+        raise
     return {"KeyId": record.arn, "SignatureValid": True, "SigningAlgorithm": algorithm}
 
 
@@ -495,7 +501,11 @@ def verify_mac(
     record, algorithm = _mac_request(service, key, "VerifyMac", mac_algorithm, grant_tokens)
     from kmscli.crypto import hmac_keys
 
-    hmac_keys.verify_mac(record.key_spec, _secret(service, record), algorithm, message, mac)
+    try:
+        hmac_keys.verify_mac(record.key_spec, _secret(service, record), algorithm, message, mac)
+    except KMSInvalidMacException as error:
+        error.key_arn, error.algorithm = record.arn, algorithm  # not on the wire: for the CLI
+        raise
     return {"KeyId": record.arn, "MacValid": True, "MacAlgorithm": algorithm}
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 from kmscli.crypto.primitives import random_bytes
-from kmscli.errors import InputOutputError
+from kmscli.errors import InputOutputError, KeyringCorruptError
 from kmscli.store.layout import TEMP_PREFIX
 
 DIR_MODE = 0o700
@@ -89,13 +90,43 @@ def write_atomic(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
-def read_bytes(path: Path) -> bytes | None:
-    """The file's bytes, or None when it does not exist. Other OSErrors propagate."""
+MAX_FILE_BYTES = 64 << 20
+"""Far above any keyring file kmscli writes (a record is at most 1 MiB): what is larger was not
+written by kmscli, and is refused before it is read."""
+
+
+def open_regular(path: Path, flags: int, mode: int = FILE_MODE) -> int:
+    """`os.open` for a keyring file that must be a regular file: opened without blocking and
+    checked, so a FIFO, device or directory planted in the keyring is corruption (exit 9),
+    never a hang."""
+    fd = os.open(path, flags | os.O_CLOEXEC | os.O_NONBLOCK, mode)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise KeyringCorruptError(
+                f"keyring file '{path}' is not a regular file",
+                hints=["remove it, or restore the keyring directory from a backup"],
+            )
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_bytes(path: Path, *, limit: int | None = MAX_FILE_BYTES) -> bytes | None:
+    """The file's bytes, or None when it does not exist. Other OSErrors propagate.
+
+    Only a regular file is read (see `open_regular`), and one larger than `limit` is
+    corruption, refused before it is read."""
+    try:
+        fd = open_regular(path, os.O_RDONLY)
     except FileNotFoundError:
         return None
     try:
+        if limit is not None and os.fstat(fd).st_size > limit:
+            raise KeyringCorruptError(
+                f"keyring file '{path}' is too large to be one kmscli wrote",
+                hints=["remove it, or restore the keyring directory from a backup"],
+            )
         chunks: list[bytes] = []
         while True:
             chunk = os.read(fd, 1 << 20)

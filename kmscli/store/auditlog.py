@@ -52,7 +52,7 @@ from kmscli.errors import (
     KMSInternalException,
     ValidationException,
 )
-from kmscli.store.atomic import FILE_MODE, io_error, make_dir
+from kmscli.store.atomic import io_error, make_dir, open_regular, read_bytes
 from kmscli.store.auditrecord import Parsed, RecordCodec
 from kmscli.store.layout import AUDIT
 
@@ -233,9 +233,9 @@ class AuditLog:
         try:
             if exclusive:
                 make_dir(self._dir)
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+                fd = open_regular(path, os.O_RDWR | os.O_CREAT)
             else:
-                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                fd = open_regular(path, os.O_RDONLY)
         except FileNotFoundError:
             if exclusive:
                 raise
@@ -256,7 +256,7 @@ class AuditLog:
         """Raise KeyringCorruptError now if the next append would refuse (a forged or removed
         head), so that an operation is refused before it acts rather than after."""
         try:
-            fd = os.open(self._dir / HEAD, os.O_RDONLY | os.O_CLOEXEC)
+            fd = open_regular(self._dir / HEAD, os.O_RDONLY)
         except FileNotFoundError:
             head: Position | None = _EMPTY
         except OSError:
@@ -270,7 +270,7 @@ class AuditLog:
             raise self._corrupt_head()
         if head.seq == 0:
             try:
-                data = (self._dir / LOG).read_bytes()
+                data = read_bytes(self._dir / LOG, limit=None) or b""
             except OSError:
                 return
             if data.count(b"\n") > 1:
@@ -363,9 +363,7 @@ class AuditLog:
             raise io_error(self._dir, exc, "append to the audit log in") from None
 
     def _open_log(self) -> int:
-        return os.open(
-            self._dir / LOG, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, FILE_MODE
-        )
+        return open_regular(self._dir / LOG, os.O_RDWR | os.O_APPEND | os.O_CREAT)
 
     def prepare(self, base: Position, events: Sequence[bytes]) -> list[bytes]:
         """The record lines of `events` appended after `base` (no I/O): what a transaction's
@@ -443,7 +441,7 @@ class AuditLog:
         if anchor.size < 2:
             return False
         try:
-            with open(self._dir / LOG, "rb") as log:
+            with os.fdopen(open_regular(self._dir / LOG, os.O_RDONLY), "rb") as log:
                 start = anchor.size
                 while True:
                     start = max(0, start - 4096)
@@ -515,10 +513,7 @@ class AuditLog:
     # -- reading ---------------------------------------------------------------------------------
 
     def _read_log(self) -> bytes:
-        try:
-            return (self._dir / LOG).read_bytes()
-        except FileNotFoundError:
-            return b""
+        return read_bytes(self._dir / LOG, limit=None) or b""
 
     def entries(self) -> list[AuditEntry]:
         """Every line that parses as a record, in file order, with its event (opened, for a

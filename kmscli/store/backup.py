@@ -69,6 +69,7 @@ from kmscli.store.atomic import (
     fsync_dir,
     io_error,
     make_dir,
+    open_regular,
     read_bytes,
     write_new,
 )
@@ -276,7 +277,7 @@ def _copy_file(path: Path, out: _ChunkWriter) -> None:
         return io_error(path, exc, "read keyring file")
 
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = open_regular(path, os.O_RDONLY)
     except OSError as exc:
         raise failed(exc) from None
     try:

@@ -54,7 +54,7 @@ from typing import Final
 from kmscli.crypto.primitives import AuthenticationError, aes_gcm_open, aes_gcm_seal, random_bytes
 from kmscli.errors import KeyringCorruptError, KMSInternalException, ValidationException
 from kmscli.store import anchor, layout
-from kmscli.store.atomic import fsync_dir, make_dir, temp_name, write_new
+from kmscli.store.atomic import fsync_dir, make_dir, read_bytes, temp_name, write_new
 from kmscli.store.auditlog import AuditLog, Position
 from kmscli.store.records import encode_record
 from kmscli.store.subkeys import Subkeys
@@ -371,10 +371,7 @@ def recover(naming: layout.Naming, keys: Subkeys, log: AuditLog | None = None) -
     """Finish or discard whatever a crashed writer left. Caller holds the exclusive lock."""
     home = naming.home
     journal = home / layout.JOURNAL
-    try:
-        blob: bytes | None = journal.read_bytes()
-    except FileNotFoundError:
-        blob = None
+    blob = read_bytes(journal)
     if blob is not None:
         entries, audit = decode_journal(keys, blob)
         if audit is not None:

@@ -12,7 +12,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from kmscli.store.atomic import FILE_MODE
+from kmscli.store.atomic import open_regular
 
 
 class FileLock:
@@ -30,13 +30,13 @@ class FileLock:
     def _open(self) -> int:
         if self._fd is None:
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+                fd = open_regular(self.path, os.O_RDWR | os.O_CREAT)
             except OSError as exc:
                 if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
                     raise
                 # A read-only keyring (e.g. mounted into CI) can still be read: flock works on
                 # a read-only descriptor.
-                fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+                fd = open_regular(self.path, os.O_RDONLY)
             self._fd = fd
         return self._fd
 

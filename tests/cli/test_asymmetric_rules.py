@@ -288,7 +288,7 @@ def test_a_digest_and_its_message_verify_the_same_signature(world: World) -> Non
     digest = world.file(hashlib.sha384(text).digest(), ".bin")
     world.ok("sign", digest, "-k", ecc, "--message-type", "DIGEST", "-o", str(world.tmp / "d.sig"))
     world.ok("verify", message, "-k", ecc, "--signature", str(world.tmp / "d.sig"))
-    printed = world.ok("sign", message, "-k", ecc).out  # Base64 on stdout
+    printed = world.ok("sign", message, "-k", ecc, "--base64").out  # Base64 on stdout
     sig = world.file(printed.encode(), ".b64")
     world.ok("verify", digest, "-k", ecc, "--message-type", "DIGEST", "--signature", sig)
 

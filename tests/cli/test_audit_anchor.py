@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kmscli.store import layout
 from tests.conftest import Runner
 
 
@@ -89,7 +90,7 @@ def test_a_keyring_without_an_anchor_works_and_is_anchored_at_its_next_change(
     """As a keyring made by a kmscli without anchors: no anchor record at all."""
     key = _filled(run_inproc)
     home = _home(tmp_path)
-    anchors = home / "records" / "keyring"
+    anchors = home / layout.OPAQUE_RECORDS / "keyring"
     shutil.rmtree(anchors)
     assert run_inproc("keyring", "verify").status == 0
     assert run_inproc("audit", "--verify").status == 0

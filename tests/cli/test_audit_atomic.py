@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from kmscli.store import layout
 from tests.conftest import KMSCLI, REPO, Result, Runner
 
 POLICY = {
@@ -52,6 +53,7 @@ def _snapshot(home: Path) -> dict[str, bytes]:
             if path == home / "lock":
                 continue
             files[path.relative_to(home).as_posix()] = path.read_bytes()
+    assert files, f"nothing to compare under {home}"
     return files
 
 
@@ -221,7 +223,7 @@ def test_a_full_disk_under_the_audit_trail_refuses_the_change(keyring: Keyring) 
         keyring.ok("key", "describe", keyring.key)
     assert -keyring.log_size % 4096 < 400
     saved = {name: (audit_dir / name).read_bytes() for name in ("log", "head")}
-    records = _snapshot(keyring.home / "records")
+    records = _snapshot(keyring.home / layout.OPAQUE_RECORDS)
     with private_tmpfs(audit_dir, "64k") as disk:
         disk.view().chmod(0o700)
         for name, data in saved.items():
@@ -237,7 +239,7 @@ def test_a_full_disk_under_the_audit_trail_refuses_the_change(keyring: Keyring) 
             assert disk.view(name).read_bytes() == data
         verified = disk.run([KMSCLI, "audit", "--verify"], env=keyring.env, cwd=keyring.tmp)
         assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert _snapshot(keyring.home / "records") == records
+    assert _snapshot(keyring.home / layout.OPAQUE_RECORDS) == records
     assert not (keyring.home / "journal").exists()
     assert not (keyring.home / "journal.pending").exists()
     assert keyring.run("keyring", "verify").status == 0
@@ -248,7 +250,7 @@ def test_a_read_only_audit_trail_refuses_changes_and_lets_reads_go_on(keyring: K
 
     audit_dir = keyring.home / "audit"
     saved = {name: (audit_dir / name).read_bytes() for name in ("log", "head")}
-    records = _snapshot(keyring.home / "records")
+    records = _snapshot(keyring.home / layout.OPAQUE_RECORDS)
     with private_tmpfs(audit_dir, "1m") as disk:
         disk.view().chmod(0o700)
         for name, data in saved.items():
@@ -263,5 +265,5 @@ def test_a_read_only_audit_trail_refuses_changes_and_lets_reads_go_on(keyring: K
             [KMSCLI, "key", "describe", keyring.key], env=keyring.env, cwd=keyring.tmp
         )
         assert described.returncode == 0, described.stderr.decode()
-    assert _snapshot(keyring.home / "records") == records
+    assert _snapshot(keyring.home / layout.OPAQUE_RECORDS) == records
     assert keyring.run("keyring", "verify").status == 0

@@ -121,11 +121,11 @@ def test_enable_disable_and_description(run_inproc: Runner) -> None:
     assert meta["KeyState"] == "Enabled" and meta["Description"] == "new words"
 
 
-def test_enable_takes_only_ids_and_arns(run_inproc: Runner) -> None:
+def test_disable_takes_an_alias_too(run_inproc: Runner) -> None:
     key = run_inproc("key", "create", "--alias", "alias/x").out.strip()
-    result = run_inproc("key", "disable", "alias/x")
-    assert result.status == 3 and "Invalid keyId alias/x" in result.err
-    assert _json(run_inproc("key", "describe", "alias/x", "--json"))["KeyMetadata"]["KeyId"] == key
+    assert run_inproc("key", "disable", "alias/x").status == 0
+    meta = _json(run_inproc("key", "describe", key, "--json"))["KeyMetadata"]
+    assert isinstance(meta, dict) and meta["KeyState"] == "Disabled"
 
 
 def test_description_limit(run_inproc: Runner) -> None:

@@ -127,8 +127,7 @@ def _pending(keyring: Keyring) -> journal.PendingAudit:
 
 
 def test_a_crash_before_the_commit_point_keeps_neither(tmp_path: Path, keyring: Keyring) -> None:
-    home = keyring.info.home
-    journal.stage(home, keyring._keys, NEXT, _pending(keyring))
+    journal.stage(keyring.naming, keyring._keys, NEXT, _pending(keyring))
     assert _state(open_kf(tmp_path)) == 1
 
 
@@ -136,7 +135,7 @@ def test_a_crash_after_the_commit_point_rolls_both_forward(
     tmp_path: Path, keyring: Keyring
 ) -> None:
     home = keyring.info.home
-    journal.stage(home, keyring._keys, NEXT, _pending(keyring))
+    journal.stage(keyring.naming, keyring._keys, NEXT, _pending(keyring))
     journal.commit_point(home)
     assert _state(open_kf(tmp_path)) == 2
 
@@ -146,7 +145,7 @@ def test_a_crash_after_the_events_were_appended_does_not_repeat_them(
 ) -> None:
     home = keyring.info.home
     pending = _pending(keyring)
-    journal.stage(home, keyring._keys, NEXT, pending)
+    journal.stage(keyring.naming, keyring._keys, NEXT, pending)
     journal.commit_point(home)
     audit_log(keyring).append_lines(pending.base, pending.lines)
     assert (home / layout.JOURNAL).exists()
@@ -159,7 +158,7 @@ def test_a_crash_before_the_head_write_does_not_repeat_the_events(
     home = keyring.info.home
     head = (home / "audit" / "head").read_bytes()
     pending = _pending(keyring)
-    journal.stage(home, keyring._keys, NEXT, pending)
+    journal.stage(keyring.naming, keyring._keys, NEXT, pending)
     journal.commit_point(home)
     audit_log(keyring).append_lines(pending.base, pending.lines)
     (home / "audit" / "head").write_bytes(head)  # as if the head write never happened
@@ -171,7 +170,7 @@ def test_an_event_appended_by_hand_after_the_journal_does_not_break_recovery(
 ) -> None:
     home = keyring.info.home
     pending = _pending(keyring)
-    journal.stage(home, keyring._keys, NEXT, pending)
+    journal.stage(keyring.naming, keyring._keys, NEXT, pending)
     journal.commit_point(home)
     audit_log(keyring).append(json.dumps({"x": 1}).encode())  # bypasses the keyring's lock
     reopened = open_kf(tmp_path)

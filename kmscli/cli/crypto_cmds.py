@@ -223,8 +223,7 @@ def encrypt(
     \b
     Example:
       kmscli encrypt backup.tar                 # writes backup.tar.kms
-      mkdir -p out; kmscli encrypt -k alias/backups -c project=apollo -o out/ *.log
-      mkdir -p cached
+      kmscli encrypt -k alias/backups -c project=apollo -o out/ *.log
       kmscli encrypt -k alias/backups --cache-max-age 300 --cache-max-messages 1000 -o cached/ *.log
       tar c dir | kmscli encrypt -k alias/backups > dir.tar.kms
       kmscli encrypt --direct -k "$RSA_KEY" --encryption-algorithm RSAES_OAEP_SHA_256 pin.txt
@@ -389,7 +388,7 @@ def decrypt(
     \b
     Example:
       kmscli decrypt big.tar.kms                # writes big.tar
-      mkdir -p restored; kmscli decrypt --cache-max-age 300 -o restored/ sealed/*.log.kms
+      kmscli decrypt --cache-max-age 300 -o restored/ sealed/*.log.kms
       kmscli decrypt -k alias/backups -c project=apollo -o - notes.kms | less
       kmscli decrypt -k "$RSA_KEY" --encryption-algorithm RSAES_OAEP_SHA_256 secret.txt.kms
     """

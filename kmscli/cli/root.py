@@ -149,8 +149,8 @@ def policy_group() -> None:
 
     \b
     Example:
-      kmscli policy get "$KEY" > policy.json
-      kmscli policy put "$KEY" policy.json
+      kmscli policy get alias/backups > policy.json
+      kmscli policy put alias/backups policy.json
       kmscli policy simulate --key alias/backups --action kms:Decrypt --as "$ALICE"
     """
 

@@ -320,29 +320,18 @@ _kmscli_spec() {
 }
 
 # The key IDs and alias names of the current region, one a line, from kmscli's piped listings
-# (a header line, then one record a line, its ID first). $1: --home given on the command line,
-# $2: --region, $3: the word being completed, $4: key (IDs and aliases) or alias (aliases only).
-# Silent and empty on any error, and nothing is started until the keyring exists, so that
-# completion never creates one.
+# (a header line, then one record a line, its ID first). $1: the word being completed, $2: key
+# (IDs and aliases) or alias (aliases only), then the --home, --region and --profile options of
+# the command line. kmscli finds the keyring itself (options, environment, config.toml and its
+# profiles), and a listing never creates one: a missing keyring offers nothing. Silent.
 _kmscli_keys() {
-    local home=${1:-$KMSCLI_HOME}
-    local -a global=()
-    if [[ -z $home ]]; then
-        if [[ $OSTYPE == darwin* ]]; then
-            home="$HOME/Library/Application Support/kmscli"
-        else
-            home=${XDG_DATA_HOME:-$HOME/.local/share}/kmscli
-        fi
+    local cur=$1 kind=$2
+    shift 2
+    if [[ alias/ == "$cur"* || $cur == alias/* ]]; then
+        kmscli "$@" alias list </dev/null 2>/dev/null | tail -n +2 | cut -f1
     fi
-    home=${home/#\~/$HOME}
-    [[ -f $home/header ]] || return 0
-    [[ -n $1 ]] && global+=(--home "$home")
-    [[ -n $2 ]] && global+=(--region "$2")
-    if [[ alias/ == "$3"* || $3 == alias/* ]]; then
-        kmscli "${global[@]}" alias list </dev/null 2>/dev/null | tail -n +2 | cut -f1
-    fi
-    if [[ $4 == key && $3 != alias/* ]]; then
-        kmscli "${global[@]}" key list </dev/null 2>/dev/null | tail -n +2 | cut -f1
+    if [[ $kind == key && $cur != alias/* ]]; then
+        kmscli "$@" key list </dev/null 2>/dev/null | tail -n +2 | cut -f1
     fi
 }
 
@@ -369,13 +358,13 @@ _kmscli_reply() {
 
 _kmscli() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local path= word= home= region= ended= _kmscli_kind=
+    local path= word= ended= _kmscli_kind=
     local -i i=1 positional=0
-    local -a arguments
+    local -a arguments global
     COMPREPLY=()
     _kmscli_spec ''
     # The words before the cursor: the command path, the positional arguments given so far,
-    # and --home / --region (the key listing must read the same keyring and region).
+    # and --home / --region / --profile (the key listing must read the same keyring and region).
     while ((i < COMP_CWORD)); do
         word=${COMP_WORDS[i]}
         if [[ -z $ended && $word == -?* ]]; then
@@ -385,8 +374,8 @@ _kmscli() {
                 [[ ${COMP_WORDS[i+1]} == = ]] && ((i++)) # bash splits --opt=value at the =
                 ((i++))
                 case $word in
-                --home) home=${COMP_WORDS[i]} ;;
-                --region) region=${COMP_WORDS[i]} ;;
+                --home) global+=(--home "${COMP_WORDS[i]/#\~/$HOME}") ;;
+                --region | --profile) global+=("$word" "${COMP_WORDS[i]}") ;;
                 esac
             fi
         elif ((positional == 0)) && [[ " $_kmscli_commands " == *" $word "* ]]; then
@@ -423,7 +412,7 @@ _kmscli() {
     case $_kmscli_kind in
     options) words="$_kmscli_options $_kmscli_global_options" ;;
     commands) words=$_kmscli_commands ;;
-    key | alias) words=$(_kmscli_keys "$home" "$region" "$cur" "$_kmscli_kind") ;;
+    key | alias) words=$(_kmscli_keys "$cur" "$_kmscli_kind" "${global[@]}") ;;
     file | dir)
         compopt -o filenames 2>/dev/null
         if [[ $_kmscli_kind == dir ]]; then

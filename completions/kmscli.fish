@@ -244,41 +244,24 @@ end
 
 # The key IDs and alias names of the current region, one a line, from kmscli's piped listings
 # (a header line, then one record a line, its ID first); $argv[1]: key (IDs and aliases) or
-# alias (aliases only). Silent and empty on any error, and nothing is started until the keyring
-# exists, so that completion never creates one.
+# alias (aliases only). The --home, --region and --profile options of the command line are
+# handed on: kmscli finds the keyring itself (options, environment, config.toml and its
+# profiles), and a listing never creates one: a missing keyring offers nothing. Silent.
 function __kmscli_keys
     set -l tokens (commandline -opc)
     set -l global
-    set -l home $KMSCLI_HOME
-    set -l given
     for i in (seq (count $tokens))
         set -l next (math $i + 1)
         switch $tokens[$i]
-            case --home --region
+            case --home --region --profile
                 if set -q tokens[$next]
-                    set -a global $tokens[$i] $tokens[$next]
+                    set -a global $tokens[$i] (string replace -r '^~' -- $HOME $tokens[$next])
                 end
-            case '--home=*' '--region=*'
-                set -a global (string split -m 1 = -- $tokens[$i])
+            case '--home=*' '--region=*' '--profile=*'
+                set -l pair (string split -m 1 = -- $tokens[$i])
+                set -a global $pair[1] (string replace -r '^~' -- $HOME $pair[2])
         end
     end
-    for i in (seq 1 2 (count $global))
-        if test $global[$i] = --home
-            set given (string replace -r '^~' -- $HOME $global[(math $i + 1)])
-        end
-    end
-    if test -n "$given"
-        set home $given
-    else if test -z "$home"
-        if test (uname -s 2>/dev/null) = Darwin
-            set home "$HOME/Library/Application Support/kmscli"
-        else if test -n "$XDG_DATA_HOME"
-            set home $XDG_DATA_HOME/kmscli
-        else
-            set home $HOME/.local/share/kmscli
-        end
-    end
-    test -f "$home/header"; or return 0
     set -l cur (commandline -ct)
     if string match -q -- 'alias/*' $cur; or string match -q -- "$cur*" alias/
         kmscli $global alias list </dev/null 2>/dev/null | tail -n +2 | cut -f1

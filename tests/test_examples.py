@@ -179,9 +179,24 @@ def private_network() -> list[str]:
     return _private_network()
 
 
+# Programs the examples use besides kmscli (the README teaches them too).
+_PROGRAMS = {
+    "jq": "apt-get install jq",
+    "openssl": "apt-get install openssl",
+    "aws": "pip install awscli (the AWS CLI)",
+}
+
+
+def _require_programs() -> None:
+    missing = [f"{name} ({hint})" for name, hint in _PROGRAMS.items() if not shutil.which(name)]
+    if missing:
+        pytest.fail(f"the examples need programs that are not installed: {', '.join(missing)}")
+
+
 def run_script(
     script: str, env: dict[str, str], cwd: Path, prefix: list[str], timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
+    _require_programs()
     process = subprocess.Popen(
         [*prefix, "bash", "-e", "-o", "pipefail", "-c", script],
         cwd=cwd,

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from kmscli.errors import KeyringCorruptError
-from kmscli.store import Keyring, audit_log, journal, layout, open_keyring
+from kmscli.store import Keyring, audit_log, journal, layout
+from tests.unit.keyrings import open_kf
 
 REPO = Path(__file__).resolve().parents[2]
 KILLS = 20
@@ -37,19 +38,6 @@ while True:
         tx.audit(json.dumps({"n": n, "eventID": str(uuid.uuid4())}).encode())
         tx.audit(json.dumps({"n2": n, "eventID": str(uuid.uuid4())}).encode())
 """
-
-
-def no_passphrase() -> bytes | None:
-    raise AssertionError("not passphrase-protected")
-
-
-def open_kf(tmp_path: Path) -> Keyring:
-    return open_keyring(
-        tmp_path / "home",
-        root_key_file=None,
-        root_key_dir=tmp_path / "cfg",
-        passphrase=no_passphrase,
-    )
 
 
 def _event(n: int) -> bytes:

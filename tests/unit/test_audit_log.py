@@ -15,24 +15,12 @@ import pytest
 
 from kmscli.errors import KeyringCorruptError, KeyringVersionError, ValidationException
 from kmscli.store import AuditLog, Keyring, audit_log, open_keyring
-
-
-def no_passphrase() -> bytes | None:
-    raise AssertionError("not passphrase-protected")
-
-
-def _open(tmp_path: Path) -> Keyring:
-    return open_keyring(
-        tmp_path / "home",
-        root_key_file=None,
-        root_key_dir=tmp_path / "cfg",
-        passphrase=no_passphrase,
-    )
+from tests.unit.keyrings import no_passphrase, open_kf
 
 
 @pytest.fixture
 def keyring(tmp_path: Path) -> Keyring:
-    return _open(tmp_path)
+    return open_kf(tmp_path)
 
 
 def _event(n: int) -> bytes:
@@ -120,7 +108,7 @@ def test_reordered_records_break_the_chain(keyring: Keyring) -> None:
 
 def test_a_record_copied_from_another_keyring_fails(tmp_path: Path, keyring: Keyring) -> None:
     log = _filled(keyring)
-    other = _filled(_open(tmp_path / "other"))
+    other = _filled(open_kf(tmp_path / "other"))
     lines = _lines(log)
     lines[4] = _lines(other)[4]
     _write(log, lines)

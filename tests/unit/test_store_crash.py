@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from kmscli.store import Keyring, journal, layout, open_keyring
+from kmscli.store import Keyring, journal, layout
 from tests.keyring_files import downgrade_to_schema1
+from tests.unit.keyrings import open_kf
 
 REPO = Path(__file__).resolve().parents[2]
 KILLS = 20
@@ -36,19 +37,6 @@ while True:
         else:
             tx.delete("grants", "odd")
 """
-
-
-def no_passphrase() -> bytes | None:
-    raise AssertionError("not passphrase-protected")
-
-
-def open_kf(tmp_path: Path) -> Keyring:
-    return open_keyring(
-        tmp_path / "home",
-        root_key_file=None,
-        root_key_dir=tmp_path / "cfg",
-        passphrase=no_passphrase,
-    )
 
 
 def consistent_sequence(keyring: Keyring) -> int:

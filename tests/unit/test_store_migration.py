@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from kmscli.store import Keyring, layout, open_keyring
+from kmscli.store import Keyring, layout
 from tests.keyring_files import downgrade_to_schema1, schema_of
+from tests.unit.keyrings import open_kf
 
 REPO = Path(__file__).resolve().parents[2]
 RECORDS = {
@@ -28,19 +29,6 @@ RECORDS = {
     ("grants", "us-east-1/0b1d5c1e/abcdef0123456789"): b"grant",
     ("identity-policies", "arn:aws:iam::111122223333:role/app|policy"): b"policy",
 }
-
-
-def no_passphrase() -> bytes | None:
-    raise AssertionError("not passphrase-protected")
-
-
-def open_kf(tmp_path: Path) -> Keyring:
-    return open_keyring(
-        tmp_path / "home",
-        root_key_file=None,
-        root_key_dir=tmp_path / "cfg",
-        passphrase=no_passphrase,
-    )
 
 
 def contents(keyring: Keyring) -> dict[tuple[str, str], bytes]:

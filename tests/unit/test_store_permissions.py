@@ -10,10 +10,7 @@ import pytest
 
 from kmscli.errors import KeyringPermissionError
 from kmscli.store import Keyring, init_keyring, journal, layout, open_keyring
-
-
-def no_passphrase() -> bytes | None:
-    raise AssertionError("not passphrase-protected")
+from tests.unit.keyrings import no_passphrase
 
 
 def mode(path: Path) -> int:

@@ -13,22 +13,10 @@ from kmscli.errors import KeyringCorruptError, KeyringError, KeyringVersionError
 from kmscli.store import Keyring, init_keyring, journal, layout, open_keyring, rootkey, subkeys
 from kmscli.store import header as header_mod
 from tests.keyring_files import downgrade_to_schema1
+from tests.unit.keyrings import no_passphrase, open_kf
 
 KINDS = ["keys", "aliases", "grants", "identity-policies", "meta"]
 LONG_NAME = "alias/" + "Z" * 300  # stored under a hashed file name
-
-
-def no_passphrase() -> bytes | None:
-    raise AssertionError("not passphrase-protected")
-
-
-def open_kf(tmp_path: Path) -> Keyring:
-    return open_keyring(
-        tmp_path / "home",
-        root_key_file=None,
-        root_key_dir=tmp_path / "cfg",
-        passphrase=no_passphrase,
-    )
 
 
 @pytest.fixture

@@ -10,19 +10,7 @@ import pytest
 from kmscli.errors import KeyringCorruptError, KeyringVersionError
 from kmscli.store import Keyring, journal, layout, open_keyring
 from tests.conftest import Runner
-
-
-def no_passphrase() -> bytes | None:
-    raise AssertionError("not passphrase-protected")
-
-
-def open_kf(tmp_path: Path) -> Keyring:
-    return open_keyring(
-        tmp_path / "home",
-        root_key_file=None,
-        root_key_dir=tmp_path / "cfg",
-        passphrase=no_passphrase,
-    )
+from tests.unit.keyrings import no_passphrase, open_kf
 
 
 @pytest.fixture

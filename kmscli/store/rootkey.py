@@ -28,7 +28,8 @@ from kmscli.errors import (
     KeyringLockedError,
     KeyringPermissionError,
 )
-from kmscli.store.atomic import fsync_dir, io_error, make_dir, write_new
+from kmscli.files.durable import make_dirs, sync_directory, write_new
+from kmscli.store.keyringfiles import io_error
 
 ROOT_KEY_BYTES = 32
 
@@ -120,13 +121,13 @@ def create_key_file(path: Path, root_key: bytes) -> bytes:
     key is adopted instead, after the same checks as when opening.
     """
     try:
-        make_dir(path.parent)
+        make_dirs(path.parent)
         write_new(path, _encode_key_file(root_key))
     except FileExistsError:
         return load_key_file(path, expected_for="this keyring")
     except OSError as exc:
         raise io_error(path, exc, "create root key file") from None
-    fsync_dir(path.parent)
+    sync_directory(path.parent)
     return root_key
 
 

@@ -20,7 +20,7 @@ from kmscli.cli.context import Environment
 from kmscli.cli.output import report_error
 from kmscli.cli.root import cli
 from kmscli.errors import InputOutputError, Interrupted, KmsError, KMSInternalException, UsageError
-from kmscli.files.output import describe_os_error
+from kmscli.files.atomicoutput import describe_os_error
 
 
 def _terminate(_signum: int, _frame: object) -> None:

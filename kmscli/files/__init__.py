@@ -8,7 +8,7 @@ Modules, one job each:
   or a device planted in its place.
 - `temps`: the named temp files of outputs (`.NAME.PID.RAND.kmscli-tmp`) and the sweep of those
   a killed kmscli left behind.
-- `output`: a command's output path written atomically (`AtomicOutput`), with cp-like modes,
+- `atomicoutput`: a command's output path written atomically (`AtomicOutput`), with cp-like modes,
   devices and FIFOs written as streams.
 
 The keyring (kmscli.store) and the CLI's outputs both write through these modules, each choosing

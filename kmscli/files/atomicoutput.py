@@ -18,8 +18,9 @@ Owns how a command's output path is opened, committed and cleaned up:
 - The mode of a new file is its permission bits only (never setuid, setgid or sticky) minus
   the umask, as `cp` without `-p` gives.
 
-The temp file's mode, names and sweep are `kmscli.files.temps`'; the fsync, link and rename
-calls are `kmscli.files.durable`'s, which the keyring writes through too (with its own modes).
+Named temp files' names and their sweep are `kmscli.files.temps`'s; creating, fsyncing,
+linking and renaming are `kmscli.files.durable`'s, which the keyring writes through too (with
+its private modes where outputs get cp-like ones).
 
 Must not: decide output names (kmscli.cli.files does), or write keyring files.
 """

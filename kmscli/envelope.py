@@ -6,7 +6,7 @@ encoder, and on decrypt pick the encrypted data keys this provider can unwrap. W
 `DataKeyCache` (optional: none means every message asks the KMS) it asks the cache first and
 fills it from the provider. It depends on the `KeyProvider` protocol only, never on the local KMS,
 so another backend can plug in. It does not name files or decide where output goes: that is the
-CLI's job (with `kmscli.outputs`).
+CLI's job (with `kmscli.files.atomicoutput`).
 """
 
 from __future__ import annotations

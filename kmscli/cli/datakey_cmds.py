@@ -26,7 +26,7 @@ from kmscli.cli.params import (
 )
 from kmscli.cli.root import cli, datakey_group
 from kmscli.errors import UsageError
-from kmscli.outputs import AtomicOutput
+from kmscli.files.atomicoutput import AtomicOutput
 
 
 def write_private_file(path: str, data: bytes, *, force: bool) -> None:

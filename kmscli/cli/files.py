@@ -169,7 +169,7 @@ def refuse_binary_to_terminal(jobs: Sequence[Job], output: str | None) -> None:
 def open_source(job: Job) -> Iterator[tuple[BinaryIO, int | None, int]]:
     """The input stream, its size when known, and the permission bits for the output: the
     input's (never setuid, setgid or sticky), or a new file's 0o666 for stdin; the output
-    takes the umask off (see `kmscli.outputs.output_mode`), as `cp` does."""
+    takes the umask off (see `kmscli.files.atomicoutput.output_mode`), as `cp` does."""
     if job.source is None:
         yield sys.stdin.buffer, None, 0o666
         return

@@ -3,10 +3,10 @@
 Also the options that decrypt and reencrypt share for reading messages.
 
 Owns what the file commands share once `kmscli.cli.files` has planned the jobs: where an output
-goes (an atomic file, a device or FIFO written as a stream, both by `kmscli.outputs`, or stdout)
-and the commit that makes it appear, turning OSError into
-InputOutputError, telling a message from a blob by its first byte, and running several jobs
-so that every failure is reported and the first one sets the exit status.
+goes (an atomic file, a device or FIFO written as a stream, both by `kmscli.files.atomicoutput`, or
+stdout) and the commit that makes it appear, turning OSError into InputOutputError, telling a
+message from a blob by its first byte, and running several jobs so that every failure is
+reported and the first one sets the exit status.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from kmscli.errors import (
     KMSInvalidStateException,
     NotFoundException,
 )
-from kmscli.outputs import AtomicOutput, current_umask, describe_os_error
+from kmscli.files.atomicoutput import AtomicOutput, current_umask, describe_os_error
 
 BLOB_LIMIT = 6144
 

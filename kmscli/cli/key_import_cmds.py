@@ -19,7 +19,7 @@ from kmscli.cli.output import emit_json, emit_line, emit_record
 from kmscli.cli.params import BLOB_LIMIT, KEY, key_id_or_arn, read_input
 from kmscli.cli.root import key_group
 from kmscli.errors import UsageError
-from kmscli.outputs import AtomicOutput
+from kmscli.files.atomicoutput import AtomicOutput
 
 PUBLIC_KEY_FILE = "PublicKey.bin"
 IMPORT_TOKEN_FILE = "ImportToken.bin"  # noqa: S105 (a file name)

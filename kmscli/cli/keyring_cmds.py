@@ -24,7 +24,7 @@ from kmscli.errors import (
     KeyringLockedError,
     UsageError,
 )
-from kmscli.outputs import AtomicOutput, describe_os_error
+from kmscli.files.atomicoutput import AtomicOutput, describe_os_error
 
 if TYPE_CHECKING:
     from kmscli.store import Keyring

@@ -27,7 +27,7 @@ from kmscli.errors import (
     UnsupportedOperationException,
     UsageError,
 )
-from kmscli.outputs import describe_os_error
+from kmscli.files.atomicoutput import describe_os_error
 
 
 def _terminate(_signum: int, _frame: object) -> None:

@@ -42,7 +42,7 @@ from kmscli.errors import (
     KMSInvalidSignatureException,
     UsageError,
 )
-from kmscli.outputs import AtomicOutput
+from kmscli.files.atomicoutput import AtomicOutput
 
 _BASE64_TEXT = re.compile(rb"\s*[A-Za-z0-9+/]+={0,2}\s*")
 # PEM armour is found with str.find rather than a regex with a backreference and a lazy body,

@@ -1,7 +1,8 @@
 """The keyring directory: records, locking, atomic writes, root-key protection.
 
 The KMS layer uses only what is re-exported here; the submodules are internal:
-`layout` (paths, names), `atomic` (durable writes), `lock` (flock), `rootkey` (key file,
+`layout` (paths, names), `keyringfiles` (the keyring's temp names, modes and errors over
+`kmscli.files`, which does the durable writing), `lock` (flock), `rootkey` (key file,
 passphrase), `subkeys` (HKDF schedule), `header`, `records`, `journal` (transactions, recovery),
 `auditlog` (the MAC-chained audit trail), `backup` (archives of a whole keyring; imported from
 `kmscli.store.backup` directly, so no other command pays for it at start-up) and `keyring`

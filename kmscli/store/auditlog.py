@@ -52,8 +52,9 @@ from kmscli.errors import (
     KMSInternalException,
     ValidationException,
 )
-from kmscli.store.atomic import io_error, make_dir, open_regular, read_bytes
+from kmscli.files.durable import make_dirs, sync, sync_data
 from kmscli.store.auditrecord import Parsed, RecordCodec
+from kmscli.store.keyringfiles import io_error, open_regular, read_bytes
 from kmscli.store.layout import AUDIT
 
 if TYPE_CHECKING:
@@ -232,7 +233,7 @@ class AuditLog:
         path = self._dir / HEAD
         try:
             if exclusive:
-                make_dir(self._dir)
+                make_dirs(self._dir)
                 fd = open_regular(path, os.O_RDWR | os.O_CREAT)
             else:
                 fd = open_regular(path, os.O_RDONLY)
@@ -305,7 +306,7 @@ class AuditLog:
             view = memoryview(line)
             while view:
                 view = view[os.write(log_fd, view) :]
-            os.fdatasync(log_fd)
+            sync_data(log_fd)
             size = os.fstat(log_fd).st_size
         finally:
             os.close(log_fd)
@@ -426,11 +427,11 @@ class AuditLog:
                     view = memoryview(b"".join(out))
                     while view:
                         view = view[os.write(log_fd, view) :]
-                    os.fdatasync(log_fd)
+                    sync_data(log_fd)
             finally:
                 os.close(log_fd)
             self._write_head(head_fd, end)
-            os.fsync(head_fd)
+            sync(head_fd)
         if last is None:  # pragma: no cover (a transaction always has an event)
             raise KMSInternalException("a transaction committed without an audit event")
         return last
@@ -491,7 +492,7 @@ class AuditLog:
             try:
                 if os.fstat(log_fd).st_size > base.size:
                     os.ftruncate(log_fd, base.size)
-                    os.fdatasync(log_fd)
+                    sync_data(log_fd)
             finally:
                 os.close(log_fd)
             # Only a slot naming a record past the base is rewritten (the newest valid slot
@@ -508,7 +509,7 @@ class AuditLog:
                 else:
                     os.pwrite(head_fd, bytes(_SLOT_BYTES), index * _SLOT_BYTES)
             if changed:
-                os.fsync(head_fd)
+                sync(head_fd)
 
     # -- reading ---------------------------------------------------------------------------------
 

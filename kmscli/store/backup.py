@@ -62,17 +62,17 @@ from kmscli.errors import (
     KeyringError,
     KeyringVersionError,
 )
-from kmscli.store import layout
-from kmscli.store.atomic import (
-    DIR_MODE,
-    FILE_MODE,
-    fsync_dir,
-    io_error,
+from kmscli.files.durable import (
+    create_new,
     make_dir,
-    open_regular,
-    read_bytes,
+    make_dirs,
+    rename,
+    sync,
+    sync_directory,
+    write_all,
     write_new,
 )
+from kmscli.store import layout
 from kmscli.store.auditlog import audit_log
 from kmscli.store.header import parse_header
 from kmscli.store.keyring import (
@@ -82,6 +82,7 @@ from kmscli.store.keyring import (
     unlock,
     unlocked_keyring,
 )
+from kmscli.store.keyringfiles import io_error, open_regular, read_bytes
 from kmscli.store.lock import FileLock
 
 MAGIC = b"KMSBKUP"
@@ -396,16 +397,14 @@ def _check_target(home: Path, *, force: bool) -> None:
 
 
 def _write_file(path: Path, size: int, reader: _ChunkReader) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    fd = create_new(path)
     try:
-        os.fchmod(fd, FILE_MODE)
         remaining = size
         while remaining:
-            view = memoryview(reader.read(min(remaining, CHUNK_BYTES)))
-            remaining -= len(view)
-            while view:
-                view = view[os.write(fd, view) :]
-        os.fsync(fd)
+            chunk = reader.read(min(remaining, CHUNK_BYTES))
+            remaining -= len(chunk)
+            write_all(fd, chunk)
+        sync(fd)
     finally:
         os.close(fd)
 
@@ -431,14 +430,13 @@ def _unpack(reader: _ChunkReader, staged: Path, source: str) -> None:
         if not path.parent.is_dir() or os.path.lexists(path):
             raise _corrupt(source, f"is damaged: misplaced or repeated entry {relative!r}")
         if kind == _DIRECTORY:
-            os.mkdir(path, DIR_MODE)
-            os.chmod(path, DIR_MODE)
+            make_dir(path)
             directories.append(path)
         else:
             (size,) = _U64.unpack(reader.read_exact(8))
             _write_file(path, size, reader)
     for directory in reversed(directories):
-        fsync_dir(directory)
+        sync_directory(directory)
 
 
 def _place(staged: Path, home: Path, *, force: bool) -> None:
@@ -447,24 +445,24 @@ def _place(staged: Path, home: Path, *, force: bool) -> None:
     _check_target(home, force=force)
     parent = home.parent
     if not os.path.lexists(home):
-        os.rename(staged, home)  # rename(2) onto a missing name
-        fsync_dir(parent)
+        rename(staged, home)  # rename(2) onto a missing name
+        sync_directory(parent)
         return
     if not os.listdir(home):
-        os.rename(staged, home)  # rename(2) replaces an empty directory atomically
-        fsync_dir(parent)
+        rename(staged, home)  # rename(2) replaces an empty directory atomically
+        sync_directory(parent)
         return
     aside = parent / f".{home.name}.kmscli-replaced-{random_bytes(8).hex()}"
     with FileLock(home / layout.LOCK) as lock:
         lock.exclusive()
         _check_target(home, force=force)  # what was there may have changed while we waited
-        os.rename(home, aside)
+        rename(home, aside)
         try:
-            os.rename(staged, home)
+            rename(staged, home)
         except BaseException:
-            os.rename(aside, home)
+            rename(aside, home)
             raise
-        fsync_dir(parent)
+        sync_directory(parent)
     shutil.rmtree(aside, ignore_errors=True)
 
 
@@ -534,9 +532,8 @@ def restore_backup(
     parent = home.parent
     staged = parent / f".{home.name}.kmscli-restore-{random_bytes(8).hex()}"
     try:
-        make_dir(parent)
-        os.mkdir(staged, DIR_MODE)
-        os.chmod(staged, DIR_MODE)
+        make_dirs(parent)
+        make_dir(staged)
     except OSError as exc:
         raise io_error(parent, exc, "restore the keyring in") from None
     try:
@@ -544,7 +541,7 @@ def restore_backup(
             _unpack(reader, staged, source)
             # The header goes last: its presence is what makes the directory a keyring.
             write_new(staged / layout.HEADER, header_bytes)
-            fsync_dir(staged)
+            sync_directory(staged)
         except OSError as exc:
             raise io_error(home, exc, "restore the keyring to") from None
         problems = unlocked_keyring(staged, header, keys, key_path).verify_all()

@@ -53,9 +53,10 @@ from typing import Final
 
 from kmscli.crypto.primitives import AuthenticationError, aes_gcm_open, aes_gcm_seal, random_bytes
 from kmscli.errors import KeyringCorruptError, KMSInternalException, ValidationException
+from kmscli.files.durable import make_dirs, rename, sync_directory, write_new
 from kmscli.store import anchor, layout
-from kmscli.store.atomic import fsync_dir, make_dir, read_bytes, temp_name, write_new
 from kmscli.store.auditlog import AuditLog, Position
+from kmscli.store.keyringfiles import read_bytes, temp_name
 from kmscli.store.records import encode_record
 from kmscli.store.subkeys import Subkeys
 from kmscli.store.versions import known_version, newer
@@ -214,18 +215,18 @@ def stage(
         if op.data is None or entry.temp is None:
             continue
         directory = naming.kind_dir(op.kind)
-        make_dir(directory)
+        make_dirs(directory)
         write_new(directory / entry.temp, encode_record(keys, naming, op.kind, op.name, op.data))
     for directory in dirs:
         if directory.is_dir():
-            fsync_dir(directory)
+            sync_directory(directory)
     return Staged(entries, dirs, audit)
 
 
 def commit_point(home: Path) -> None:
     """Step 3: after this returns, the transaction survives any crash."""
-    os.replace(home / layout.JOURNAL_PENDING, home / layout.JOURNAL)
-    fsync_dir(home)
+    rename(home / layout.JOURNAL_PENDING, home / layout.JOURNAL)
+    sync_directory(home)
 
 
 def apply(naming: layout.Naming, entries: Iterable[Entry]) -> None:
@@ -238,12 +239,12 @@ def apply(naming: layout.Naming, entries: Iterable[Entry]) -> None:
             if entry.temp is None:
                 os.unlink(target)
             else:
-                os.replace(directory / entry.temp, target)
+                rename(directory / entry.temp, target)
         except FileNotFoundError:
             continue  # done before the crash (or, for a delete, nothing to delete)
         dirs.add(directory)
     for directory in dirs:
-        fsync_dir(directory)
+        sync_directory(directory)
     # No fsync of home after this unlink: if it is lost, replaying the journal again is
     # harmless, and the next commit point fsyncs home (and this entry) anyway.
     with contextlib.suppress(FileNotFoundError):
@@ -270,8 +271,8 @@ def apply_audit(
             fresh = directory / temp_name("anchor-")
             record = encode_record(keys, naming, entry.kind, entry.name, anchor.encode(last))
             write_new(fresh, record)
-            os.replace(fresh, directory / entry.temp)
-            fsync_dir(directory)
+            rename(fresh, directory / entry.temp)
+            sync_directory(directory)
 
 
 def commit(
@@ -326,7 +327,7 @@ def _undo(home: Path, log: AuditLog, base: Position) -> None:
     with contextlib.suppress(Exception):  # what cannot be undone, recovery completes
         log.restore(base)
         os.unlink(home / layout.JOURNAL)
-        fsync_dir(home)
+        sync_directory(home)
         discard(home)
 
 
@@ -382,4 +383,4 @@ def recover(naming: layout.Naming, keys: Subkeys, log: AuditLog | None = None) -
     sweep(home)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(home / layout.JOURNAL_PENDING)
-    fsync_dir(home)
+    sync_directory(home)

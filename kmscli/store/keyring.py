@@ -43,8 +43,8 @@ from kmscli.errors import (
     NotFoundException,
     ValidationException,
 )
+from kmscli.files.durable import make_dirs
 from kmscli.store import anchor, journal, layout, migration, versions
-from kmscli.store.atomic import io_error, make_dir, read_bytes, write_atomic
 from kmscli.store.auditlog import AuditLog, AuditReport, Position
 from kmscli.store.header import (
     KEY_FILE,
@@ -55,6 +55,7 @@ from kmscli.store.header import (
     parse_header,
     verify_mac,
 )
+from kmscli.store.keyringfiles import io_error, read_bytes, write_atomic
 from kmscli.store.lock import FileLock
 from kmscli.store.records import decode_record
 from kmscli.store.rootkey import (
@@ -694,7 +695,7 @@ def _initialise(
         kdf=kdf,
         wrapped_root_key=wrapped,
     )
-    make_dir(home / layout.OPAQUE_RECORDS)
+    make_dirs(home / layout.OPAQUE_RECORDS)
     # The header goes last: its presence is what makes the directory a keyring.
     write_atomic(home / layout.HEADER, encode_header(fields, keys))
     info = KeyringInfo(
@@ -721,7 +722,7 @@ def _create(
 ) -> Keyring | None:
     """Initialise under the exclusive lock; None if another process got there first."""
     try:
-        make_dir(home)
+        make_dirs(home)
         with FileLock(home / layout.LOCK) as lock:
             lock.exclusive()
             if keyring_exists(home):

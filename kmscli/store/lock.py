@@ -12,7 +12,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from kmscli.store.atomic import open_regular
+from kmscli.store.keyringfiles import open_regular
 
 
 class FileLock:

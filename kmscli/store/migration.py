@@ -25,9 +25,10 @@ import stat
 from pathlib import Path
 
 from kmscli.errors import KeyringCorruptError, ValidationException
+from kmscli.files.durable import make_dirs, sync_directory, write_new
 from kmscli.store import layout
-from kmscli.store.atomic import fsync_dir, make_dir, read_bytes, write_atomic, write_new
 from kmscli.store.header import encode_header, parse_header, verify_mac
+from kmscli.store.keyringfiles import read_bytes, write_atomic
 from kmscli.store.records import decode_record, encode_record
 from kmscli.store.subkeys import Subkeys
 
@@ -43,7 +44,7 @@ def sweep_leftovers(naming: layout.Naming) -> None:
     path = leftover(naming)
     if path is not None:
         _remove(path)
-        fsync_dir(naming.home)
+        sync_directory(naming.home)
 
 
 def _remove(path: Path) -> None:
@@ -80,20 +81,20 @@ def migrate(naming: layout.Naming, keys: Subkeys) -> layout.Naming:
     write_atomic(home / layout.HEADER, encode_header(fields, keys))
 
     shutil.rmtree(naming.records_dir)
-    fsync_dir(home)
+    sync_directory(home)
     return target
 
 
 def _copy_records(naming: layout.Naming, target: layout.Naming, keys: Subkeys) -> None:
     """Step 1: every record of `naming` written again under `target`, all of it durable."""
     home = naming.home
-    make_dir(target.records_dir)
+    make_dirs(target.records_dir)
     for kind in sorted(_entries(naming.records_dir)):
         source_dir = naming.records_dir / kind
         if not _is_kind_dir(source_dir, kind):
             raise _unexpected(home, source_dir)
         target_dir = target.kind_dir(kind)
-        make_dir(target_dir)
+        make_dirs(target_dir)
         for filename in sorted(_entries(source_dir)):
             if filename.startswith(layout.TEMP_PREFIX):
                 continue
@@ -107,9 +108,9 @@ def _copy_records(naming: layout.Naming, target: layout.Naming, keys: Subkeys) -
             name, data = decode_record(keys, naming, kind, filename, blob, where=where)
             record = encode_record(keys, target, kind, name, data)
             write_new(target_dir / target.filename(kind, name), record)
-        fsync_dir(target_dir)
-    fsync_dir(target.records_dir)
-    fsync_dir(home)
+        sync_directory(target_dir)
+    sync_directory(target.records_dir)
+    sync_directory(home)
 
 
 def _is_kind_dir(path: Path, kind: str) -> bool:

@@ -28,7 +28,9 @@ from kmscli.errors import (
     KeyringLockedError,
     KeyringPermissionError,
 )
-from kmscli.store.atomic import fsync_dir, io_error, make_dir, write_new
+from kmscli.files.durable import make_dirs, sync_directory, write_new
+from kmscli.files.regular import open_regular
+from kmscli.store.keyringfiles import io_error
 
 ROOT_KEY_BYTES = 32
 
@@ -78,9 +80,15 @@ def _check_private(path: Path, mode: int) -> None:
 
 def load_key_file(path: Path, *, expected_for: str) -> bytes:
     """The root key in `path`. `expected_for` names the keyring in the "missing" hint."""
+
+    def refuse(problem: str) -> Exception:
+        return KeyringLockedError(
+            f"root key file '{path}' {problem}",
+            hints=["the root key file must be a regular file (64 hex digits, mode 0600)"],
+        )
+
     try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        fd = open_regular(path, os.O_RDONLY, 0, refuse=refuse)  # never waits on a FIFO
     except FileNotFoundError:
         raise KeyringLockedError(
             f"root key file '{path}' not found",
@@ -92,13 +100,7 @@ def load_key_file(path: Path, *, expected_for: str) -> bytes:
     except OSError as exc:
         raise io_error(path, exc, "open root key file") from None
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise KeyringLockedError(
-                f"root key file '{path}' is not a regular file",
-                hints=["the root key file must be a regular file (64 hex digits, mode 0600)"],
-            )
-        _check_private(path, info.st_mode)
+        _check_private(path, os.fstat(fd).st_mode)
         os.set_blocking(fd, True)
         data = os.read(fd, 4096)
     except OSError as exc:
@@ -120,13 +122,13 @@ def create_key_file(path: Path, root_key: bytes) -> bytes:
     key is adopted instead, after the same checks as when opening.
     """
     try:
-        make_dir(path.parent)
+        make_dirs(path.parent)
         write_new(path, _encode_key_file(root_key))
     except FileExistsError:
         return load_key_file(path, expected_for="this keyring")
     except OSError as exc:
         raise io_error(path, exc, "create root key file") from None
-    fsync_dir(path.parent)
+    sync_directory(path.parent)
     return root_key
 
 

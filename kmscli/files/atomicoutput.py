@@ -18,8 +18,11 @@ Owns how a command's output path is opened, committed and cleaned up:
 - The mode of a new file is its permission bits only (never setuid, setgid or sticky) minus
   the umask, as `cp` without `-p` gives.
 
-Must not: decide output names (kmscli.cli.files does), or touch the keyring's own atomic
-writes (kmscli.store has its own).
+Named temp files' names and their sweep are `kmscli.files.temps`'s; creating, fsyncing,
+linking and renaming are `kmscli.files.durable`'s, which the keyring writes through too (with
+its private modes where outputs get cp-like ones).
+
+Must not: decide output names (kmscli.cli.files does), or write keyring files.
 """
 
 from __future__ import annotations
@@ -27,33 +30,20 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import stat
 import threading
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
 from kmscli.errors import AlreadyExistsException, InputOutputError, UsageError
+from kmscli.files import durable
+from kmscli.files.temps import sweep, temp_name
 
-TEMP_SUFFIX = ".kmscli-tmp"
-# A named temp file is swept once its writer is gone and it has not changed for this long (a
-# writer in another PID namespace looks dead but keeps writing, which keeps its mtime fresh).
-STALE_AFTER = 15 * 60
-# Names of earlier versions carry no PID: swept only when much older.
-LEGACY_STALE_AFTER = 24 * 60 * 60
-_TEMP_NAME = re.compile(r"\..+\.(?P<pid>[0-9]{1,10})\.[0-9a-f]{8}\.kmscli-tmp\Z", re.DOTALL)
-_LEGACY_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{8}\.kmscli-tmp\Z", re.DOTALL)
-_NAME_KEPT = 100  # of the final name in a temp name, so that it stays within NAME_MAX
-
-_O_TMPFILE: int = getattr(os, "O_TMPFILE", 0)
 _O_PATH: int = getattr(os, "O_PATH", os.O_RDONLY)
 _O_CLOEXEC: int = getattr(os, "O_CLOEXEC", 0)
 _O_DIRECTORY: int = getattr(os, "O_DIRECTORY", 0)
 _O_NOCTTY: int = getattr(os, "O_NOCTTY", 0)
-# What open(O_TMPFILE) answers where the kernel or the file system lacks it.
-_NO_TMPFILE = frozenset({errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOTSUP})
 
 
 def describe_os_error(error: OSError, path: Path | str | None = None) -> str:
@@ -180,26 +170,16 @@ class AtomicOutput:
         return final
 
     def _open_unnamed(self) -> int | None:
-        """An unnamed temp file in the output's directory, or None where there is none: no
-        O_TMPFILE, or no /proc/self/fd to link it through."""
+        """An unnamed temp file in the output's directory, or None where there is none."""
         assert self._dir_fd is not None
-        if not _O_TMPFILE or not os.path.isdir("/proc/self/fd"):
-            return None
-        try:
-            fd = os.open(".", _O_TMPFILE | os.O_WRONLY | _O_CLOEXEC, 0o600, dir_fd=self._dir_fd)
-        except OSError as error:
-            if error.errno in _NO_TMPFILE:
-                return None
-            raise
-        self._unnamed = True
+        fd = durable.open_unnamed(self._dir_fd)
+        self._unnamed = fd is not None
         return fd
 
     def _open_named(self) -> int:
         assert self._dir_fd is not None
-        name = _temp_name(self._name)
-        fd = os.open(
-            name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600, dir_fd=self._dir_fd
-        )
+        name = temp_name(self._name)
+        fd = durable.create_new(name, 0o600, dir_fd=self._dir_fd)
         self._temp = name
         return fd
 
@@ -214,19 +194,20 @@ class AtomicOutput:
             self._file.flush()
             if self._stream:
                 if self._block_device:
-                    os.fsync(self._file.fileno())
+                    durable.sync(self._file.fileno())
                 self._file.close()
                 return
+            assert self._dir_fd is not None
             fd = self._file.fileno()
             os.fchmod(fd, self._mode(fd))
-            os.fsync(fd)
+            durable.sync(fd)
             if self._unnamed:
                 self._publish_unnamed(fd)
                 self._file.close()
             else:
                 self._file.close()
                 self._publish_named()
-            self._fsync_directory()
+            durable.sync_directory_at(self._dir_fd)
         except OSError as error:
             raise InputOutputError(describe_os_error(error, self.final)) from None
 
@@ -241,31 +222,29 @@ class AtomicOutput:
 
     def _publish_unnamed(self, fd: int) -> None:
         assert self._dir_fd is not None
-        proc = f"/proc/self/fd/{fd}"
+        folder = self._dir_fd
         if not self.overwrite:
             try:
-                os.link(proc, self._name, dst_dir_fd=self._dir_fd, follow_symlinks=True)
+                durable.link_unnamed(fd, self._name, dir_fd=folder)
             except FileExistsError:
                 raise self._exists_error() from None
             return
         # rename(2) is the only way to replace a name atomically: link under a temp name first.
-        name = _temp_name(self._name)
-        os.link(proc, name, dst_dir_fd=self._dir_fd, follow_symlinks=True)
+        name = temp_name(self._name)
+        durable.link_unnamed(fd, name, dir_fd=folder)
         self._temp = name
-        os.replace(name, self._name, src_dir_fd=self._dir_fd, dst_dir_fd=self._dir_fd)
+        durable.rename(name, self._name, src_dir_fd=folder, dst_dir_fd=folder)
         self._temp = None
 
     def _publish_named(self) -> None:
         assert self._dir_fd is not None and self._temp is not None
         folder = self._dir_fd
         if self.overwrite:
-            os.replace(self._temp, self._name, src_dir_fd=folder, dst_dir_fd=folder)
+            durable.rename(self._temp, self._name, src_dir_fd=folder, dst_dir_fd=folder)
             self._temp = None
             return
         try:
-            os.link(
-                self._temp, self._name, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False
-            )
+            durable.link(self._temp, self._name, src_dir_fd=folder, dst_dir_fd=folder)
         except FileExistsError:
             raise self._exists_error() from None
         except OSError as error:
@@ -274,22 +253,11 @@ class AtomicOutput:
             # No hard links on this file system: check, then rename (a small race remains).
             if _exists(self._name, self._dir_fd):
                 raise self._exists_error() from None
-            os.rename(self._temp, self._name, src_dir_fd=folder, dst_dir_fd=folder)
+            durable.rename(self._temp, self._name, src_dir_fd=folder, dst_dir_fd=folder)
             self._temp = None
             return
         os.unlink(self._temp, dir_fd=self._dir_fd)
         self._temp = None
-
-    def _fsync_directory(self) -> None:
-        assert self._dir_fd is not None
-        try:
-            fd = os.open(".", os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC, dir_fd=self._dir_fd)
-        except PermissionError:
-            return  # a directory we may write but not read: the rename is all we can do
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
     def __exit__(
         self,
@@ -326,65 +294,9 @@ def _open_stream(path: Path) -> BinaryIO:
     return os.fdopen(fd, "wb")
 
 
-def _temp_name(final_name: str) -> str:
-    return f".{final_name[:_NAME_KEPT]}.{os.getpid()}.{os.urandom(4).hex()}{TEMP_SUFFIX}"
-
-
 def _exists(name: str, dir_fd: int) -> bool:
     try:
         os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return False
-    return True
-
-
-_swept: set[tuple[int, int]] = set()
-_swept_lock = threading.Lock()
-
-
-def sweep(dir_fd: int) -> None:
-    """Remove kmscli's stale named temp files from a directory, once per process: those of this
-    user whose writer is no longer running and that have not changed for `STALE_AFTER`."""
-    info = os.fstat(dir_fd)
-    with _swept_lock:
-        if (info.st_dev, info.st_ino) in _swept:
-            return
-        _swept.add((info.st_dev, info.st_ino))
-    try:
-        listing = os.open(".", os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC, dir_fd=dir_fd)
-    except OSError:
-        return  # an unreadable directory cannot be listed: nothing to sweep
-    try:
-        names = [name for name in os.listdir(listing) if name.endswith(TEMP_SUFFIX)]
-    except OSError:
-        return
-    finally:
-        os.close(listing)
-    now = time.time()
-    for name in names:
-        with contextlib.suppress(OSError):
-            if _stale(name, dir_fd, now):
-                os.unlink(name, dir_fd=dir_fd)
-
-
-def _stale(name: str, dir_fd: int, now: float) -> bool:
-    info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
-        return False
-    age = now - info.st_mtime
-    match = _TEMP_NAME.match(name)
-    if match is not None:
-        return age > STALE_AFTER and not _running(int(match["pid"]))
-    return _LEGACY_TEMP_NAME.match(name) is not None and age > LEGACY_STALE_AFTER
-
-
-def _running(pid: int) -> bool:
-    if pid <= 0 or pid == os.getpid():
-        return True  # this process, or a PID no kmscli writes: not to be judged dead
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError):
-        return True
     return True

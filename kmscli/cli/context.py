@@ -74,6 +74,12 @@ def _env(name: str) -> str | None:
     return value if value else None
 
 
+def escapes_wanted() -> bool:
+    """Whether the user lets kmscli write escape sequences to a terminal: not with NO_COLOR
+    (any non-empty value, no-color.org) nor TERM=dumb."""
+    return not _env("NO_COLOR") and os.environ.get("TERM", "") != "dumb"
+
+
 class Environment:
     """The resolved settings plus lazily opened keyring and service."""
 

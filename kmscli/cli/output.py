@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import shutil
 import sys
@@ -37,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
-from kmscli.cli.context import Environment
+from kmscli.cli.context import Environment, escapes_wanted
 from kmscli.errors import KmsError
 
 # Never raw to a terminal: C0 controls (TAB and LF too, except in safe_text), DEL and C1,
@@ -133,9 +132,7 @@ _MIN_WRAP_WIDTH = 20
 
 def escapes_allowed(stream: TextIO) -> bool:
     """Whether `stream` may get escape sequences: a terminal, no NO_COLOR, not TERM=dumb."""
-    return (
-        stream.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM", "") != "dumb"
-    )
+    return stream.isatty() and escapes_wanted()
 
 
 def terminal_width() -> int:

@@ -1,12 +1,13 @@
 """The KMS operations of the aws backend: each kmscli call is one AWS KMS API call.
 
-Owns mirroring `kmscli.kms.service.KmsService` (and the grant functions of `kmscli.kms.grants`)
-method for method, with the same arguments, so that every CLI command runs unchanged against
-AWS: requests are built with AWS's member names, absent members are left out, responses come
-back in the shape the local service gives (no ResponseMetadata, timestamps as ISO 8601 strings),
-list operations the CLI shows whole are paginated through, and every failure is a kmscli error.
-Signing or verifying a long stream hashes it here and sends the digest, as the local service
-does. Must not know files, print, or read the environment.
+Owns implementing `kmscli.kmsapi.protocol.KmsApi` (declared, and checked by mypy, at the end of this
+module), as the local `KmsService` does, plus the grant functions of `kmscli.kms.grants` with the
+same arguments, so that every CLI command runs unchanged against AWS: requests are built with AWS's
+member names, absent members are left out, responses come back in the shape the local service gives
+(no ResponseMetadata, timestamps as ISO 8601 strings), list operations the CLI shows whole are
+paginated through, and every failure is a kmscli error.
+Signing or verifying a long stream hashes it here and sends the digest, by the same rule as the
+local service (`kmscli.kmsapi.streams`). Must not know files, print, or read the environment.
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kmscli.aws.client import ClientFactory
 from kmscli.aws.errors import translate
 from kmscli.errors import KmsError, ValidationException
-
-SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
-MAX_RAW_MESSAGE = 4096
-"""The longest message Sign and Verify take as it is; a longer stream is sent as its digest."""
+from kmscli.kmsapi import MAX_MESSAGE, SYMMETRIC_DEFAULT
+from kmscli.kmsapi.streams import Readable, long_message
 
 
 def normalise(value: Any) -> Any:
@@ -46,7 +45,7 @@ def _tags(tags: Sequence[tuple[str, str]]) -> list[dict[str, str]] | None:
 
 
 class AwsKmsService:
-    """AWS KMS in one region, through the standard credential chain."""
+    """AWS KMS in one region, through the standard credential chain. Declares `KmsApi`."""
 
     def __init__(self, clients: ClientFactory, *, region: str, concurrency: int = 10) -> None:
         self.clients = clients
@@ -330,30 +329,25 @@ class AwsKmsService:
     def _stream_message(
         self,
         key: str,
-        stream: Any,
+        stream: Readable,
         signing_algorithm: str | None,
         message_type: str | None,
         grant_tokens: Sequence[str],
     ) -> tuple[bytes, str, str]:
         """(message, algorithm, MessageType) for a stream: as it is up to 4096 bytes, else its
         digest (ML-DSA: its external μ), computed here as the local service does."""
-        head: bytes = stream.read(MAX_RAW_MESSAGE + 1)
+        head = stream.read(MAX_MESSAGE + 1)
         algorithm = self._signing_algorithm(key, signing_algorithm, grant_tokens)
-        if message_type is not None or len(head) <= MAX_RAW_MESSAGE:
+        if message_type is not None or len(head) <= MAX_MESSAGE:
             return head, algorithm, message_type or "RAW"
-        from kmscli.crypto import asymmetric, keyspecs
-
-        spec_name = self._spec(key, grant_tokens)
-        whole = _Prefixed(head, stream)
-        if "DIGEST" in keyspecs.signing_algorithm(spec_name, algorithm).message_types:
-            return asymmetric.digest_stream(algorithm, whole), algorithm, "DIGEST"
-        if spec_name.startswith("ML_DSA"):
-            public = self.get_public_key(key, grant_tokens=grant_tokens)["PublicKey"]
-            return asymmetric.external_mu_stream(spec_name, public, whole), algorithm, "EXTERNAL_MU"
-        raise ValidationException(
-            f"Algorithm {algorithm} signs messages of at most {MAX_RAW_MESSAGE} bytes "
-            "(MessageType RAW only), and this message is longer."
+        message, kind = long_message(
+            self._spec(key, grant_tokens),
+            algorithm,
+            head,
+            stream,
+            lambda: bytes(self.get_public_key(key, grant_tokens=grant_tokens)["PublicKey"]),
         )
+        return message, algorithm, kind
 
     def sign_stream(
         self,
@@ -651,20 +645,10 @@ class AwsKmsService:
         return self.call("RevokeGrant", KeyId=key, GrantId=grant_id)
 
 
-class _Prefixed:
-    """A stream with the bytes already read from it put back in front."""
+if TYPE_CHECKING:
+    from kmscli.kmsapi.protocol import KmsApi
 
-    def __init__(self, head: bytes, rest: Any) -> None:
-        self._head = head
-        self._rest = rest
-
-    def read(self, size: int = -1, /) -> bytes:
-        if not self._head:
-            chunk: bytes = self._rest.read(size)
-            return chunk
-        if size < 0:
-            rest: bytes = self._rest.read()
-            data, self._head = self._head + rest, b""
-        else:
-            data, self._head = self._head[:size], self._head[size:]
-        return data
+    def _speaks_the_kms_api(service: AwsKmsService) -> KmsApi:
+        """AwsKmsService declares the KMS API: mypy names any method that drifts from it. Costs
+        nothing at run time (the protocol is never imported)."""
+        return service

@@ -15,13 +15,29 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from kmscli.aws.client import ClientFactory
 from kmscli.aws.errors import translate
 from kmscli.errors import KmsError, ValidationException
 from kmscli.kmsapi import MAX_MESSAGE, SYMMETRIC_DEFAULT
 from kmscli.kmsapi.streams import Readable, long_message
+
+if TYPE_CHECKING:
+    from kmscli.kmsapi.shapes import (
+        DecryptResponse,
+        EncryptResponse,
+        GenerateDataKeyResponse,
+        GenerateMacResponse,
+        KeyMetadata,
+        KeyMetadataResponse,
+        ListAliasesResponse,
+        ListKeysResponse,
+        ReEncryptResponse,
+        SignResponse,
+        VerifyMacResponse,
+        VerifyResponse,
+    )
 
 
 def normalise(value: Any) -> Any:
@@ -98,18 +114,21 @@ class AwsKmsService:
         tags: Sequence[tuple[str, str]] = (),
         alias: str | None = None,
         bypass_policy_lockout_safety_check: bool = False,
-    ) -> dict[str, Any]:
+    ) -> KeyMetadataResponse:
         """CreateKey, then CreateAlias when `alias` is given (two calls: AWS has no one call)."""
-        response = self.call(
-            "CreateKey",
-            Description=description or None,
-            KeySpec=key_spec,
-            KeyUsage=key_usage,
-            Origin=origin,
-            MultiRegion=multi_region or None,
-            Policy=policy,
-            Tags=_tags(tags),
-            BypassPolicyLockoutSafetyCheck=bypass_policy_lockout_safety_check or None,
+        response = cast(
+            "KeyMetadataResponse",
+            self.call(
+                "CreateKey",
+                Description=description or None,
+                KeySpec=key_spec,
+                KeyUsage=key_usage,
+                Origin=origin,
+                MultiRegion=multi_region or None,
+                Policy=policy,
+                Tags=_tags(tags),
+                BypassPolicyLockoutSafetyCheck=bypass_policy_lockout_safety_check or None,
+            ),
         )
         if alias is not None:
             key_id = response["KeyMetadata"]["KeyId"]
@@ -124,13 +143,16 @@ class AwsKmsService:
                 raise
         return response
 
-    def describe_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> dict[str, Any]:
-        return self.call("DescribeKey", KeyId=key, GrantTokens=list(grant_tokens))
+    def describe_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> KeyMetadataResponse:
+        return cast(
+            "KeyMetadataResponse",
+            self.call("DescribeKey", KeyId=key, GrantTokens=list(grant_tokens)),
+        )
 
-    def list_keys(self) -> dict[str, Any]:
+    def list_keys(self) -> ListKeysResponse:
         return {"Keys": self._pages("ListKeys", "Keys"), "Truncated": False}
 
-    def list_key_metadata(self) -> list[dict[str, Any]]:
+    def list_key_metadata(self) -> list[KeyMetadata]:
         """DescribeKey of every key of the region, `concurrency` calls at a time."""
         ids = [entry["KeyId"] for entry in self.list_keys()["Keys"]]
         with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(ids) or 1))) as pool:
@@ -181,7 +203,7 @@ class AwsKmsService:
     def delete_alias(self, alias: str) -> dict[str, Any]:
         return self.call("DeleteAlias", AliasName=alias)
 
-    def list_aliases(self, key: str | None = None) -> dict[str, Any]:
+    def list_aliases(self, key: str | None = None) -> ListAliasesResponse:
         return {"Aliases": self._pages("ListAliases", "Aliases", KeyId=key), "Truncated": False}
 
     # -- cryptographic operations ---------------------------------------------------------------
@@ -195,15 +217,18 @@ class AwsKmsService:
         via_service: bool = False,
         grant_tokens: Sequence[str] = (),
         encryption_algorithm: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> EncryptResponse:
         """Encrypt. `via_service` is the local KMS's kms:ViaService; AWS sets that itself."""
-        return self.call(
-            "Encrypt",
-            KeyId=key,
-            Plaintext=plaintext,
-            EncryptionContext=dict(encryption_context or {}),
-            GrantTokens=list(grant_tokens),
-            EncryptionAlgorithm=encryption_algorithm,
+        return cast(
+            "EncryptResponse",
+            self.call(
+                "Encrypt",
+                KeyId=key,
+                Plaintext=plaintext,
+                EncryptionContext=dict(encryption_context or {}),
+                GrantTokens=list(grant_tokens),
+                EncryptionAlgorithm=encryption_algorithm,
+            ),
         )
 
     def generate_data_key(
@@ -216,16 +241,19 @@ class AwsKmsService:
         with_plaintext: bool = True,
         via_service: bool = False,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> GenerateDataKeyResponse:
         if key_spec is None and number_of_bytes is None:
             key_spec = "AES_256"
-        return self.call(
-            "GenerateDataKey" if with_plaintext else "GenerateDataKeyWithoutPlaintext",
-            KeyId=key,
-            KeySpec=key_spec,
-            NumberOfBytes=number_of_bytes,
-            EncryptionContext=dict(encryption_context or {}),
-            GrantTokens=list(grant_tokens),
+        return cast(
+            "GenerateDataKeyResponse",
+            self.call(
+                "GenerateDataKey" if with_plaintext else "GenerateDataKeyWithoutPlaintext",
+                KeyId=key,
+                KeySpec=key_spec,
+                NumberOfBytes=number_of_bytes,
+                EncryptionContext=dict(encryption_context or {}),
+                GrantTokens=list(grant_tokens),
+            ),
         )
 
     def decrypt(
@@ -238,15 +266,18 @@ class AwsKmsService:
         grant_tokens: Sequence[str] = (),
         encryption_algorithm: str | None = None,
         region: str | None = None,
-    ) -> dict[str, Any]:
-        return self.call(
-            "Decrypt",
-            region=region,
-            CiphertextBlob=ciphertext_blob,
-            KeyId=key,
-            EncryptionContext=dict(encryption_context or {}),
-            GrantTokens=list(grant_tokens),
-            EncryptionAlgorithm=encryption_algorithm,
+    ) -> DecryptResponse:
+        return cast(
+            "DecryptResponse",
+            self.call(
+                "Decrypt",
+                region=region,
+                CiphertextBlob=ciphertext_blob,
+                KeyId=key,
+                EncryptionContext=dict(encryption_context or {}),
+                GrantTokens=list(grant_tokens),
+                EncryptionAlgorithm=encryption_algorithm,
+            ),
         )
 
     def re_encrypt(
@@ -258,15 +289,18 @@ class AwsKmsService:
         destination_encryption_context: Mapping[str, str] | None = None,
         source_key: str | None = None,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
-        return self.call(
-            "ReEncrypt",
-            CiphertextBlob=ciphertext_blob,
-            DestinationKeyId=destination_key,
-            SourceEncryptionContext=dict(source_encryption_context or {}),
-            DestinationEncryptionContext=dict(destination_encryption_context or {}),
-            SourceKeyId=source_key,
-            GrantTokens=list(grant_tokens),
+    ) -> ReEncryptResponse:
+        return cast(
+            "ReEncryptResponse",
+            self.call(
+                "ReEncrypt",
+                CiphertextBlob=ciphertext_blob,
+                DestinationKeyId=destination_key,
+                SourceEncryptionContext=dict(source_encryption_context or {}),
+                DestinationEncryptionContext=dict(destination_encryption_context or {}),
+                SourceKeyId=source_key,
+                GrantTokens=list(grant_tokens),
+            ),
         )
 
     def generate_random(self, number_of_bytes: int | None) -> dict[str, Any]:
@@ -296,14 +330,17 @@ class AwsKmsService:
         signing_algorithm: str | None = None,
         message_type: str = "RAW",
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
-        return self.call(
-            "Sign",
-            KeyId=key,
-            Message=message,
-            MessageType=message_type,
-            GrantTokens=list(grant_tokens),
-            SigningAlgorithm=self._signing_algorithm(key, signing_algorithm, grant_tokens),
+    ) -> SignResponse:
+        return cast(
+            "SignResponse",
+            self.call(
+                "Sign",
+                KeyId=key,
+                Message=message,
+                MessageType=message_type,
+                GrantTokens=list(grant_tokens),
+                SigningAlgorithm=self._signing_algorithm(key, signing_algorithm, grant_tokens),
+            ),
         )
 
     def verify(
@@ -315,15 +352,18 @@ class AwsKmsService:
         signing_algorithm: str | None = None,
         message_type: str = "RAW",
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
-        return self.call(
-            "Verify",
-            KeyId=key,
-            Message=message,
-            Signature=signature,
-            MessageType=message_type,
-            GrantTokens=list(grant_tokens),
-            SigningAlgorithm=self._signing_algorithm(key, signing_algorithm, grant_tokens),
+    ) -> VerifyResponse:
+        return cast(
+            "VerifyResponse",
+            self.call(
+                "Verify",
+                KeyId=key,
+                Message=message,
+                Signature=signature,
+                MessageType=message_type,
+                GrantTokens=list(grant_tokens),
+                SigningAlgorithm=self._signing_algorithm(key, signing_algorithm, grant_tokens),
+            ),
         )
 
     def _stream_message(
@@ -357,7 +397,7 @@ class AwsKmsService:
         signing_algorithm: str | None = None,
         message_type: str | None = None,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> SignResponse:
         message, algorithm, kind = self._stream_message(
             key, stream, signing_algorithm, message_type, grant_tokens
         )
@@ -374,7 +414,7 @@ class AwsKmsService:
         signing_algorithm: str | None = None,
         message_type: str | None = None,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> VerifyResponse:
         message, algorithm, kind = self._stream_message(
             key, stream, signing_algorithm, message_type, grant_tokens
         )
@@ -404,13 +444,16 @@ class AwsKmsService:
         *,
         mac_algorithm: str | None = None,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
-        return self.call(
-            "GenerateMac",
-            KeyId=key,
-            Message=message,
-            MacAlgorithm=self._mac_algorithm(key, mac_algorithm, grant_tokens),
-            GrantTokens=list(grant_tokens),
+    ) -> GenerateMacResponse:
+        return cast(
+            "GenerateMacResponse",
+            self.call(
+                "GenerateMac",
+                KeyId=key,
+                Message=message,
+                MacAlgorithm=self._mac_algorithm(key, mac_algorithm, grant_tokens),
+                GrantTokens=list(grant_tokens),
+            ),
         )
 
     def verify_mac(
@@ -421,14 +464,17 @@ class AwsKmsService:
         *,
         mac_algorithm: str | None = None,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
-        return self.call(
-            "VerifyMac",
-            KeyId=key,
-            Message=message,
-            Mac=mac,
-            MacAlgorithm=self._mac_algorithm(key, mac_algorithm, grant_tokens),
-            GrantTokens=list(grant_tokens),
+    ) -> VerifyMacResponse:
+        return cast(
+            "VerifyMacResponse",
+            self.call(
+                "VerifyMac",
+                KeyId=key,
+                Message=message,
+                Mac=mac,
+                MacAlgorithm=self._mac_algorithm(key, mac_algorithm, grant_tokens),
+                GrantTokens=list(grant_tokens),
+            ),
         )
 
     def derive_shared_secret(

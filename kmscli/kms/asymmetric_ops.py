@@ -49,6 +49,14 @@ from kmscli.store import RecordView
 
 if TYPE_CHECKING:
     from kmscli.kms.service import KmsService
+    from kmscli.kmsapi.shapes import (
+        DecryptResponse,
+        EncryptResponse,
+        GenerateMacResponse,
+        SignResponse,
+        VerifyMacResponse,
+        VerifyResponse,
+    )
 
 MAX_SIGNATURE = 6144
 MAX_MAC = 6144
@@ -264,7 +272,7 @@ def sign(
     signing_algorithm: str | None = None,
     message_type: str = RAW,
     grant_tokens: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> SignResponse:
     _check_length(message, "message", MAX_MESSAGE)
     _check_signing_request(signing_algorithm, message_type)
     with service.keyring.read() as view:
@@ -288,7 +296,7 @@ def verify(
     signing_algorithm: str | None = None,
     message_type: str = RAW,
     grant_tokens: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> VerifyResponse:
     _check_length(message, "message", MAX_MESSAGE)
     _check_length(signature, "signature", MAX_SIGNATURE)
     _check_signing_request(signing_algorithm, message_type)
@@ -378,7 +386,7 @@ def encrypt(
     algorithm: str,
     encryption_context: Mapping[str, str] | None,
     grant_tokens: Sequence[str],
-) -> dict[str, Any]:
+) -> EncryptResponse:
     validation.check_plaintext(plaintext)
     record = _rsa_request(service, key, "Encrypt", algorithm, encryption_context, grant_tokens)
     from kmscli.crypto import asymmetric
@@ -396,7 +404,7 @@ def decrypt(
     algorithm: str,
     encryption_context: Mapping[str, str] | None,
     grant_tokens: Sequence[str],
-) -> dict[str, Any]:
+) -> DecryptResponse:
     if key is None:
         raise ValidationException(
             f"KeyId is required to decrypt with the asymmetric algorithm {algorithm}."
@@ -440,7 +448,7 @@ def generate_mac(
     *,
     mac_algorithm: str | None = None,
     grant_tokens: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> GenerateMacResponse:
     _check_length(message, "message", MAX_MESSAGE)
     record, algorithm = _mac_request(service, key, "GenerateMac", mac_algorithm, grant_tokens)
     from kmscli.crypto import hmac_keys
@@ -457,7 +465,7 @@ def verify_mac(
     *,
     mac_algorithm: str | None = None,
     grant_tokens: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> VerifyMacResponse:
     _check_length(message, "message", MAX_MESSAGE)
     _check_length(mac, "mac", MAX_MAC)
     record, algorithm = _mac_request(service, key, "VerifyMac", mac_algorithm, grant_tokens)

@@ -1,12 +1,13 @@
 """The KMS API as one interface: every operation both backends offer, with its exact signature.
 
 Owns `KmsApi`, which `kmscli.kms.service.KmsService` (the keyring) and
-`kmscli.aws.service.AwsKmsService` (AWS KMS) both declare; mypy checks each against it, so a
-method that drifts (a renamed keyword, a missing default, another return type) fails the type
-check. The CLI and the envelope layer type the service they are given as `KmsApi`. Imported only
-under `TYPE_CHECKING`: nothing here runs. Must not hold behaviour (that is `kmscli.kmsapi` and
-`streams`). A backend may add keyword arguments with defaults (the aws backend's `decrypt`
-takes the Region to call), never drop or rename one.
+`kmscli.aws.service.AwsKmsService` (AWS KMS) both declare; mypy checks each against it, so a method
+that drifts (a renamed keyword, a missing default, another return type) fails the type check.
+Responses are the TypedDicts of `shapes` where one is declared, else `dict[str, Any]`. The CLI types
+`env.service` as `KmsApi`; the key providers need only the few operations of
+`kmscli.keyprovider.DataKeyService`. Imported only under `TYPE_CHECKING`: nothing here runs. Must
+not hold behaviour (that is `kmscli.kmsapi` and `streams`). A backend may add keyword arguments with
+defaults (the aws backend's `decrypt` takes the Region to call), never drop or rename one.
 
 Grants are not here: the local backend offers them as functions of `kmscli.kms.grants`.
 """
@@ -15,9 +16,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kmscli.kmsapi.streams import Readable
+
+if TYPE_CHECKING:
+    from kmscli.kmsapi.shapes import (
+        DecryptResponse,
+        EncryptResponse,
+        GenerateDataKeyResponse,
+        GenerateMacResponse,
+        KeyMetadataResponse,
+        ListAliasesResponse,
+        ListKeysResponse,
+        ReEncryptResponse,
+        SignResponse,
+        VerifyMacResponse,
+        VerifyResponse,
+    )
 
 
 class KmsApi(Protocol):
@@ -35,11 +51,13 @@ class KmsApi(Protocol):
         tags: Sequence[tuple[str, str]] = (),
         alias: str | None = None,
         bypass_policy_lockout_safety_check: bool = False,
-    ) -> dict[str, Any]: ...
+    ) -> KeyMetadataResponse: ...
 
-    def describe_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> dict[str, Any]: ...
+    def describe_key(
+        self, key: str, *, grant_tokens: Sequence[str] = ()
+    ) -> KeyMetadataResponse: ...
 
-    def list_keys(self) -> dict[str, Any]: ...
+    def list_keys(self) -> ListKeysResponse: ...
 
     def enable_key(self, key: str) -> dict[str, Any]: ...
 
@@ -66,7 +84,7 @@ class KmsApi(Protocol):
 
     def delete_alias(self, alias: str) -> dict[str, Any]: ...
 
-    def list_aliases(self, key: str | None = None) -> dict[str, Any]: ...
+    def list_aliases(self, key: str | None = None) -> ListAliasesResponse: ...
 
     def encrypt(
         self,
@@ -77,7 +95,7 @@ class KmsApi(Protocol):
         via_service: bool = False,
         grant_tokens: Sequence[str] = (),
         encryption_algorithm: str | None = None,
-    ) -> dict[str, Any]: ...
+    ) -> EncryptResponse: ...
 
     def generate_data_key(
         self,
@@ -89,7 +107,7 @@ class KmsApi(Protocol):
         with_plaintext: bool = True,
         via_service: bool = False,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]: ...
+    ) -> GenerateDataKeyResponse: ...
 
     def decrypt(
         self,
@@ -100,7 +118,7 @@ class KmsApi(Protocol):
         via_service: bool = False,
         grant_tokens: Sequence[str] = (),
         encryption_algorithm: str | None = None,
-    ) -> dict[str, Any]: ...
+    ) -> DecryptResponse: ...
 
     def get_public_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> dict[str, Any]: ...
 
@@ -112,7 +130,7 @@ class KmsApi(Protocol):
         signing_algorithm: str | None = None,
         message_type: str = "RAW",
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]: ...
+    ) -> SignResponse: ...
 
     def verify(
         self,
@@ -123,7 +141,7 @@ class KmsApi(Protocol):
         signing_algorithm: str | None = None,
         message_type: str = "RAW",
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]: ...
+    ) -> VerifyResponse: ...
 
     def sign_stream(
         self,
@@ -133,7 +151,7 @@ class KmsApi(Protocol):
         signing_algorithm: str | None = None,
         message_type: str | None = None,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]: ...
+    ) -> SignResponse: ...
 
     def verify_stream(
         self,
@@ -144,7 +162,7 @@ class KmsApi(Protocol):
         signing_algorithm: str | None = None,
         message_type: str | None = None,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]: ...
+    ) -> VerifyResponse: ...
 
     def generate_mac(
         self,
@@ -153,7 +171,7 @@ class KmsApi(Protocol):
         *,
         mac_algorithm: str | None = None,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]: ...
+    ) -> GenerateMacResponse: ...
 
     def verify_mac(
         self,
@@ -163,7 +181,7 @@ class KmsApi(Protocol):
         *,
         mac_algorithm: str | None = None,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]: ...
+    ) -> VerifyMacResponse: ...
 
     def derive_shared_secret(
         self,
@@ -259,4 +277,4 @@ class KmsApi(Protocol):
         destination_encryption_context: Mapping[str, str] | None = None,
         source_key: str | None = None,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]: ...
+    ) -> ReEncryptResponse: ...

@@ -11,7 +11,7 @@ A test enumerates KmsService's public methods: a new operation must be added her
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ from kmscli.server.protocol import Members, serialization_error
 if TYPE_CHECKING:
     from kmscli.kms.service import KmsService
 
-Call = Callable[["KmsService", Members], dict[str, Any]]
+Call = Callable[["KmsService", Members], Mapping[str, Any]]
 
 SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
 
@@ -56,7 +56,7 @@ def _key(m: Members) -> str:
 # -- keys ---------------------------------------------------------------------------------------
 
 
-def create_key(s: KmsService, m: Members) -> dict[str, Any]:
+def create_key(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "CustomKeyStoreId", "XksKeyId")
     return s.create_key(
         description=m.string("Description") or "",
@@ -70,35 +70,35 @@ def create_key(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def describe_key(s: KmsService, m: Members) -> dict[str, Any]:
+def describe_key(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.describe_key(_key(m), grant_tokens=m.strings("GrantTokens"))
 
 
-def list_keys(s: KmsService, m: Members) -> dict[str, Any]:
+def list_keys(s: KmsService, m: Members) -> Mapping[str, Any]:
     m.integer("Limit")  # type-checked; kmscli answers every key in one page (Truncated false)
     return s.list_keys()
 
 
-def enable_key(s: KmsService, m: Members) -> dict[str, Any]:
+def enable_key(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.enable_key(_key(m))
 
 
-def disable_key(s: KmsService, m: Members) -> dict[str, Any]:
+def disable_key(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.disable_key(_key(m))
 
 
-def update_key_description(s: KmsService, m: Members) -> dict[str, Any]:
+def update_key_description(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.update_key_description(_key(m), m.required_string("Description"))
 
 
 # -- key policies -------------------------------------------------------------------------------
 
 
-def get_key_policy(s: KmsService, m: Members) -> dict[str, Any]:
+def get_key_policy(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.get_key_policy(_key(m), m.string("PolicyName") or "default")
 
 
-def put_key_policy(s: KmsService, m: Members) -> dict[str, Any]:
+def put_key_policy(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.put_key_policy(
         _key(m),
         m.required_string("Policy"),
@@ -107,26 +107,26 @@ def put_key_policy(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def list_key_policies(s: KmsService, m: Members) -> dict[str, Any]:
+def list_key_policies(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.list_key_policies(_key(m))
 
 
 # -- aliases ------------------------------------------------------------------------------------
 
 
-def create_alias(s: KmsService, m: Members) -> dict[str, Any]:
+def create_alias(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.create_alias(m.required_string("AliasName"), m.required_string("TargetKeyId"))
 
 
-def update_alias(s: KmsService, m: Members) -> dict[str, Any]:
+def update_alias(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.update_alias(m.required_string("AliasName"), m.required_string("TargetKeyId"))
 
 
-def delete_alias(s: KmsService, m: Members) -> dict[str, Any]:
+def delete_alias(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.delete_alias(m.required_string("AliasName"))
 
 
-def list_aliases(s: KmsService, m: Members) -> dict[str, Any]:
+def list_aliases(s: KmsService, m: Members) -> Mapping[str, Any]:
     m.integer("Limit")
     return s.list_aliases(m.string("KeyId"))
 
@@ -134,7 +134,7 @@ def list_aliases(s: KmsService, m: Members) -> dict[str, Any]:
 # -- cryptographic operations -------------------------------------------------------------------
 
 
-def encrypt(s: KmsService, m: Members) -> dict[str, Any]:
+def encrypt(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun")
     return s.encrypt(
         _key(m),
@@ -145,7 +145,7 @@ def encrypt(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def _generate_data_key(s: KmsService, m: Members, *, with_plaintext: bool) -> dict[str, Any]:
+def _generate_data_key(s: KmsService, m: Members, *, with_plaintext: bool) -> Mapping[str, Any]:
     _unsupported(m, "DryRun", "Recipient")
     return s.generate_data_key(
         _key(m),
@@ -157,15 +157,15 @@ def _generate_data_key(s: KmsService, m: Members, *, with_plaintext: bool) -> di
     )
 
 
-def generate_data_key(s: KmsService, m: Members) -> dict[str, Any]:
+def generate_data_key(s: KmsService, m: Members) -> Mapping[str, Any]:
     return _generate_data_key(s, m, with_plaintext=True)
 
 
-def generate_data_key_without_plaintext(s: KmsService, m: Members) -> dict[str, Any]:
+def generate_data_key_without_plaintext(s: KmsService, m: Members) -> Mapping[str, Any]:
     return _generate_data_key(s, m, with_plaintext=False)
 
 
-def decrypt(s: KmsService, m: Members) -> dict[str, Any]:
+def decrypt(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun", "Recipient", "DryRunModifiers")
     return s.decrypt(
         m.blob("CiphertextBlob"),
@@ -176,7 +176,7 @@ def decrypt(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def re_encrypt(s: KmsService, m: Members) -> dict[str, Any]:
+def re_encrypt(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun")
     _symmetric_only(m, "SourceEncryptionAlgorithm")
     _symmetric_only(m, "DestinationEncryptionAlgorithm")
@@ -189,7 +189,7 @@ def re_encrypt(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def generate_data_key_pair(s: KmsService, m: Members) -> dict[str, Any]:
+def generate_data_key_pair(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun", "Recipient")
     return s.generate_data_key_pair(
         _key(m),
@@ -199,7 +199,7 @@ def generate_data_key_pair(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def generate_data_key_pair_without_plaintext(s: KmsService, m: Members) -> dict[str, Any]:
+def generate_data_key_pair_without_plaintext(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun")
     return s.generate_data_key_pair(
         _key(m),
@@ -213,11 +213,11 @@ def generate_data_key_pair_without_plaintext(s: KmsService, m: Members) -> dict[
 # -- asymmetric and HMAC keys -------------------------------------------------------------------
 
 
-def get_public_key(s: KmsService, m: Members) -> dict[str, Any]:
+def get_public_key(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.get_public_key(_key(m), grant_tokens=m.strings("GrantTokens"))
 
 
-def sign(s: KmsService, m: Members) -> dict[str, Any]:
+def sign(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun")
     return s.sign(
         _key(m),
@@ -228,7 +228,7 @@ def sign(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def verify(s: KmsService, m: Members) -> dict[str, Any]:
+def verify(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun")
     return s.verify(
         _key(m),
@@ -240,7 +240,7 @@ def verify(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def generate_mac(s: KmsService, m: Members) -> dict[str, Any]:
+def generate_mac(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun")
     return s.generate_mac(
         _key(m),
@@ -250,7 +250,7 @@ def generate_mac(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def verify_mac(s: KmsService, m: Members) -> dict[str, Any]:
+def verify_mac(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun")
     return s.verify_mac(
         _key(m),
@@ -261,7 +261,7 @@ def verify_mac(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def derive_shared_secret(s: KmsService, m: Members) -> dict[str, Any]:
+def derive_shared_secret(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun", "Recipient")
     return s.derive_shared_secret(
         _key(m),
@@ -271,7 +271,7 @@ def derive_shared_secret(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def generate_random(s: KmsService, m: Members) -> dict[str, Any]:
+def generate_random(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "CustomKeyStoreId", "Recipient")
     return s.generate_random(m.integer("NumberOfBytes"))
 
@@ -279,19 +279,19 @@ def generate_random(s: KmsService, m: Members) -> dict[str, Any]:
 # -- rotation, deletion, tags -------------------------------------------------------------------
 
 
-def enable_key_rotation(s: KmsService, m: Members) -> dict[str, Any]:
+def enable_key_rotation(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.enable_key_rotation(_key(m), m.integer("RotationPeriodInDays"))
 
 
-def disable_key_rotation(s: KmsService, m: Members) -> dict[str, Any]:
+def disable_key_rotation(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.disable_key_rotation(_key(m))
 
 
-def get_key_rotation_status(s: KmsService, m: Members) -> dict[str, Any]:
+def get_key_rotation_status(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.get_key_rotation_status(_key(m))
 
 
-def list_key_rotations(s: KmsService, m: Members) -> dict[str, Any]:
+def list_key_rotations(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.list_key_rotations(
         _key(m),
         include_key_material=m.string("IncludeKeyMaterial") or "ROTATIONS_ONLY",
@@ -300,34 +300,34 @@ def list_key_rotations(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def rotate_key_on_demand(s: KmsService, m: Members) -> dict[str, Any]:
+def rotate_key_on_demand(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.rotate_key_on_demand(_key(m))
 
 
-def schedule_key_deletion(s: KmsService, m: Members) -> dict[str, Any]:
+def schedule_key_deletion(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.schedule_key_deletion(_key(m), m.integer("PendingWindowInDays"))
 
 
-def cancel_key_deletion(s: KmsService, m: Members) -> dict[str, Any]:
+def cancel_key_deletion(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.cancel_key_deletion(_key(m))
 
 
-def tag_resource(s: KmsService, m: Members) -> dict[str, Any]:
+def tag_resource(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.tag_resource(_key(m), m.tags(required=True))
 
 
-def untag_resource(s: KmsService, m: Members) -> dict[str, Any]:
+def untag_resource(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.untag_resource(_key(m), m.strings("TagKeys", required=True))
 
 
-def list_resource_tags(s: KmsService, m: Members) -> dict[str, Any]:
+def list_resource_tags(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.list_resource_tags(_key(m), limit=m.integer("Limit"), marker=m.string("Marker"))
 
 
 # -- multi-Region keys and imported material ----------------------------------------------------
 
 
-def replicate_key(s: KmsService, m: Members) -> dict[str, Any]:
+def replicate_key(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.replicate_key(
         _key(m),
         m.required_string("ReplicaRegion"),
@@ -338,17 +338,17 @@ def replicate_key(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def update_primary_region(s: KmsService, m: Members) -> dict[str, Any]:
+def update_primary_region(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.update_primary_region(_key(m), m.required_string("PrimaryRegion"))
 
 
-def get_parameters_for_import(s: KmsService, m: Members) -> dict[str, Any]:
+def get_parameters_for_import(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.get_parameters_for_import(
         _key(m), m.required_string("WrappingAlgorithm"), m.required_string("WrappingKeySpec")
     )
 
 
-def import_key_material(s: KmsService, m: Members) -> dict[str, Any]:
+def import_key_material(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "KeyMaterialId", "KeyMaterialDescription")
     if m.string("ImportType") not in (None, "NEW_KEY_MATERIAL"):
         raise UnsupportedOperationException("kmscli supports ImportType NEW_KEY_MATERIAL only")
@@ -361,14 +361,14 @@ def import_key_material(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def delete_imported_key_material(s: KmsService, m: Members) -> dict[str, Any]:
+def delete_imported_key_material(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.delete_imported_key_material(_key(m), m.string("KeyMaterialId"))
 
 
 # -- grants (operation functions of kmscli.kms.grants) ------------------------------------------
 
 
-def create_grant(s: KmsService, m: Members) -> dict[str, Any]:
+def create_grant(s: KmsService, m: Members) -> Mapping[str, Any]:
     from kmscli.kms import grants
 
     _unsupported(m, "DryRun")
@@ -389,7 +389,7 @@ def create_grant(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def list_grants(s: KmsService, m: Members) -> dict[str, Any]:
+def list_grants(s: KmsService, m: Members) -> Mapping[str, Any]:
     from kmscli.kms import grants
 
     return grants.list_grants(
@@ -402,7 +402,7 @@ def list_grants(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def list_retirable_grants(s: KmsService, m: Members) -> dict[str, Any]:
+def list_retirable_grants(s: KmsService, m: Members) -> Mapping[str, Any]:
     from kmscli.kms import grants
 
     return grants.list_retirable_grants(
@@ -413,7 +413,7 @@ def list_retirable_grants(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def retire_grant(s: KmsService, m: Members) -> dict[str, Any]:
+def retire_grant(s: KmsService, m: Members) -> Mapping[str, Any]:
     from kmscli.kms import grants
 
     _unsupported(m, "DryRun")
@@ -422,7 +422,7 @@ def retire_grant(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def revoke_grant(s: KmsService, m: Members) -> dict[str, Any]:
+def revoke_grant(s: KmsService, m: Members) -> Mapping[str, Any]:
     from kmscli.kms import grants
 
     _unsupported(m, "DryRun")

@@ -18,13 +18,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# (copy's module name, backend source, method, the signature text, its drifted form)
+# (copy's module name, backend source, method, the signature text, its drifted form): a
+# renamed keyword, another response shape, a default taken away
 DRIFTS = {
     "drifted_aws": (
         "kmscli/aws/service.py",
         "encrypt",
         "        via_service: bool = False,\n",
         "        via_services: bool = False,\n",
+    ),
+    "drifted_shape": (
+        "kmscli/aws/service.py",
+        "generate_mac",
+        ") -> GenerateMacResponse:",
+        ") -> VerifyMacResponse:",
     ),
     "drifted_local": (
         "kmscli/kms/service.py",
@@ -37,7 +44,7 @@ DRIFTS = {
 
 def _drift(source: str, method: str, old: str, new: str) -> str:
     start = source.index(f"    def {method}(")
-    end = source.index(") -> ", start)
+    end = source.index(":\n", source.index(") -> ", start)) + 1
     assert old in source[start:end], f"{method} no longer has {old.strip()!r}"
     return source[:start] + source[start:end].replace(old, new, 1) + source[end:]
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from kmscli.kmsapi import SYMMETRIC_DEFAULT
 from kmscli.kmsapi.streams import Readable
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class KmsApi(Protocol):
         self,
         *,
         description: str = "",
-        key_spec: str = "SYMMETRIC_DEFAULT",
+        key_spec: str = SYMMETRIC_DEFAULT,
         key_usage: str | None = None,
         origin: str = "AWS_KMS",
         multi_region: bool = False,

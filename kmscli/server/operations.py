@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kmscli.errors import UnsupportedOperationException
+from kmscli.kmsapi import SYMMETRIC_DEFAULT
 from kmscli.server.protocol import Members, serialization_error
 
 if TYPE_CHECKING:
     from kmscli.kms.service import KmsService
 
 Call = Callable[["KmsService", Members], Mapping[str, Any]]
-
-SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,13 @@ from kmscli.kmsapi.streams import Readable, long_message
 if TYPE_CHECKING:
     from kmscli.kmsapi.shapes import (
         DecryptResponse,
+        DeriveSharedSecretResponse,
         EncryptResponse,
+        GenerateDataKeyPairResponse,
         GenerateDataKeyResponse,
         GenerateMacResponse,
+        GenerateRandomResponse,
+        GetPublicKeyResponse,
         KeyMetadata,
         KeyMetadataResponse,
         ListAliasesResponse,
@@ -303,13 +307,18 @@ class AwsKmsService:
             ),
         )
 
-    def generate_random(self, number_of_bytes: int | None) -> dict[str, Any]:
-        return self.call("GenerateRandom", NumberOfBytes=number_of_bytes)
+    def generate_random(self, number_of_bytes: int | None) -> GenerateRandomResponse:
+        return cast(
+            "GenerateRandomResponse", self.call("GenerateRandom", NumberOfBytes=number_of_bytes)
+        )
 
     # -- asymmetric and HMAC keys ---------------------------------------------------------------
 
-    def get_public_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> dict[str, Any]:
-        return self.call("GetPublicKey", KeyId=key, GrantTokens=list(grant_tokens))
+    def get_public_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> GetPublicKeyResponse:
+        return cast(
+            "GetPublicKeyResponse",
+            self.call("GetPublicKey", KeyId=key, GrantTokens=list(grant_tokens)),
+        )
 
     def _signing_algorithm(self, key: str, given: str | None, grant_tokens: Sequence[str]) -> str:
         """The request's algorithm, or the key spec's first (a kmscli default: AWS needs one)."""
@@ -484,13 +493,16 @@ class AwsKmsService:
         *,
         key_agreement_algorithm: str = "ECDH",
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
-        return self.call(
-            "DeriveSharedSecret",
-            KeyId=key,
-            KeyAgreementAlgorithm=key_agreement_algorithm,
-            PublicKey=public_key,
-            GrantTokens=list(grant_tokens),
+    ) -> DeriveSharedSecretResponse:
+        return cast(
+            "DeriveSharedSecretResponse",
+            self.call(
+                "DeriveSharedSecret",
+                KeyId=key,
+                KeyAgreementAlgorithm=key_agreement_algorithm,
+                PublicKey=public_key,
+                GrantTokens=list(grant_tokens),
+            ),
         )
 
     def generate_data_key_pair(
@@ -501,13 +513,16 @@ class AwsKmsService:
         encryption_context: Mapping[str, str] | None = None,
         with_plaintext: bool = True,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
-        return self.call(
-            "GenerateDataKeyPair" if with_plaintext else "GenerateDataKeyPairWithoutPlaintext",
-            KeyId=key,
-            KeyPairSpec=key_pair_spec,
-            EncryptionContext=dict(encryption_context or {}),
-            GrantTokens=list(grant_tokens),
+    ) -> GenerateDataKeyPairResponse:
+        return cast(
+            "GenerateDataKeyPairResponse",
+            self.call(
+                "GenerateDataKeyPair" if with_plaintext else "GenerateDataKeyPairWithoutPlaintext",
+                KeyId=key,
+                KeyPairSpec=key_pair_spec,
+                EncryptionContext=dict(encryption_context or {}),
+                GrantTokens=list(grant_tokens),
+            ),
         )
 
     # -- rotation -------------------------------------------------------------------------------

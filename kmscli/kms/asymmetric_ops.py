@@ -18,7 +18,7 @@ plain data and cheap.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from kmscli.crypto import keyspecs
 from kmscli.crypto.keyspecs import (
@@ -51,8 +51,11 @@ if TYPE_CHECKING:
     from kmscli.kms.service import KmsService
     from kmscli.kmsapi.shapes import (
         DecryptResponse,
+        DeriveSharedSecretResponse,
         EncryptResponse,
+        GenerateDataKeyPairResponse,
         GenerateMacResponse,
+        GetPublicKeyResponse,
         SignResponse,
         VerifyMacResponse,
         VerifyResponse,
@@ -214,7 +217,7 @@ def _public_der(service: KmsService, record: KeyRecord) -> bytes:
 
 def get_public_key(
     service: KmsService, key: str, *, grant_tokens: Sequence[str] = ()
-) -> dict[str, Any]:
+) -> GetPublicKeyResponse:
     with service.keyring.read() as view:
         record = _usable(service, view, key, "GetPublicKey", _facts(key, {}, grant_tokens))
     spec = keyspecs.key_spec(record.key_spec)
@@ -230,7 +233,7 @@ def get_public_key(
         "KeyUsage": record.key_usage,
     }
     response.update(spec.algorithms(record.key_usage))
-    return response
+    return cast("GetPublicKeyResponse", response)
 
 
 # -- Sign and Verify -----------------------------------------------------------------------------
@@ -489,7 +492,7 @@ def derive_shared_secret(
     *,
     key_agreement_algorithm: str = keyspecs.ECDH,
     grant_tokens: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> DeriveSharedSecretResponse:
     _check_enum(key_agreement_algorithm, (keyspecs.ECDH,), "keyAgreementAlgorithm")
     _check_length(public_key, "publicKey", MAX_PUBLIC_KEY)
     extra = {"kms:KeyAgreementAlgorithm": key_agreement_algorithm}
@@ -520,7 +523,7 @@ def generate_data_key_pair(
     encryption_context: Mapping[str, str] | None = None,
     with_plaintext: bool = True,
     grant_tokens: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> GenerateDataKeyPairResponse:
     if key_pair_spec == "SM2":
         raise UnsupportedOperationException(
             "Key pair spec SM2 is available only in the AWS China Regions; kmscli does not "
@@ -551,4 +554,4 @@ def generate_data_key_pair(
             "KeyMaterialId": material_id,
         }
     )
-    return response
+    return cast("GenerateDataKeyPairResponse", response)

@@ -63,9 +63,13 @@ if TYPE_CHECKING:
     from kmscli.kmsapi.shapes import (
         AliasListEntry,
         DecryptResponse,
+        DeriveSharedSecretResponse,
         EncryptResponse,
+        GenerateDataKeyPairResponse,
         GenerateDataKeyResponse,
         GenerateMacResponse,
+        GenerateRandomResponse,
+        GetPublicKeyResponse,
         KeyListEntry,
         KeyMetadata,
         KeyMetadataResponse,
@@ -835,7 +839,7 @@ class KmsService:
 
     # -- asymmetric and HMAC keys: kmscli.kms.asymmetric_ops, imported when first used ----------
 
-    def get_public_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> dict[str, Any]:
+    def get_public_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> GetPublicKeyResponse:
         from kmscli.kms import asymmetric_ops
 
         return asymmetric_ops.get_public_key(self, key, grant_tokens=grant_tokens)
@@ -964,7 +968,7 @@ class KmsService:
         *,
         key_agreement_algorithm: str = "ECDH",
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> DeriveSharedSecretResponse:
         from kmscli.kms import asymmetric_ops
 
         return asymmetric_ops.derive_shared_secret(
@@ -983,7 +987,7 @@ class KmsService:
         encryption_context: Mapping[str, str] | None = None,
         with_plaintext: bool = True,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> GenerateDataKeyPairResponse:
         from kmscli.kms import asymmetric_ops
 
         return asymmetric_ops.generate_data_key_pair(
@@ -995,7 +999,7 @@ class KmsService:
             grant_tokens=grant_tokens,
         )
 
-    def generate_random(self, number_of_bytes: int | None) -> dict[str, Any]:
+    def generate_random(self, number_of_bytes: int | None) -> GenerateRandomResponse:
         count = validation.check_random_size(number_of_bytes)
         with self.keyring.read() as view:
             self._authorize_iam(view, "GenerateRandom")

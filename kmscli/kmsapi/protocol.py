@@ -24,9 +24,13 @@ from kmscli.kmsapi.streams import Readable
 if TYPE_CHECKING:
     from kmscli.kmsapi.shapes import (
         DecryptResponse,
+        DeriveSharedSecretResponse,
         EncryptResponse,
+        GenerateDataKeyPairResponse,
         GenerateDataKeyResponse,
         GenerateMacResponse,
+        GenerateRandomResponse,
+        GetPublicKeyResponse,
         KeyMetadataResponse,
         ListAliasesResponse,
         ListKeysResponse,
@@ -121,7 +125,9 @@ class KmsApi(Protocol):
         encryption_algorithm: str | None = None,
     ) -> DecryptResponse: ...
 
-    def get_public_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> dict[str, Any]: ...
+    def get_public_key(
+        self, key: str, *, grant_tokens: Sequence[str] = ()
+    ) -> GetPublicKeyResponse: ...
 
     def sign(
         self,
@@ -191,7 +197,7 @@ class KmsApi(Protocol):
         *,
         key_agreement_algorithm: str = "ECDH",
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]: ...
+    ) -> DeriveSharedSecretResponse: ...
 
     def generate_data_key_pair(
         self,
@@ -201,9 +207,9 @@ class KmsApi(Protocol):
         encryption_context: Mapping[str, str] | None = None,
         with_plaintext: bool = True,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]: ...
+    ) -> GenerateDataKeyPairResponse: ...
 
-    def generate_random(self, number_of_bytes: int | None) -> dict[str, Any]: ...
+    def generate_random(self, number_of_bytes: int | None) -> GenerateRandomResponse: ...
 
     def enable_key_rotation(
         self, key: str, rotation_period_in_days: int | None = None

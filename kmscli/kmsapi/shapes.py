@@ -138,3 +138,36 @@ class VerifyMacResponse(TypedDict):
     KeyId: str
     MacValid: bool
     MacAlgorithm: str
+
+
+class GetPublicKeyResponse(TypedDict):
+    KeyId: str
+    PublicKey: bytes
+    CustomerMasterKeySpec: NotRequired[str]
+    KeySpec: NotRequired[str]
+    KeyUsage: NotRequired[str]
+    EncryptionAlgorithms: NotRequired[list[str]]
+    SigningAlgorithms: NotRequired[list[str]]
+    KeyAgreementAlgorithms: NotRequired[list[str]]
+
+
+class GenerateDataKeyPairResponse(TypedDict):
+    """GenerateDataKeyPair (with PrivateKeyPlaintext) and ...WithoutPlaintext (without)."""
+
+    KeyId: str
+    PrivateKeyCiphertextBlob: NotRequired[bytes]
+    PrivateKeyPlaintext: NotRequired[bytes]
+    PublicKey: NotRequired[bytes]
+    KeyPairSpec: NotRequired[str]
+    KeyMaterialId: NotRequired[str]
+
+
+class DeriveSharedSecretResponse(TypedDict):
+    KeyId: str
+    SharedSecret: bytes
+    KeyAgreementAlgorithm: str
+    KeyOrigin: NotRequired[str]
+
+
+class GenerateRandomResponse(TypedDict):
+    Plaintext: bytes

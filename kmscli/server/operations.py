@@ -78,26 +78,26 @@ def list_keys(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.list_keys()
 
 
-def enable_key(s: KmsService, m: Members) -> Mapping[str, Any]:
+def enable_key(s: KmsService, m: Members) -> dict[str, Any]:
     return s.enable_key(_key(m))
 
 
-def disable_key(s: KmsService, m: Members) -> Mapping[str, Any]:
+def disable_key(s: KmsService, m: Members) -> dict[str, Any]:
     return s.disable_key(_key(m))
 
 
-def update_key_description(s: KmsService, m: Members) -> Mapping[str, Any]:
+def update_key_description(s: KmsService, m: Members) -> dict[str, Any]:
     return s.update_key_description(_key(m), m.required_string("Description"))
 
 
 # -- key policies -------------------------------------------------------------------------------
 
 
-def get_key_policy(s: KmsService, m: Members) -> Mapping[str, Any]:
+def get_key_policy(s: KmsService, m: Members) -> dict[str, Any]:
     return s.get_key_policy(_key(m), m.string("PolicyName") or "default")
 
 
-def put_key_policy(s: KmsService, m: Members) -> Mapping[str, Any]:
+def put_key_policy(s: KmsService, m: Members) -> dict[str, Any]:
     return s.put_key_policy(
         _key(m),
         m.required_string("Policy"),
@@ -106,22 +106,22 @@ def put_key_policy(s: KmsService, m: Members) -> Mapping[str, Any]:
     )
 
 
-def list_key_policies(s: KmsService, m: Members) -> Mapping[str, Any]:
+def list_key_policies(s: KmsService, m: Members) -> dict[str, Any]:
     return s.list_key_policies(_key(m))
 
 
 # -- aliases ------------------------------------------------------------------------------------
 
 
-def create_alias(s: KmsService, m: Members) -> Mapping[str, Any]:
+def create_alias(s: KmsService, m: Members) -> dict[str, Any]:
     return s.create_alias(m.required_string("AliasName"), m.required_string("TargetKeyId"))
 
 
-def update_alias(s: KmsService, m: Members) -> Mapping[str, Any]:
+def update_alias(s: KmsService, m: Members) -> dict[str, Any]:
     return s.update_alias(m.required_string("AliasName"), m.required_string("TargetKeyId"))
 
 
-def delete_alias(s: KmsService, m: Members) -> Mapping[str, Any]:
+def delete_alias(s: KmsService, m: Members) -> dict[str, Any]:
     return s.delete_alias(m.required_string("AliasName"))
 
 
@@ -278,19 +278,19 @@ def generate_random(s: KmsService, m: Members) -> Mapping[str, Any]:
 # -- rotation, deletion, tags -------------------------------------------------------------------
 
 
-def enable_key_rotation(s: KmsService, m: Members) -> Mapping[str, Any]:
+def enable_key_rotation(s: KmsService, m: Members) -> dict[str, Any]:
     return s.enable_key_rotation(_key(m), m.integer("RotationPeriodInDays"))
 
 
-def disable_key_rotation(s: KmsService, m: Members) -> Mapping[str, Any]:
+def disable_key_rotation(s: KmsService, m: Members) -> dict[str, Any]:
     return s.disable_key_rotation(_key(m))
 
 
-def get_key_rotation_status(s: KmsService, m: Members) -> Mapping[str, Any]:
+def get_key_rotation_status(s: KmsService, m: Members) -> dict[str, Any]:
     return s.get_key_rotation_status(_key(m))
 
 
-def list_key_rotations(s: KmsService, m: Members) -> Mapping[str, Any]:
+def list_key_rotations(s: KmsService, m: Members) -> dict[str, Any]:
     return s.list_key_rotations(
         _key(m),
         include_key_material=m.string("IncludeKeyMaterial") or "ROTATIONS_ONLY",
@@ -299,34 +299,34 @@ def list_key_rotations(s: KmsService, m: Members) -> Mapping[str, Any]:
     )
 
 
-def rotate_key_on_demand(s: KmsService, m: Members) -> Mapping[str, Any]:
+def rotate_key_on_demand(s: KmsService, m: Members) -> dict[str, Any]:
     return s.rotate_key_on_demand(_key(m))
 
 
-def schedule_key_deletion(s: KmsService, m: Members) -> Mapping[str, Any]:
+def schedule_key_deletion(s: KmsService, m: Members) -> dict[str, Any]:
     return s.schedule_key_deletion(_key(m), m.integer("PendingWindowInDays"))
 
 
-def cancel_key_deletion(s: KmsService, m: Members) -> Mapping[str, Any]:
+def cancel_key_deletion(s: KmsService, m: Members) -> dict[str, Any]:
     return s.cancel_key_deletion(_key(m))
 
 
-def tag_resource(s: KmsService, m: Members) -> Mapping[str, Any]:
+def tag_resource(s: KmsService, m: Members) -> dict[str, Any]:
     return s.tag_resource(_key(m), m.tags(required=True))
 
 
-def untag_resource(s: KmsService, m: Members) -> Mapping[str, Any]:
+def untag_resource(s: KmsService, m: Members) -> dict[str, Any]:
     return s.untag_resource(_key(m), m.strings("TagKeys", required=True))
 
 
-def list_resource_tags(s: KmsService, m: Members) -> Mapping[str, Any]:
+def list_resource_tags(s: KmsService, m: Members) -> dict[str, Any]:
     return s.list_resource_tags(_key(m), limit=m.integer("Limit"), marker=m.string("Marker"))
 
 
 # -- multi-Region keys and imported material ----------------------------------------------------
 
 
-def replicate_key(s: KmsService, m: Members) -> Mapping[str, Any]:
+def replicate_key(s: KmsService, m: Members) -> dict[str, Any]:
     return s.replicate_key(
         _key(m),
         m.required_string("ReplicaRegion"),
@@ -337,17 +337,17 @@ def replicate_key(s: KmsService, m: Members) -> Mapping[str, Any]:
     )
 
 
-def update_primary_region(s: KmsService, m: Members) -> Mapping[str, Any]:
+def update_primary_region(s: KmsService, m: Members) -> dict[str, Any]:
     return s.update_primary_region(_key(m), m.required_string("PrimaryRegion"))
 
 
-def get_parameters_for_import(s: KmsService, m: Members) -> Mapping[str, Any]:
+def get_parameters_for_import(s: KmsService, m: Members) -> dict[str, Any]:
     return s.get_parameters_for_import(
         _key(m), m.required_string("WrappingAlgorithm"), m.required_string("WrappingKeySpec")
     )
 
 
-def import_key_material(s: KmsService, m: Members) -> Mapping[str, Any]:
+def import_key_material(s: KmsService, m: Members) -> dict[str, Any]:
     _unsupported(m, "KeyMaterialId", "KeyMaterialDescription")
     if m.string("ImportType") not in (None, "NEW_KEY_MATERIAL"):
         raise UnsupportedOperationException("kmscli supports ImportType NEW_KEY_MATERIAL only")
@@ -360,14 +360,14 @@ def import_key_material(s: KmsService, m: Members) -> Mapping[str, Any]:
     )
 
 
-def delete_imported_key_material(s: KmsService, m: Members) -> Mapping[str, Any]:
+def delete_imported_key_material(s: KmsService, m: Members) -> dict[str, Any]:
     return s.delete_imported_key_material(_key(m), m.string("KeyMaterialId"))
 
 
 # -- grants (operation functions of kmscli.kms.grants) ------------------------------------------
 
 
-def create_grant(s: KmsService, m: Members) -> Mapping[str, Any]:
+def create_grant(s: KmsService, m: Members) -> dict[str, Any]:
     from kmscli.kms import grants
 
     _unsupported(m, "DryRun")
@@ -388,7 +388,7 @@ def create_grant(s: KmsService, m: Members) -> Mapping[str, Any]:
     )
 
 
-def list_grants(s: KmsService, m: Members) -> Mapping[str, Any]:
+def list_grants(s: KmsService, m: Members) -> dict[str, Any]:
     from kmscli.kms import grants
 
     return grants.list_grants(
@@ -401,7 +401,7 @@ def list_grants(s: KmsService, m: Members) -> Mapping[str, Any]:
     )
 
 
-def list_retirable_grants(s: KmsService, m: Members) -> Mapping[str, Any]:
+def list_retirable_grants(s: KmsService, m: Members) -> dict[str, Any]:
     from kmscli.kms import grants
 
     return grants.list_retirable_grants(
@@ -412,7 +412,7 @@ def list_retirable_grants(s: KmsService, m: Members) -> Mapping[str, Any]:
     )
 
 
-def retire_grant(s: KmsService, m: Members) -> Mapping[str, Any]:
+def retire_grant(s: KmsService, m: Members) -> dict[str, Any]:
     from kmscli.kms import grants
 
     _unsupported(m, "DryRun")
@@ -421,7 +421,7 @@ def retire_grant(s: KmsService, m: Members) -> Mapping[str, Any]:
     )
 
 
-def revoke_grant(s: KmsService, m: Members) -> Mapping[str, Any]:
+def revoke_grant(s: KmsService, m: Members) -> dict[str, Any]:
     from kmscli.kms import grants
 
     _unsupported(m, "DryRun")

@@ -106,7 +106,7 @@ class DataKeyService(Protocol):
         encryption_context: Mapping[str, str] | None = None,
         via_service: bool = False,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]: ...
+    ) -> Mapping[str, Any]: ...
 
     def encrypt(
         self,
@@ -116,9 +116,9 @@ class DataKeyService(Protocol):
         *,
         via_service: bool = False,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]: ...
+    ) -> Mapping[str, Any]: ...
 
-    def describe_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> dict[str, Any]: ...
+    def describe_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> Mapping[str, Any]: ...
 
 
 class ServiceKeyProvider:
@@ -171,7 +171,7 @@ class ServiceKeyProvider:
 
     def _decrypt(
         self, key_arn: str, ciphertext: bytes, encryption_context: Mapping[str, str]
-    ) -> dict[str, Any]:
+    ) -> Mapping[str, Any]:
         """The Decrypt response for the data key `key_arn` wrapped."""
         raise NotImplementedError
 

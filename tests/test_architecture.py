@@ -47,8 +47,10 @@ ALLOWED: dict[str, set[str]] = {
     "kmscli.keyprovider": {"kmscli.errors"},
     "kmscli.files": {"kmscli.errors"},
     "kmscli.datakeycache": {"kmscli.errors", "kmscli.keyprovider"},
+    "kmscli.kmsapi": {"kmscli.errors", "kmscli.crypto"},
     "kmscli.envelope": {
         "kmscli.errors",
+        "kmscli.kmsapi",
         "kmscli.message",
         "kmscli.keyprovider",
         "kmscli.datakeycache",
@@ -60,14 +62,22 @@ ALLOWED: dict[str, set[str]] = {
         "kmscli.store",
         "kmscli.message",
         "kmscli.keyprovider",
+        "kmscli.kmsapi",
     },
-    "kmscli.aws": {"kmscli", "kmscli.errors", "kmscli.crypto", "kmscli.keyprovider"},
+    "kmscli.aws": {
+        "kmscli",
+        "kmscli.errors",
+        "kmscli.crypto",
+        "kmscli.keyprovider",
+        "kmscli.kmsapi",
+    },
     "kmscli.server": {
         "kmscli.errors",
         "kmscli.crypto",
         "kmscli.kms",
         "kmscli.store",
         "kmscli.policy",
+        "kmscli.kmsapi",
     },
 }
 

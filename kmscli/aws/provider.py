@@ -36,7 +36,7 @@ class AwsKeyProvider(ServiceKeyProvider):
 
     def _decrypt(
         self, key_arn: str, ciphertext: bytes, encryption_context: Mapping[str, str]
-    ) -> dict[str, Any]:
+    ) -> Mapping[str, Any]:
         key, region = self._decrypting_key(key_arn)
         return self.service.decrypt(
             ciphertext,

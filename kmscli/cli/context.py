@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from kmscli.aws.service import AwsKmsService
     from kmscli.kms.provider import LocalKeyProvider
     from kmscli.kms.service import KmsService
+    from kmscli.kmsapi.protocol import KmsApi
     from kmscli.store import Keyring
 
 DEFAULT_REGION = "us-east-1"
@@ -340,8 +341,8 @@ class Environment:
         KmsService(keyring, region=self.region, clock=self.now)  # it catches up when made
 
     @cached_property
-    def service(self) -> KmsService | AwsKmsService:
-        """The KMS operations of the chosen backend."""
+    def service(self) -> KmsApi:
+        """The KMS operations of the chosen backend: what both backends offer, no more."""
         if self.backend == "aws":
             return self.aws_service
         return self.local_service

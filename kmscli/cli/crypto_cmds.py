@@ -336,7 +336,7 @@ def _encrypt_direct(
             encryption_algorithm=encryption_algorithm,
         )
         if not deliver(env, job, response, "CiphertextBlob", mode, overwrite=force):
-            return response
+            return dict(response)
     verbose(env, f"encrypted {job.source_label} -> {job.target_label} under {response['KeyId']}")
     return {"Input": job.source_label, "Output": job.target_label, "KeyId": response["KeyId"]}
 
@@ -482,7 +482,7 @@ def _decrypt_blob(
         grant_tokens=env.provider.grant_tokens,
     )
     if not deliver(env, job, response, "Plaintext", mode, overwrite=force):
-        return response
+        return dict(response)
     material = response.get("KeyMaterialId")  # AWS KMS answers it since 2025; moto does not
     verbose(
         env,
@@ -518,7 +518,7 @@ def _decrypt_rsa(
         encryption_algorithm=algorithm,
     )
     if not deliver(env, job, response, "Plaintext", mode, overwrite=force):
-        return response
+        return dict(response)
     verbose(env, f"decrypted {job.source_label} -> {job.target_label} with {response['KeyId']}")
     return {"Input": job.source_label, "Output": job.target_label, "KeyId": response["KeyId"]}
 

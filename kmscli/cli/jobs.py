@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, BinaryIO, cast
 
@@ -228,7 +228,7 @@ def sink(
 def deliver(
     env: Environment,
     job: Job,
-    response: dict[str, Any],
+    response: Mapping[str, Any],
     member: str,
     mode: int,
     *,

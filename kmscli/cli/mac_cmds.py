@@ -23,8 +23,7 @@ from kmscli.cli.sign_cmds import (
     report_valid,
 )
 from kmscli.errors import KMSInvalidMacException, ValidationException
-
-MAX_MESSAGE = 4096
+from kmscli.kmsapi import MAX_MESSAGE
 
 
 @subgroup(cli, "mac")

@@ -293,7 +293,7 @@ def _reencrypt_blob(
         grant_tokens=env.provider.grant_tokens,
     )
     if not deliver(env, job, response, "CiphertextBlob", mode, overwrite=force, in_place=in_place):
-        return response
+        return dict(response)
     verbose(
         env,
         f"re-encrypted {job.source_label} -> {job.target_label}: {response['SourceKeyId']} -> "

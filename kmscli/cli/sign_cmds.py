@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import click
 
@@ -329,7 +329,7 @@ def verify(
     signature = read_binary(signature_file, what="signature")
     try:
         with open_message(source) as stream:
-            response: dict[str, Any] = env.service.verify_stream(
+            response = env.service.verify_stream(
                 key,
                 stream,
                 signature,

@@ -12,7 +12,7 @@ resolve, create or change anything.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -159,7 +159,7 @@ def key_hints(env: Environment, references: Sequence[str]) -> list[str]:
 def _alias_names(env: Environment) -> set[str]:
     """The alias names of the region as the caller may list them; none if it may not."""
     try:
-        response: dict[str, Any] = env.service.list_aliases()
+        response = env.service.list_aliases()
     except (KmsError, OSError):
         return set()
     return {entry["AliasName"] for entry in response.get("Aliases", ())}

@@ -17,23 +17,18 @@ plain data and cheap.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, cast
 
 from kmscli.crypto import keyspecs
 from kmscli.crypto.keyspecs import (
-    DIGEST,
     ENCRYPT_DECRYPT,
-    EXTERNAL_MU,
     GENERATE_VERIFY_MAC,
     HMAC,
     KEY_AGREEMENT,
-    ML_DSA,
     RAW,
     SIGN_VERIFY,
     SYMMETRIC,
-    SYMMETRIC_DEFAULT,
 )
 from kmscli.errors import (
     InvalidKeyUsageException,
@@ -48,20 +43,28 @@ from kmscli.kms.authorization import RequestFacts
 from kmscli.kms.ids import parse_key_reference
 from kmscli.kms.model import ORIGIN_EXTERNAL, KeyRecord, Material
 from kmscli.kms.states import check_state
+from kmscli.kmsapi import MAX_MESSAGE, SYMMETRIC_DEFAULT
+from kmscli.kmsapi.streams import Readable, long_message
 from kmscli.store import RecordView
 
 if TYPE_CHECKING:
     from kmscli.kms.service import KmsService
+    from kmscli.kmsapi.shapes import (
+        DecryptResponse,
+        DeriveSharedSecretResponse,
+        EncryptResponse,
+        GenerateDataKeyPairResponse,
+        GenerateMacResponse,
+        GetPublicKeyResponse,
+        SignResponse,
+        VerifyMacResponse,
+        VerifyResponse,
+    )
 
-MAX_MESSAGE = 4096
 MAX_SIGNATURE = 6144
 MAX_MAC = 6144
 MAX_PUBLIC_KEY = 8192
 MAX_RSA_CIPHERTEXT = 6144
-
-
-class Readable(Protocol):
-    def read(self, size: int = ..., /) -> bytes: ...
 
 
 # -- CreateKey -----------------------------------------------------------------------------------
@@ -214,7 +217,7 @@ def _public_der(service: KmsService, record: KeyRecord) -> bytes:
 
 def get_public_key(
     service: KmsService, key: str, *, grant_tokens: Sequence[str] = ()
-) -> dict[str, Any]:
+) -> GetPublicKeyResponse:
     with service.keyring.read() as view:
         record = _usable(service, view, key, "GetPublicKey", _facts(key, {}, grant_tokens))
     spec = keyspecs.key_spec(record.key_spec)
@@ -230,7 +233,7 @@ def get_public_key(
         "KeyUsage": record.key_usage,
     }
     response.update(spec.algorithms(record.key_usage))
-    return response
+    return cast("GetPublicKeyResponse", response)
 
 
 # -- Sign and Verify -----------------------------------------------------------------------------
@@ -272,7 +275,7 @@ def sign(
     signing_algorithm: str | None = None,
     message_type: str = RAW,
     grant_tokens: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> SignResponse:
     _check_length(message, "message", MAX_MESSAGE)
     _check_signing_request(signing_algorithm, message_type)
     with service.keyring.read() as view:
@@ -296,7 +299,7 @@ def verify(
     signing_algorithm: str | None = None,
     message_type: str = RAW,
     grant_tokens: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> VerifyResponse:
     _check_length(message, "message", MAX_MESSAGE)
     _check_length(signature, "signature", MAX_SIGNATURE)
     _check_signing_request(signing_algorithm, message_type)
@@ -321,26 +324,6 @@ def verify(
     return {"KeyId": record.arn, "SignatureValid": True, "SigningAlgorithm": algorithm}
 
 
-class _Prefixed:
-    """A stream with the bytes already read from it put back in front."""
-
-    def __init__(self, head: bytes, rest: Readable) -> None:
-        self._chunks = itertools.chain([head], iter(lambda: rest.read(1 << 20), b""))
-        self._pending = b""
-
-    def read(self, size: int = -1, /) -> bytes:
-        while size < 0 or len(self._pending) < size:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                break
-            self._pending += chunk
-        if size < 0:
-            data, self._pending = self._pending, b""
-        else:
-            data, self._pending = self._pending[:size], self._pending[size:]
-        return data
-
-
 def stream_message(
     service: KmsService,
     key: str,
@@ -351,8 +334,7 @@ def stream_message(
     """The (message, algorithm, MessageType) to Sign or Verify a stream of any size with.
 
     Up to 4096 bytes are sent as they are (RAW, unless `message_type` says what they are);
-    a longer stream is hashed here with the algorithm's hash and sent as a DIGEST, or, for
-    ML-DSA, reduced to its μ and sent as EXTERNAL_MU (as AWS recommends for large messages).
+    a longer stream as `kmscli.kmsapi.streams.long_message` says, as the aws backend does.
     Looking up which algorithm applies reads the key's spec, not its material's use: the
     Sign/Verify that follows is the authorized operation.
     """
@@ -369,19 +351,10 @@ def stream_message(
     _check_signing_request(signing_algorithm, RAW)
     if record.key_usage != SIGN_VERIFY or algorithm is None:
         return head, algorithm, RAW  # the operation refuses it in AWS's words
-    from kmscli.crypto import asymmetric
-
-    found = keyspecs.signing_algorithm(record.key_spec, algorithm)
-    whole = _Prefixed(head, stream)
-    if DIGEST in found.message_types:
-        return asymmetric.digest_stream(algorithm, whole), algorithm, DIGEST
-    if keyspecs.key_spec(record.key_spec).family == ML_DSA:
-        public = _public_der(service, record)
-        return asymmetric.external_mu_stream(record.key_spec, public, whole), algorithm, EXTERNAL_MU
-    raise ValidationException(
-        f"Algorithm {algorithm} signs messages of at most {MAX_MESSAGE} bytes (MessageType RAW "
-        "only), and this message is longer."
+    message, kind = long_message(
+        record.key_spec, algorithm, head, stream, lambda: _public_der(service, record)
     )
+    return message, algorithm, kind
 
 
 # -- RSA Encrypt and Decrypt ---------------------------------------------------------------------
@@ -416,7 +389,7 @@ def encrypt(
     algorithm: str,
     encryption_context: Mapping[str, str] | None,
     grant_tokens: Sequence[str],
-) -> dict[str, Any]:
+) -> EncryptResponse:
     validation.check_plaintext(plaintext)
     record = _rsa_request(service, key, "Encrypt", algorithm, encryption_context, grant_tokens)
     from kmscli.crypto import asymmetric
@@ -434,7 +407,7 @@ def decrypt(
     algorithm: str,
     encryption_context: Mapping[str, str] | None,
     grant_tokens: Sequence[str],
-) -> dict[str, Any]:
+) -> DecryptResponse:
     if key is None:
         raise ValidationException(
             f"KeyId is required to decrypt with the asymmetric algorithm {algorithm}."
@@ -478,7 +451,7 @@ def generate_mac(
     *,
     mac_algorithm: str | None = None,
     grant_tokens: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> GenerateMacResponse:
     _check_length(message, "message", MAX_MESSAGE)
     record, algorithm = _mac_request(service, key, "GenerateMac", mac_algorithm, grant_tokens)
     from kmscli.crypto import hmac_keys
@@ -495,7 +468,7 @@ def verify_mac(
     *,
     mac_algorithm: str | None = None,
     grant_tokens: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> VerifyMacResponse:
     _check_length(message, "message", MAX_MESSAGE)
     _check_length(mac, "mac", MAX_MAC)
     record, algorithm = _mac_request(service, key, "VerifyMac", mac_algorithm, grant_tokens)
@@ -519,7 +492,7 @@ def derive_shared_secret(
     *,
     key_agreement_algorithm: str = keyspecs.ECDH,
     grant_tokens: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> DeriveSharedSecretResponse:
     _check_enum(key_agreement_algorithm, (keyspecs.ECDH,), "keyAgreementAlgorithm")
     _check_length(public_key, "publicKey", MAX_PUBLIC_KEY)
     extra = {"kms:KeyAgreementAlgorithm": key_agreement_algorithm}
@@ -550,7 +523,7 @@ def generate_data_key_pair(
     encryption_context: Mapping[str, str] | None = None,
     with_plaintext: bool = True,
     grant_tokens: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> GenerateDataKeyPairResponse:
     if key_pair_spec == "SM2":
         raise UnsupportedOperationException(
             "Key pair spec SM2 is available only in the AWS China Regions; kmscli does not "
@@ -581,4 +554,4 @@ def generate_data_key_pair(
             "KeyMaterialId": material_id,
         }
     )
-    return response
+    return cast("GenerateDataKeyPairResponse", response)

@@ -23,7 +23,7 @@ class LocalKeyProvider(ServiceKeyProvider):
 
     def _decrypt(
         self, key_arn: str, ciphertext: bytes, encryption_context: Mapping[str, str]
-    ) -> dict[str, Any]:
+    ) -> Mapping[str, Any]:
         # A multi-Region key's data key decrypts with its related key in this region.
         local = self.service.local_key_arn(key_arn) or key_arn
         return self.service.decrypt(

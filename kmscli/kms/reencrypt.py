@@ -11,7 +11,7 @@ Re-wrapping the data keys of messages is the envelope layer's (`kmscli.envelope`
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kmscli.errors import (
     AccessDeniedException,
@@ -29,6 +29,9 @@ from kmscli.store import RecordView
 
 if TYPE_CHECKING:
     from kmscli.kms.service import KmsService
+    from kmscli.kmsapi.shapes import (
+        ReEncryptResponse,
+    )
 
 
 def resolve_destination(service: KmsService, view: RecordView, key: str) -> KeyRecord:
@@ -60,7 +63,7 @@ def re_encrypt(
     destination_encryption_context: Mapping[str, str] | None = None,
     source_key: str | None = None,
     grant_tokens: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> ReEncryptResponse:
     if not 1 <= len(ciphertext_blob) <= blob_format.MAX_BLOB_BYTES:
         raise validation.constraint_error(
             "<ciphertext>",

@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from kmscli.crypto.primitives import AES256_KEY_BYTES, random_bytes
 from kmscli.errors import (
@@ -58,6 +58,28 @@ from kmscli.kms.states import check_state
 from kmscli.policy import Principal, default_key_policy, parse_key_policy
 from kmscli.policy.conditions import ConditionValue
 from kmscli.store import Keyring, RecordView, Transaction
+
+if TYPE_CHECKING:
+    from kmscli.kmsapi.shapes import (
+        AliasListEntry,
+        DecryptResponse,
+        DeriveSharedSecretResponse,
+        EncryptResponse,
+        GenerateDataKeyPairResponse,
+        GenerateDataKeyResponse,
+        GenerateMacResponse,
+        GenerateRandomResponse,
+        GetPublicKeyResponse,
+        KeyListEntry,
+        KeyMetadata,
+        KeyMetadataResponse,
+        ListAliasesResponse,
+        ListKeysResponse,
+        ReEncryptResponse,
+        SignResponse,
+        VerifyMacResponse,
+        VerifyResponse,
+    )
 
 AWS_MANAGED_ALIAS = "alias/aws/kmscli"
 AWS_MANAGED_DESCRIPTION = "Default key that protects my kmscli files when no other key is defined"
@@ -127,7 +149,8 @@ class KmsService:
     """The KMS operations over one keyring, in one region, for one caller.
 
     `audit.audited` makes every public method named after a KMS operation append its audit
-    event, allowed or denied (kmscli.kms.audit).
+    event, allowed or denied (kmscli.kms.audit). Declares `kmscli.kmsapi.protocol.KmsApi`
+    (checked by mypy at the end of this module).
     """
 
     def __init__(
@@ -334,7 +357,7 @@ class KmsService:
         tags: Sequence[tuple[str, str]] = (),
         alias: str | None = None,
         bypass_policy_lockout_safety_check: bool = False,
-    ) -> dict[str, Any]:
+    ) -> KeyMetadataResponse:
         validation.check_description(description)
         _check_enum(key_spec, KNOWN_KEY_SPECS, "keySpec")
         if key_usage is not None:
@@ -406,21 +429,21 @@ class KmsService:
     def _alias_arn(self, alias: str) -> str:
         return alias_arn(self.region, self.account, alias)
 
-    def _metadata(self, record: KeyRecord) -> dict[str, Any]:
-        return record.metadata()
+    def _metadata(self, record: KeyRecord) -> KeyMetadata:
+        return cast("KeyMetadata", record.metadata())
 
-    def describe_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> dict[str, Any]:
+    def describe_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> KeyMetadataResponse:
         facts = _alias_facts(key)._replace(grant_tokens=tuple(grant_tokens))
         with self._reading(key) as view:
             record = self._resolve(view, key)
             self._authorize(view, "DescribeKey", record, facts)
         return {"KeyMetadata": self._metadata(record)}
 
-    def list_keys(self) -> dict[str, Any]:
+    def list_keys(self) -> ListKeysResponse:
         with self.keyring.read() as view:
             self._authorize_iam(view, "ListKeys")
             names = view.list(KEYS, prefix=f"{self.region}/")
-        keys = []
+        keys: list[KeyListEntry] = []
         for name in names:
             key_id = name.split("/", 1)[1]
             keys.append(
@@ -596,12 +619,12 @@ class KmsService:
             tx.delete(ALIASES, self._alias_name(alias))
         return {}
 
-    def list_aliases(self, key: str | None = None) -> dict[str, Any]:
+    def list_aliases(self, key: str | None = None) -> ListAliasesResponse:
         with self.keyring.read() as view:
             self._authorize_iam(view, "ListAliases")
             key_id = None if key is None else self._resolve(view, key, aliases=False).key_id
             records = self._alias_records(view)
-        entries: list[dict[str, Any]] = []
+        entries: list[AliasListEntry] = []
         if key_id is None and not any(r.alias_name == AWS_MANAGED_ALIAS for r in records):
             # AWS lists predefined AWS aliases even before their key exists, without a target.
             entries.append(
@@ -675,7 +698,7 @@ class KmsService:
         via_service: bool = False,
         grant_tokens: Sequence[str] = (),
         encryption_algorithm: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> EncryptResponse:
         if encryption_algorithm not in (None, SYMMETRIC_DEFAULT):
             from kmscli.kms import asymmetric_ops
 
@@ -706,7 +729,7 @@ class KmsService:
         with_plaintext: bool = True,
         via_service: bool = False,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> GenerateDataKeyResponse:
         length = validation.data_key_length(key_spec, number_of_bytes)
         context = dict(encryption_context or {})
         validation.check_encryption_context(context)
@@ -721,7 +744,7 @@ class KmsService:
             response["Plaintext"] = plaintext
         response["KeyId"] = record.arn
         response["KeyMaterialId"] = material_id
-        return response
+        return cast("GenerateDataKeyResponse", response)
 
     def decrypt(
         self,
@@ -732,7 +755,7 @@ class KmsService:
         via_service: bool = False,
         grant_tokens: Sequence[str] = (),
         encryption_algorithm: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> DecryptResponse:
         if not 1 <= len(ciphertext_blob) <= blob_format.MAX_BLOB_BYTES:
             raise validation.constraint_error(
                 "<ciphertext>",
@@ -816,7 +839,7 @@ class KmsService:
 
     # -- asymmetric and HMAC keys: kmscli.kms.asymmetric_ops, imported when first used ----------
 
-    def get_public_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> dict[str, Any]:
+    def get_public_key(self, key: str, *, grant_tokens: Sequence[str] = ()) -> GetPublicKeyResponse:
         from kmscli.kms import asymmetric_ops
 
         return asymmetric_ops.get_public_key(self, key, grant_tokens=grant_tokens)
@@ -829,7 +852,7 @@ class KmsService:
         signing_algorithm: str | None = None,
         message_type: str = "RAW",
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> SignResponse:
         """Sign; without `signing_algorithm`, the key spec's first one (a kmscli default)."""
         from kmscli.kms import asymmetric_ops
 
@@ -851,7 +874,7 @@ class KmsService:
         signing_algorithm: str | None = None,
         message_type: str = "RAW",
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> VerifyResponse:
         from kmscli.kms import asymmetric_ops
 
         return asymmetric_ops.verify(
@@ -872,7 +895,7 @@ class KmsService:
         signing_algorithm: str | None = None,
         message_type: str | None = None,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> SignResponse:
         """Sign a stream of any size: over 4096 bytes it is hashed here and signed as a DIGEST
         (ML-DSA: as EXTERNAL_MU), as AWS recommends; one Sign operation."""
         from kmscli.kms import asymmetric_ops
@@ -893,7 +916,7 @@ class KmsService:
         signing_algorithm: str | None = None,
         message_type: str | None = None,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> VerifyResponse:
         """Verify a signature of a stream of any size, as `sign_stream` made it."""
         from kmscli.kms import asymmetric_ops
 
@@ -916,7 +939,7 @@ class KmsService:
         *,
         mac_algorithm: str | None = None,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> GenerateMacResponse:
         from kmscli.kms import asymmetric_ops
 
         return asymmetric_ops.generate_mac(
@@ -931,7 +954,7 @@ class KmsService:
         *,
         mac_algorithm: str | None = None,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> VerifyMacResponse:
         from kmscli.kms import asymmetric_ops
 
         return asymmetric_ops.verify_mac(
@@ -945,7 +968,7 @@ class KmsService:
         *,
         key_agreement_algorithm: str = "ECDH",
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> DeriveSharedSecretResponse:
         from kmscli.kms import asymmetric_ops
 
         return asymmetric_ops.derive_shared_secret(
@@ -964,7 +987,7 @@ class KmsService:
         encryption_context: Mapping[str, str] | None = None,
         with_plaintext: bool = True,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> GenerateDataKeyPairResponse:
         from kmscli.kms import asymmetric_ops
 
         return asymmetric_ops.generate_data_key_pair(
@@ -976,7 +999,7 @@ class KmsService:
             grant_tokens=grant_tokens,
         )
 
-    def generate_random(self, number_of_bytes: int | None) -> dict[str, Any]:
+    def generate_random(self, number_of_bytes: int | None) -> GenerateRandomResponse:
         count = validation.check_random_size(number_of_bytes)
         with self.keyring.read() as view:
             self._authorize_iam(view, "GenerateRandom")
@@ -1130,7 +1153,7 @@ class KmsService:
         destination_encryption_context: Mapping[str, str] | None = None,
         source_key: str | None = None,
         grant_tokens: Sequence[str] = (),
-    ) -> dict[str, Any]:
+    ) -> ReEncryptResponse:
         from kmscli.kms import reencrypt
 
         return reencrypt.re_encrypt(
@@ -1160,3 +1183,12 @@ def _check_enum(value: str, allowed: frozenset[str], member: str) -> None:
 def _check_policy_name(name: str) -> None:
     if name != "default":
         raise NotFoundException(f"Policy {name} does not exist; the only key policy is default")
+
+
+if TYPE_CHECKING:
+    from kmscli.kmsapi.protocol import KmsApi
+
+    def _speaks_the_kms_api(service: KmsService) -> KmsApi:
+        """KmsService declares the KMS API: mypy names any method that drifts from it. Costs
+        nothing at run time (the protocol is never imported)."""
+        return service

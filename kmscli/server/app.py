@@ -20,7 +20,7 @@ import socket
 import threading
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
@@ -137,7 +137,7 @@ class Application:
                 service = KmsService(
                     keyring, region=credential.region, caller=principal, clock=self.clock
                 )
-                result: dict[str, Any] = chosen.call(service, members)
+                result: Mapping[str, Any] = chosen.call(service, members)
             return Response(200, protocol.encode_response(result), operation=operation)
         except Exception as error:
             status, body = protocol.encode_error(error)

@@ -11,19 +11,18 @@ A test enumerates KmsService's public methods: a new operation must be added her
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kmscli.errors import UnsupportedOperationException
+from kmscli.kmsapi import SYMMETRIC_DEFAULT
 from kmscli.server.protocol import Members, serialization_error
 
 if TYPE_CHECKING:
     from kmscli.kms.service import KmsService
 
-Call = Callable[["KmsService", Members], dict[str, Any]]
-
-SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
+Call = Callable[["KmsService", Members], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ def _key(m: Members) -> str:
 # -- keys ---------------------------------------------------------------------------------------
 
 
-def create_key(s: KmsService, m: Members) -> dict[str, Any]:
+def create_key(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "CustomKeyStoreId", "XksKeyId")
     return s.create_key(
         description=m.string("Description") or "",
@@ -70,11 +69,11 @@ def create_key(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def describe_key(s: KmsService, m: Members) -> dict[str, Any]:
+def describe_key(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.describe_key(_key(m), grant_tokens=m.strings("GrantTokens"))
 
 
-def list_keys(s: KmsService, m: Members) -> dict[str, Any]:
+def list_keys(s: KmsService, m: Members) -> Mapping[str, Any]:
     m.integer("Limit")  # type-checked; kmscli answers every key in one page (Truncated false)
     return s.list_keys()
 
@@ -126,7 +125,7 @@ def delete_alias(s: KmsService, m: Members) -> dict[str, Any]:
     return s.delete_alias(m.required_string("AliasName"))
 
 
-def list_aliases(s: KmsService, m: Members) -> dict[str, Any]:
+def list_aliases(s: KmsService, m: Members) -> Mapping[str, Any]:
     m.integer("Limit")
     return s.list_aliases(m.string("KeyId"))
 
@@ -134,7 +133,7 @@ def list_aliases(s: KmsService, m: Members) -> dict[str, Any]:
 # -- cryptographic operations -------------------------------------------------------------------
 
 
-def encrypt(s: KmsService, m: Members) -> dict[str, Any]:
+def encrypt(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun")
     return s.encrypt(
         _key(m),
@@ -145,7 +144,7 @@ def encrypt(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def _generate_data_key(s: KmsService, m: Members, *, with_plaintext: bool) -> dict[str, Any]:
+def _generate_data_key(s: KmsService, m: Members, *, with_plaintext: bool) -> Mapping[str, Any]:
     _unsupported(m, "DryRun", "Recipient")
     return s.generate_data_key(
         _key(m),
@@ -157,15 +156,15 @@ def _generate_data_key(s: KmsService, m: Members, *, with_plaintext: bool) -> di
     )
 
 
-def generate_data_key(s: KmsService, m: Members) -> dict[str, Any]:
+def generate_data_key(s: KmsService, m: Members) -> Mapping[str, Any]:
     return _generate_data_key(s, m, with_plaintext=True)
 
 
-def generate_data_key_without_plaintext(s: KmsService, m: Members) -> dict[str, Any]:
+def generate_data_key_without_plaintext(s: KmsService, m: Members) -> Mapping[str, Any]:
     return _generate_data_key(s, m, with_plaintext=False)
 
 
-def decrypt(s: KmsService, m: Members) -> dict[str, Any]:
+def decrypt(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun", "Recipient", "DryRunModifiers")
     return s.decrypt(
         m.blob("CiphertextBlob"),
@@ -176,7 +175,7 @@ def decrypt(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def re_encrypt(s: KmsService, m: Members) -> dict[str, Any]:
+def re_encrypt(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun")
     _symmetric_only(m, "SourceEncryptionAlgorithm")
     _symmetric_only(m, "DestinationEncryptionAlgorithm")
@@ -189,7 +188,7 @@ def re_encrypt(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def generate_data_key_pair(s: KmsService, m: Members) -> dict[str, Any]:
+def generate_data_key_pair(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun", "Recipient")
     return s.generate_data_key_pair(
         _key(m),
@@ -199,7 +198,7 @@ def generate_data_key_pair(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def generate_data_key_pair_without_plaintext(s: KmsService, m: Members) -> dict[str, Any]:
+def generate_data_key_pair_without_plaintext(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun")
     return s.generate_data_key_pair(
         _key(m),
@@ -213,11 +212,11 @@ def generate_data_key_pair_without_plaintext(s: KmsService, m: Members) -> dict[
 # -- asymmetric and HMAC keys -------------------------------------------------------------------
 
 
-def get_public_key(s: KmsService, m: Members) -> dict[str, Any]:
+def get_public_key(s: KmsService, m: Members) -> Mapping[str, Any]:
     return s.get_public_key(_key(m), grant_tokens=m.strings("GrantTokens"))
 
 
-def sign(s: KmsService, m: Members) -> dict[str, Any]:
+def sign(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun")
     return s.sign(
         _key(m),
@@ -228,7 +227,7 @@ def sign(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def verify(s: KmsService, m: Members) -> dict[str, Any]:
+def verify(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun")
     return s.verify(
         _key(m),
@@ -240,7 +239,7 @@ def verify(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def generate_mac(s: KmsService, m: Members) -> dict[str, Any]:
+def generate_mac(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun")
     return s.generate_mac(
         _key(m),
@@ -250,7 +249,7 @@ def generate_mac(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def verify_mac(s: KmsService, m: Members) -> dict[str, Any]:
+def verify_mac(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun")
     return s.verify_mac(
         _key(m),
@@ -261,7 +260,7 @@ def verify_mac(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def derive_shared_secret(s: KmsService, m: Members) -> dict[str, Any]:
+def derive_shared_secret(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "DryRun", "Recipient")
     return s.derive_shared_secret(
         _key(m),
@@ -271,7 +270,7 @@ def derive_shared_secret(s: KmsService, m: Members) -> dict[str, Any]:
     )
 
 
-def generate_random(s: KmsService, m: Members) -> dict[str, Any]:
+def generate_random(s: KmsService, m: Members) -> Mapping[str, Any]:
     _unsupported(m, "CustomKeyStoreId", "Recipient")
     return s.generate_random(m.integer("NumberOfBytes"))
 

@@ -5,6 +5,11 @@ shows it: states, rotation settings, multi-Region roles, imported-material expir
 material only in sealed form; unsealing is the service's job, through the keyring. It must not
 touch the store or decide permissions. Records written before a field existed load with that
 field's default.
+
+States, usages, origins, managers, roles and material states are `StrEnum`s whose values are
+exactly AWS's strings: they compare equal to those strings, and JSON (records and output) holds
+the plain strings, so the persisted format is the one of plain-string records. The rules a record
+must obey before it is saved are kmscli.kms.invariants'.
 """
 
 from __future__ import annotations

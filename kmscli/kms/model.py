@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from kmscli.errors import KeyringVersionError
+from kmscli.errors import KeyringVersionError, KMSInternalException
 from kmscli.kms.ids import key_arn
 
 
@@ -358,8 +358,15 @@ class KeyRecord(_Record):
                 f"newer kmscli; this kmscli reads version {KEY_RECORD_VERSION}",
                 hints=["upgrade kmscli to use this keyring"],
             )
-        data["materials"] = [Material(**m) for m in data.get("materials", [])]
-        return cls(**data)
+        try:
+            data["materials"] = [Material(**m) for m in data.get("materials", [])]
+            return cls(**data)
+        except ValueError as error:  # a state, usage, origin... that AWS does not have
+            raise KMSInternalException(
+                f"the record of key {data.get('region', '?')}/{data.get('key_id', '?')} holds "
+                f"a value kmscli does not know: {error}",
+                hints=["this is a bug in kmscli: please report it"],
+            ) from None
 
     def copy(self) -> KeyRecord:
         return KeyRecord.from_json(self.to_json())

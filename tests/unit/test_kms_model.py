@@ -13,6 +13,7 @@ import botocore.session
 import pytest
 
 from kmscli.crypto.keyspecs import KEY_USAGES
+from kmscli.errors import KMSInternalException
 from kmscli.kms.model import (
     ExpirationModel,
     ImportState,
@@ -105,3 +106,17 @@ def test_a_value_aws_does_not_have_is_refused_when_the_record_is_made() -> None:
             creation_date="2026-03-01T12:00:00.000000+00:00",
             state="Enabeld",
         )
+
+
+def test_a_stored_record_with_an_unknown_value_is_a_bug_not_a_silent_pass() -> None:
+    """Before the enums, an unknown state passed every check of the state table."""
+    record = KeyRecord(
+        key_id="1234abcd-12ab-34cd-56ef-1234567890ab",
+        region="us-east-1",
+        account="111122223333",
+        creation_date="2026-03-01T12:00:00.000000+00:00",
+    )
+    raw = record.to_json().replace(b'"Enabled"', b'"Enabeld"')
+    with pytest.raises(KMSInternalException, match="us-east-1/1234abcd") as refused:
+        KeyRecord.from_json(raw)
+    assert "Enabeld" in refused.value.message and refused.value.exit_status == 1

@@ -41,7 +41,7 @@ from kmscli.errors import (
 from kmscli.kms import validation
 from kmscli.kms.authorization import RequestFacts
 from kmscli.kms.ids import parse_key_reference
-from kmscli.kms.model import ORIGIN_EXTERNAL, KeyRecord, Material
+from kmscli.kms.model import KeyRecord, KeyUsage, Material, Origin
 from kmscli.kms.states import check_state
 from kmscli.kmsapi import MAX_MESSAGE, SYMMETRIC_DEFAULT
 from kmscli.kmsapi.streams import Readable, long_message
@@ -82,9 +82,9 @@ def check_spec_and_usage(key_spec: str, key_usage: str | None) -> str:
 def shape_new_key(service: KmsService, record: KeyRecord, key_spec: str, key_usage: str) -> None:
     """Make a new key record one of `key_spec`: its spec, usage and (AWS_KMS) first material."""
     record.key_spec = key_spec
-    record.key_usage = key_usage
+    record.key_usage = KeyUsage(key_usage)
     record.materials.clear()
-    if record.origin == ORIGIN_EXTERNAL:
+    if record.origin == Origin.EXTERNAL:
         return
     from kmscli.crypto import asymmetric
 

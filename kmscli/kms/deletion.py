@@ -15,13 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from kmscli.kms import multiregion, schedule, validation
 from kmscli.kms.authorization import RequestFacts
-from kmscli.kms.model import (
-    DISABLED,
-    PENDING_DELETION,
-    PENDING_REPLICA_DELETION,
-    KeyRecord,
-    format_timestamp,
-)
+from kmscli.kms.model import KeyRecord, KeyState, format_timestamp
 from kmscli.kms.states import check_state
 from kmscli.store import Transaction
 
@@ -68,10 +62,10 @@ def schedule_key_deletion(
         record.pending_window_days = window
         if record.is_primary and record.replica_regions:
             # The primary's own window starts only when its last replica is deleted.
-            record.state = PENDING_REPLICA_DELETION
+            record.state = KeyState.PENDING_REPLICA_DELETION
             record.deletion_date = None
         else:
-            record.state = PENDING_DELETION
+            record.state = KeyState.PENDING_DELETION
             record.deletion_date = format_timestamp(service.clock() + timedelta(days=window))
         service._save_key(tx, record)
     response: dict[str, Any] = {"KeyId": record.arn}
@@ -87,7 +81,7 @@ def cancel_key_deletion(service: KmsService, key: str) -> dict[str, Any]:
         record = service._resolve(tx, key, aliases=False)
         service._authorize(tx, "CancelKeyDeletion", record)
         check_state("CancelKeyDeletion", record)
-        record.state = DISABLED  # always; the caller enables it again (§2)
+        record.state = KeyState.DISABLED  # always; the caller enables it again (§2)
         record.deletion_date = None
         record.pending_window_days = None
         service._save_key(tx, record)

@@ -31,17 +31,14 @@ from kmscli.errors import (
 from kmscli.kms import multiregion, validation
 from kmscli.kms.authorization import RequestFacts
 from kmscli.kms.model import (
-    CURRENT,
-    ENABLED,
-    IMPORTED,
-    KEY_MATERIAL_DOES_NOT_EXPIRE,
-    KEY_MATERIAL_EXPIRES,
-    MATERIAL_PENDING_IMPORT,
     PENDING_ANY_DELETION,
-    PENDING_IMPORT,
     SYMMETRIC_DEFAULT,
+    ExpirationModel,
+    ImportState,
     KeyRecord,
+    KeyState,
     Material,
+    MaterialState,
     format_timestamp,
     parse_timestamp,
 )
@@ -156,15 +153,18 @@ def _usable_for_parameters(
 def _check_expiry_request(
     now: datetime, expiration_model: str | None, valid_to: datetime | None
 ) -> str:
-    model = expiration_model or KEY_MATERIAL_EXPIRES
-    if model not in (KEY_MATERIAL_EXPIRES, KEY_MATERIAL_DOES_NOT_EXPIRE):
+    model = expiration_model or ExpirationModel.KEY_MATERIAL_EXPIRES
+    if model not in (
+        ExpirationModel.KEY_MATERIAL_EXPIRES,
+        ExpirationModel.KEY_MATERIAL_DOES_NOT_EXPIRE,
+    ):
         raise validation.constraint_error(
             model,
             "expirationModel",
             "Member must satisfy enum value set: "
-            f"[{KEY_MATERIAL_EXPIRES}, {KEY_MATERIAL_DOES_NOT_EXPIRE}]",
+            "[KEY_MATERIAL_EXPIRES, KEY_MATERIAL_DOES_NOT_EXPIRE]",
         )
-    if model == KEY_MATERIAL_EXPIRES:
+    if model == ExpirationModel.KEY_MATERIAL_EXPIRES:
         if valid_to is None:
             raise ValidationException(
                 "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES"
@@ -261,12 +261,12 @@ def import_key_material(
             existing = Material(material_id, sealed, format_timestamp(now))
             record.materials.append(existing)
         existing.sealed = sealed
-        existing.state = CURRENT
-        existing.import_state = IMPORTED
-        existing.expiration_model = model
+        existing.state = MaterialState.CURRENT
+        existing.import_state = ImportState.IMPORTED
+        existing.expiration_model = ExpirationModel(model)
         existing.valid_to = None if valid_to is None else format_timestamp(valid_to)
-        if record.state == PENDING_IMPORT:
-            record.state = ENABLED
+        if record.state == KeyState.PENDING_IMPORT:
+            record.state = KeyState.ENABLED
         service._save_key(tx, record)
     return {"KeyId": record.arn, "KeyMaterialId": material_id}
 
@@ -292,14 +292,14 @@ def _check_material(keyring: Keyring, tx: Transaction, record: KeyRecord, materi
 
 def _remove_secret(material: Material) -> None:
     material.sealed = ""
-    material.import_state = MATERIAL_PENDING_IMPORT
+    material.import_state = ImportState.PENDING_IMPORT
     material.expiration_model = None
     material.valid_to = None
 
 
 def _after_material_loss(record: KeyRecord) -> None:
     if record.state not in PENDING_ANY_DELETION:
-        record.state = PENDING_IMPORT
+        record.state = KeyState.PENDING_IMPORT
 
 
 def delete_imported_key_material(

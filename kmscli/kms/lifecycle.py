@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from kmscli.kms import audit, schedule
-from kmscli.kms.model import ENABLED, PENDING_DELETION, KeyRecord, parse_timestamp
+from kmscli.kms.model import KeyRecord, KeyState, parse_timestamp
 from kmscli.store import Transaction
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def _advance(service: KmsService, tx: Transaction, key: KeyRecord, instant: date
     from kmscli.kms import deletion, imports, rotation  # only when something is due
 
     if (
-        key.state == PENDING_DELETION
+        key.state == KeyState.PENDING_DELETION
         and key.deletion_date is not None
         and parse_timestamp(key.deletion_date) <= instant
     ):
@@ -99,7 +99,7 @@ def _advance(service: KmsService, tx: Transaction, key: KeyRecord, instant: date
         service._save_key(tx, key)
         return "DeleteExpiredKeyMaterial"
     due = schedule.next_rotation(key)
-    if key.state == ENABLED and due is not None and due <= instant:
+    if key.state == KeyState.ENABLED and due is not None and due <= instant:
         rotation.rotate_automatically_at(service, tx, key, due)
         service._save_key(tx, key)
         return "RotateKey"

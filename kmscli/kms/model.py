@@ -5,57 +5,106 @@ shows it: states, rotation settings, multi-Region roles, imported-material expir
 material only in sealed form; unsealing is the service's job, through the keyring. It must not
 touch the store or decide permissions. Records written before a field existed load with that
 field's default.
+
+States, usages, origins, managers, roles and material states are `StrEnum`s whose values are
+exactly AWS's strings: they compare equal to those strings, and JSON (records and output) holds
+the plain strings, so the persisted format is the one of plain-string records. The rules a record
+must obey before it is saved are kmscli.kms.invariants'.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from kmscli.errors import KeyringVersionError
+from kmscli.errors import KeyringVersionError, KMSInternalException
 from kmscli.kms.ids import key_arn
 
-# Key states (kms-behaviour.md §2).
-ENABLED = "Enabled"
-DISABLED = "Disabled"
-PENDING_DELETION = "PendingDeletion"
-PENDING_IMPORT = "PendingImport"
-PENDING_REPLICA_DELETION = "PendingReplicaDeletion"
-CREATING = "Creating"
-UPDATING = "Updating"
-UNAVAILABLE = "Unavailable"
-KEY_STATES = (
-    "Creating",
-    "Enabled",
-    "Disabled",
-    "PendingDeletion",
-    "PendingImport",
-    "PendingReplicaDeletion",
-    "Unavailable",
-    "Updating",
-)
-PENDING_ANY_DELETION = frozenset({PENDING_DELETION, PENDING_REPLICA_DELETION})
 
-SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
-ENCRYPT_DECRYPT = "ENCRYPT_DECRYPT"
-ORIGIN_AWS_KMS = "AWS_KMS"
-ORIGIN_EXTERNAL = "EXTERNAL"
-CUSTOMER = "CUSTOMER"
-AWS_MANAGED = "AWS"
+class KeyState(StrEnum):
+    """KeyState (kms-behaviour.md §2). Creating, Updating and Unavailable are never stored."""
 
-CURRENT = "CURRENT"
-NON_CURRENT = "NON_CURRENT"
-AUTOMATIC = "AUTOMATIC"
-ON_DEMAND = "ON_DEMAND"
+    CREATING = "Creating"
+    ENABLED = "Enabled"
+    DISABLED = "Disabled"
+    PENDING_DELETION = "PendingDeletion"
+    PENDING_IMPORT = "PendingImport"
+    PENDING_REPLICA_DELETION = "PendingReplicaDeletion"
+    UNAVAILABLE = "Unavailable"
+    UPDATING = "Updating"
 
-PRIMARY = "PRIMARY"
-REPLICA = "REPLICA"
 
-IMPORTED = "IMPORTED"
-MATERIAL_PENDING_IMPORT = "PENDING_IMPORT"
-KEY_MATERIAL_EXPIRES = "KEY_MATERIAL_EXPIRES"
-KEY_MATERIAL_DOES_NOT_EXPIRE = "KEY_MATERIAL_DOES_NOT_EXPIRE"
+class KeyUsage(StrEnum):
+    """KeyUsageType: the usages kmscli's key specs allow (kmscli.crypto.keyspecs)."""
+
+    ENCRYPT_DECRYPT = "ENCRYPT_DECRYPT"
+    SIGN_VERIFY = "SIGN_VERIFY"
+    GENERATE_VERIFY_MAC = "GENERATE_VERIFY_MAC"
+    KEY_AGREEMENT = "KEY_AGREEMENT"
+
+
+class Origin(StrEnum):
+    """OriginType. Only AWS_KMS and EXTERNAL keys are ever made here; the custom key store
+    origins are known so that CreateKey can refuse them as unsupported."""
+
+    AWS_KMS = "AWS_KMS"
+    EXTERNAL = "EXTERNAL"
+    AWS_CLOUDHSM = "AWS_CLOUDHSM"
+    EXTERNAL_KEY_STORE = "EXTERNAL_KEY_STORE"
+
+
+class KeyManager(StrEnum):
+    """KeyManagerType."""
+
+    AWS = "AWS"
+    CUSTOMER = "CUSTOMER"
+
+
+class MultiRegionKeyType(StrEnum):
+    PRIMARY = "PRIMARY"
+    REPLICA = "REPLICA"
+
+
+class MaterialState(StrEnum):
+    """KeyMaterialState of one material: the one in use, or an older one kept for decryption."""
+
+    CURRENT = "CURRENT"
+    NON_CURRENT = "NON_CURRENT"
+
+
+class RotationType(StrEnum):
+    AUTOMATIC = "AUTOMATIC"
+    ON_DEMAND = "ON_DEMAND"
+
+
+class ImportState(StrEnum):
+    """ImportState of an EXTERNAL key's material."""
+
+    IMPORTED = "IMPORTED"
+    PENDING_IMPORT = "PENDING_IMPORT"
+
+
+class ExpirationModel(StrEnum):
+    KEY_MATERIAL_EXPIRES = "KEY_MATERIAL_EXPIRES"
+    KEY_MATERIAL_DOES_NOT_EXPIRE = "KEY_MATERIAL_DOES_NOT_EXPIRE"
+
+
+PENDING_ANY_DELETION = frozenset({KeyState.PENDING_DELETION, KeyState.PENDING_REPLICA_DELETION})
+SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"  # the KeySpec, and its one encryption algorithm
+
+# The string constants these enums replaced, still imported by kmscli.kms.service (which this
+# change leaves alone while its operations move out); new code uses the enums.
+ENABLED = KeyState.ENABLED
+DISABLED = KeyState.DISABLED
+PENDING_IMPORT = KeyState.PENDING_IMPORT
+ENCRYPT_DECRYPT = KeyUsage.ENCRYPT_DECRYPT
+ORIGIN_AWS_KMS = Origin.AWS_KMS
+ORIGIN_EXTERNAL = Origin.EXTERNAL
+CUSTOMER = KeyManager.CUSTOMER
+AWS_MANAGED = KeyManager.AWS
+PRIMARY = MultiRegionKeyType.PRIMARY
 
 KEY_RECORD_VERSION = 1
 
@@ -122,21 +171,25 @@ class Material(_Record):
         material_id: str,
         sealed: str,  # base64 of the sealed bytes
         created: str,
-        state: str = CURRENT,
+        state: str = MaterialState.CURRENT,
         rotation_type: str | None = None,  # None for the original material
         rotation_date: str | None = None,
-        import_state: str | None = None,  # EXTERNAL keys: IMPORTED | PENDING_IMPORT
+        import_state: str | None = None,  # EXTERNAL keys only
         expiration_model: str | None = None,
         valid_to: str | None = None,
     ) -> None:
+        # The enum-valued fields take their AWS strings (as JSON holds them) or members; an
+        # unknown value is a ValueError here, when the record is made, not later.
         self.material_id = material_id
         self.sealed = sealed
         self.created = created
-        self.state = state
-        self.rotation_type = rotation_type
+        self.state = MaterialState(state)
+        self.rotation_type = None if rotation_type is None else RotationType(rotation_type)
         self.rotation_date = rotation_date
-        self.import_state = import_state
-        self.expiration_model = expiration_model
+        self.import_state = None if import_state is None else ImportState(import_state)
+        self.expiration_model = (
+            None if expiration_model is None else ExpirationModel(expiration_model)
+        )
         self.valid_to = valid_to
 
     @property
@@ -179,11 +232,11 @@ class KeyRecord(_Record):
         account: str,
         creation_date: str,
         description: str = "",
-        key_usage: str = ENCRYPT_DECRYPT,
+        key_usage: str = KeyUsage.ENCRYPT_DECRYPT,
         key_spec: str = SYMMETRIC_DEFAULT,
-        origin: str = ORIGIN_AWS_KMS,
-        key_manager: str = CUSTOMER,
-        state: str = ENABLED,
+        origin: str = Origin.AWS_KMS,
+        key_manager: str = KeyManager.CUSTOMER,
+        state: str = KeyState.ENABLED,
         multi_region: bool = False,
         policy: str = "",
         tags: list[dict[str, str]] | None = None,
@@ -205,11 +258,11 @@ class KeyRecord(_Record):
         self.account = account
         self.creation_date = creation_date
         self.description = description
-        self.key_usage = key_usage
+        self.key_usage = KeyUsage(key_usage)
         self.key_spec = key_spec
-        self.origin = origin
-        self.key_manager = key_manager
-        self.state = state
+        self.origin = Origin(origin)
+        self.key_manager = KeyManager(key_manager)
+        self.state = KeyState(state)
         self.multi_region = multi_region
         self.policy = policy
         self.tags: list[dict[str, str]] = [] if tags is None else tags
@@ -220,7 +273,9 @@ class KeyRecord(_Record):
         self.rotation_period_days = rotation_period_days
         self.next_rotation_date = next_rotation_date
         self.on_demand_rotations = on_demand_rotations
-        self.multi_region_type = multi_region_type
+        self.multi_region_type = (
+            None if multi_region_type is None else MultiRegionKeyType(multi_region_type)
+        )
         self.primary_region = primary_region
         self.replica_regions: list[str] = [] if replica_regions is None else replica_regions
 
@@ -234,22 +289,22 @@ class KeyRecord(_Record):
     @property
     def current_material(self) -> Material | None:
         for material in self.materials:
-            if material.state == CURRENT:
+            if material.state == MaterialState.CURRENT:
                 return material
         return None
 
     @property
     def is_external(self) -> bool:
-        return self.origin == ORIGIN_EXTERNAL
+        return self.origin == Origin.EXTERNAL
 
     @property
     def is_primary(self) -> bool:
         """A multi-Region primary key (keys from before roles were recorded are primaries)."""
-        return self.multi_region and self.multi_region_type != REPLICA
+        return self.multi_region and self.multi_region_type != MultiRegionKeyType.REPLICA
 
     @property
     def is_replica(self) -> bool:
-        return self.multi_region and self.multi_region_type == REPLICA
+        return self.multi_region and self.multi_region_type == MultiRegionKeyType.REPLICA
 
     @property
     def primary(self) -> str:
@@ -260,7 +315,9 @@ class KeyRecord(_Record):
             {"Arn": self.arn_in(region), "Region": region} for region in self.replica_regions
         ]
         return {
-            "MultiRegionKeyType": REPLICA if self.is_replica else PRIMARY,
+            "MultiRegionKeyType": (
+                MultiRegionKeyType.REPLICA if self.is_replica else MultiRegionKeyType.PRIMARY
+            ),
             "PrimaryKey": {"Arn": self.arn_in(self.primary), "Region": self.primary},
             "ReplicaKeys": replicas,
         }
@@ -272,8 +329,8 @@ class KeyRecord(_Record):
             return None
         expiring = sorted(m.valid_to for m in imported if m.valid_to is not None)
         if expiring:
-            return KEY_MATERIAL_EXPIRES, expiring[0]
-        return KEY_MATERIAL_DOES_NOT_EXPIRE, None
+            return ExpirationModel.KEY_MATERIAL_EXPIRES, expiring[0]
+        return ExpirationModel.KEY_MATERIAL_DOES_NOT_EXPIRE, None
 
     def material(self, material_id: str) -> Material | None:
         for material in self.materials:
@@ -283,7 +340,7 @@ class KeyRecord(_Record):
 
     @property
     def is_aws_managed(self) -> bool:
-        return self.key_manager == AWS_MANAGED
+        return self.key_manager == KeyManager.AWS
 
     def to_json(self) -> bytes:
         data = self.fields()
@@ -301,8 +358,15 @@ class KeyRecord(_Record):
                 f"newer kmscli; this kmscli reads version {KEY_RECORD_VERSION}",
                 hints=["upgrade kmscli to use this keyring"],
             )
-        data["materials"] = [Material(**m) for m in data.get("materials", [])]
-        return cls(**data)
+        try:
+            data["materials"] = [Material(**m) for m in data.get("materials", [])]
+            return cls(**data)
+        except ValueError as error:  # a state, usage, origin... that AWS does not have
+            raise KMSInternalException(
+                f"the record of key {data.get('region', '?')}/{data.get('key_id', '?')} holds "
+                f"a value kmscli does not know: {error}",
+                hints=["this is a bug in kmscli: please report it"],
+            ) from None
 
     def copy(self) -> KeyRecord:
         return KeyRecord.from_json(self.to_json())
@@ -314,7 +378,7 @@ class KeyRecord(_Record):
             "KeyId": self.key_id,
             "Arn": self.arn,
             "CreationDate": self.creation_date,
-            "Enabled": self.state == ENABLED,
+            "Enabled": self.state == KeyState.ENABLED,
             "Description": self.description,
             "KeyUsage": self.key_usage,
             "KeyState": self.state,

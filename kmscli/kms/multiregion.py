@@ -23,17 +23,12 @@ from kmscli.kms import validation
 from kmscli.kms.authorization import RequestFacts
 from kmscli.kms.ids import is_valid_region
 from kmscli.kms.model import (
-    CREATING,
-    CUSTOMER,
-    ENABLED,
-    ORIGIN_AWS_KMS,
-    PENDING_DELETION,
-    PENDING_IMPORT,
-    PENDING_REPLICA_DELETION,
-    PRIMARY,
-    REPLICA,
+    KeyManager,
     KeyRecord,
+    KeyState,
     Material,
+    MultiRegionKeyType,
+    Origin,
     days_after,
     format_timestamp,
 )
@@ -49,8 +44,6 @@ if TYPE_CHECKING:
 KEYS = "keys"
 
 __all__ = [
-    "PRIMARY",
-    "REPLICA",
     "forget_replica",
     "load_in",
     "related",
@@ -91,12 +84,16 @@ def _copy_shared(service: KmsService, source: KeyRecord, target: KeyRecord) -> N
     target.multi_region = True
     target.primary_region = source.primary
     target.replica_regions = list(source.replica_regions)
-    target.multi_region_type = PRIMARY if target.region == source.primary else REPLICA
+    target.multi_region_type = (
+        MultiRegionKeyType.PRIMARY
+        if target.region == source.primary
+        else MultiRegionKeyType.REPLICA
+    )
     target.rotation_enabled = source.rotation_enabled
     target.rotation_period_days = source.rotation_period_days
     target.next_rotation_date = source.next_rotation_date
     target.on_demand_rotations = source.on_demand_rotations
-    if source.origin != ORIGIN_AWS_KMS:
+    if source.origin != Origin.AWS_KMS:
         return  # imported material is imported into each key of the set by its owner
     have = {m.material_id: m for m in target.materials}
     materials: list[Material] = []
@@ -134,10 +131,10 @@ def forget_replica(
             other.replica_regions.remove(replica.region)
         if (
             other.region == other.primary
-            and other.state == PENDING_REPLICA_DELETION
+            and other.state == KeyState.PENDING_REPLICA_DELETION
             and not other.replica_regions
         ):
-            other.state = PENDING_DELETION
+            other.state = KeyState.PENDING_DELETION
             window = other.pending_window_days or 30
             other.deletion_date = days_after(format_timestamp(when), window)
         service._save_key(tx, other)
@@ -196,8 +193,8 @@ def replicate_key(
             account=primary.account,
             creation_date=now,
             description=description,
-            key_manager=CUSTOMER,
-            state=ENABLED if primary.origin == ORIGIN_AWS_KMS else PENDING_IMPORT,
+            key_manager=KeyManager.CUSTOMER,
+            state=KeyState.ENABLED if primary.origin == Origin.AWS_KMS else KeyState.PENDING_IMPORT,
             multi_region=True,
             policy=policy if policy is not None else default_key_policy(primary.account),
             tags=[{"TagKey": k, "TagValue": v} for k, v in tags],
@@ -211,7 +208,7 @@ def replicate_key(
         service._save_key(tx, primary)
     metadata = replica.metadata()
     # AWS answers while the replica is still being created.
-    metadata["KeyState"] = CREATING
+    metadata["KeyState"] = KeyState.CREATING
     metadata["Enabled"] = False
     return {
         "ReplicaKeyMetadata": metadata,
@@ -248,7 +245,7 @@ def update_primary_region(service: KmsService, key: str, primary_region: str) ->
         regions.append(primary.region)
         primary.replica_regions = regions
         primary.primary_region = primary_region
-        primary.multi_region_type = REPLICA
+        primary.multi_region_type = MultiRegionKeyType.REPLICA
         _copy_shared(service, primary, replica)  # the new primary takes the set's settings
         sync_replicas(service, tx, replica)
         service._save_key(tx, replica)

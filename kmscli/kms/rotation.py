@@ -23,13 +23,11 @@ from kmscli.errors import (
 from kmscli.kms import multiregion, schedule, validation
 from kmscli.kms.authorization import RequestFacts
 from kmscli.kms.model import (
-    AUTOMATIC,
-    CURRENT,
-    NON_CURRENT,
-    ON_DEMAND,
     PENDING_ANY_DELETION,
     SYMMETRIC_DEFAULT,
     KeyRecord,
+    MaterialState,
+    RotationType,
     format_timestamp,
     parse_timestamp,
 )
@@ -107,20 +105,20 @@ next_rotation = schedule.next_rotation
 
 
 def rotate(
-    service: KmsService, tx: Transaction, key: KeyRecord, *, date: str, rotation_type: str
+    service: KmsService, tx: Transaction, key: KeyRecord, *, date: str, rotation_type: RotationType
 ) -> None:
     """Give `key` a fresh CURRENT material dated `date`; older ones become NON_CURRENT.
 
     Its replicas get the material here; the caller saves `key`.
     """
     for material in key.materials:
-        if material.state == CURRENT:
-            material.state = NON_CURRENT
+        if material.state == MaterialState.CURRENT:
+            material.state = MaterialState.NON_CURRENT
     material = service._new_material(key.arn, date)
     material.rotation_type = rotation_type
     material.rotation_date = date
     key.materials.append(material)
-    if rotation_type == AUTOMATIC:
+    if rotation_type == RotationType.AUTOMATIC:
         key.next_rotation_date = format_timestamp(
             parse_timestamp(date) + timedelta(days=period_of(key))
         )
@@ -131,7 +129,7 @@ def rotate_automatically_at(
     service: KmsService, tx: Transaction, key: KeyRecord, due: datetime
 ) -> None:
     """The scheduled rotation that fell due at `due`; the next is a period later."""
-    rotate(service, tx, key, date=format_timestamp(due), rotation_type=AUTOMATIC)
+    rotate(service, tx, key, date=format_timestamp(due), rotation_type=RotationType.AUTOMATIC)
 
 
 def resume_after_enable(service: KmsService, tx: Transaction, key: KeyRecord) -> None:
@@ -140,7 +138,7 @@ def resume_after_enable(service: KmsService, tx: Transaction, key: KeyRecord) ->
     now = service.clock()
     if due is None or due > now:
         return
-    rotate(service, tx, key, date=format_timestamp(now), rotation_type=AUTOMATIC)
+    rotate(service, tx, key, date=format_timestamp(now), rotation_type=RotationType.AUTOMATIC)
 
 
 def enable_key_rotation(
@@ -271,6 +269,8 @@ def rotate_key_on_demand(service: KmsService, key: str) -> dict[str, Any]:
                 "try the on-demand rotation after it."
             )
         record.on_demand_rotations += 1
-        rotate(service, tx, record, date=format_timestamp(now), rotation_type=ON_DEMAND)
+        rotate(
+            service, tx, record, date=format_timestamp(now), rotation_type=RotationType.ON_DEMAND
+        )
         service._save_key(tx, record)
     return {"KeyId": record.arn}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from kmscli.kms.model import AWS_MANAGED, ENABLED, PENDING_DELETION, KeyRecord, parse_timestamp
+from kmscli.kms.model import KeyManager, KeyRecord, KeyState, parse_timestamp
 from kmscli.store import RecordView, Transaction
 
 KIND = "schedule"
@@ -30,14 +30,14 @@ def rotates_automatically(key: KeyRecord) -> bool:
     """Whether the key's own schedule makes it rotate (AWS managed keys always do)."""
     if key.is_replica:
         return False  # the primary rotates and hands the material to its replicas
-    return key.rotation_enabled or key.key_manager == AWS_MANAGED
+    return key.rotation_enabled or key.key_manager == KeyManager.AWS
 
 
 def period_of(key: KeyRecord) -> int:
     """The key's rotation period in days (AWS managed keys: a year)."""
     if key.rotation_period_days is not None:
         return key.rotation_period_days
-    return AWS_MANAGED_PERIOD_DAYS if key.key_manager == AWS_MANAGED else DEFAULT_PERIOD_DAYS
+    return AWS_MANAGED_PERIOD_DAYS if key.key_manager == KeyManager.AWS else DEFAULT_PERIOD_DAYS
 
 
 def next_rotation(key: KeyRecord) -> datetime | None:
@@ -46,7 +46,7 @@ def next_rotation(key: KeyRecord) -> datetime | None:
         return None
     if key.next_rotation_date is not None:
         return parse_timestamp(key.next_rotation_date)
-    if key.key_manager == AWS_MANAGED:  # a record from before schedules were kept
+    if key.key_manager == KeyManager.AWS:  # a record from before schedules were kept
         dates = [m.rotation_date for m in key.materials if m.rotation_date is not None]
         anchor = parse_timestamp(max(dates, default=key.creation_date))
         return anchor + timedelta(days=period_of(key))
@@ -57,9 +57,9 @@ def next_event(key: KeyRecord) -> datetime | None:
     """The earliest instant at which the clock changes this key, or None."""
     instants: list[datetime] = []
     rotation = next_rotation(key)
-    if key.state == ENABLED and rotation is not None:
+    if key.state == KeyState.ENABLED and rotation is not None:
         instants.append(rotation)
-    if key.state == PENDING_DELETION and key.deletion_date:
+    if key.state == KeyState.PENDING_DELETION and key.deletion_date:
         instants.append(parse_timestamp(key.deletion_date))
     instants.extend(
         parse_timestamp(m.valid_to) for m in key.materials if m.present and m.valid_to is not None

@@ -185,7 +185,13 @@ class KmsService:
         return None if raw is None else KeyRecord.from_json(raw)
 
     def _save_key(self, tx: Transaction, key: KeyRecord) -> None:
-        """Write a key record (of any region) and keep the due index current."""
+        """Write a key record (of any region) and keep the due index current.
+
+        An inconsistent record is refused (a bug, KMSInternalException) before anything is
+        written (kmscli.kms.invariants)."""
+        from kmscli.kms.invariants import check_key_record
+
+        check_key_record(key)
         name = schedule.record_name(key)
         tx.put(KEYS, name, key.to_json())
         schedule.note(tx, name, schedule.next_event(key))

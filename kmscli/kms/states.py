@@ -21,31 +21,21 @@ from kmscli.errors import (
     KMSInvalidStateException,
     UnsupportedOperationException,
 )
-from kmscli.kms.model import (
-    CREATING,
-    DISABLED,
-    ENABLED,
-    PENDING_DELETION,
-    PENDING_IMPORT,
-    PENDING_REPLICA_DELETION,
-    UNAVAILABLE,
-    UPDATING,
-    KeyRecord,
-)
+from kmscli.kms.model import KeyRecord, KeyState
 
 Refusal = Literal["D", "PD", "NPD", "PI", "EXT", "CR", "UP", "UN"]
 
-_PD: dict[str, Refusal] = {PENDING_DELETION: "PD", PENDING_REPLICA_DELETION: "PD"}
+_PD: dict[str, Refusal] = {KeyState.PENDING_DELETION: "PD", KeyState.PENDING_REPLICA_DELETION: "PD"}
 
 
 def _row(**refusals: Refusal) -> dict[str, Refusal]:
     """A row from refusals keyed by short state names (pd covers both pending deletions)."""
     states = {
-        "disabled": DISABLED,
-        "pi": PENDING_IMPORT,
-        "creating": CREATING,
-        "updating": UPDATING,
-        "unavailable": UNAVAILABLE,
+        "disabled": KeyState.DISABLED,
+        "pi": KeyState.PENDING_IMPORT,
+        "creating": KeyState.CREATING,
+        "updating": KeyState.UPDATING,
+        "unavailable": KeyState.UNAVAILABLE,
     }
     row: dict[str, Refusal] = {}
     for name, refusal in refusals.items():
@@ -62,12 +52,12 @@ _MANAGEMENT = _row(pd="PD")
 _NOT_PENDING: dict[str, Refusal] = {
     state: "NPD"
     for state in (
-        ENABLED,
-        DISABLED,
-        PENDING_IMPORT,
-        CREATING,
-        UPDATING,
-        UNAVAILABLE,
+        KeyState.ENABLED,
+        KeyState.DISABLED,
+        KeyState.PENDING_IMPORT,
+        KeyState.CREATING,
+        KeyState.UPDATING,
+        KeyState.UNAVAILABLE,
     )
 }
 

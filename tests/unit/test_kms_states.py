@@ -14,7 +14,7 @@ from kmscli.errors import (
     KMSInvalidStateException,
     UnsupportedOperationException,
 )
-from kmscli.kms.model import KEY_STATES, KeyRecord
+from kmscli.kms.model import KeyRecord, KeyState
 from kmscli.kms.states import OPERATIONS, check_state
 
 ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -124,7 +124,7 @@ def test_cell(operation: str, state: str, refusal: str) -> None:
 
 
 def test_the_model_knows_every_aws_key_state() -> None:
-    assert set(KEY_STATES) == {
+    assert {state.value for state in KeyState} == {
         "Creating",
         "Enabled",
         "Disabled",

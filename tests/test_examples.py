@@ -301,7 +301,9 @@ def moto_url() -> Iterator[str]:
     from tests.aws.servers import MotoKms
 
     server = MotoKms()
+    server.reset()  # moto's state is per process: other tests' keys and aliases would be there
     yield server.url
+    server.reset()
     server.stop()
 
 

@@ -19,10 +19,10 @@ from typing import Any
 import click
 import pytest
 
-from kmscli.cli import docgen
 from kmscli.cli.commands import cli
 from kmscli.cli.context import CONFIG_SETTINGS
 from tests.conftest import Result, Runner
+from tools import docgen
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCKISH = re.compile(r"NOW|TIME|CLOCK|DATE|EPOCH|FAKE|TRAVEL", re.IGNORECASE)

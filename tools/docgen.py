@@ -4,14 +4,16 @@ Owns: reading the click tree (`kmscli.cli.root.cli`, with every command module r
 `kmscli.cli.main` registers them) into a plain model, and rendering it as the committed files
 `completions/kmscli.bash`, `completions/_kmscli` (zsh), `completions/kmscli.fish`,
 `man/kmscli.1` and `man/kmscli-format.5`. Each renderer is a function returning the file's text;
-`python -m kmscli.cli.docgen --write` rewrites the files (run it from the repository root after
-changing a command) and `--check` fails when one is stale, as tests/test_docs.py does.
+`python tools/docgen.py --write` rewrites the files (after changing a command) and `--check` fails
+when one is stale, as tests/test_docs.py does.
 
-Nothing imports this module at run time. The completion scripts are static: they start kmscli
-only to list the key IDs and aliases of the keyring (`kmscli key list` / `kmscli alias list`,
-piped form, first column), silently, handing on the command line's --home, --region and
---profile, so that kmscli itself finds the keyring (environment, config.toml, profiles) as the
-command would; a listing never creates a keyring.
+A development tool, not part of the product: it lives outside the `kmscli` package, so the wheel
+does not ship it, and nothing in kmscli imports it.
+
+The completion scripts are static: they start kmscli only to list the key IDs and aliases of the
+keyring (`kmscli key list` / `kmscli alias list`, piped form, first column), silently, handing on
+the command line's --home, --region and --profile, so that kmscli itself finds the keyring
+(environment, config.toml, profiles) as the command would; a listing never creates a keyring.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from pathlib import Path
 
 import click
 
-GENERATED = "python -m kmscli.cli.docgen --write"
+GENERATED = "python tools/docgen.py --write"
+ROOT = Path(__file__).resolve().parent.parent  # the repository
 NOTICE = f"Generated from the click command tree by `{GENERATED}`: do not edit."
 
 # AWS commercial Regions (the keyring's partition is `aws`); any valid name is accepted.
@@ -1602,14 +1605,14 @@ def stale(root: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m kmscli.cli.docgen",
+        prog="python tools/docgen.py",
         description="Generate kmscli's man pages and shell completions from its click tree.",
     )
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write", action="store_true", help="rewrite completions/ and man/")
     action.add_argument("--check", action="store_true", help="fail when a file is stale")
     parser.add_argument(
-        "--root", type=Path, default=Path(), help="the repository root (default: .)"
+        "--root", type=Path, default=ROOT, help="the repository root (default: this checkout)"
     )
     args = parser.parse_args(argv)
     if args.check:
@@ -1625,4 +1628,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Run as a script: document this checkout's kmscli, not whichever one is installed.
+    sys.path.insert(0, str(ROOT))
     sys.exit(main())

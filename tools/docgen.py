@@ -33,43 +33,6 @@ GENERATED = "python tools/docgen.py --write"
 ROOT = Path(__file__).resolve().parent.parent  # the repository
 NOTICE = f"Generated from the click command tree by `{GENERATED}`: do not edit."
 
-# AWS commercial Regions (the keyring's partition is `aws`); any valid name is accepted.
-REGIONS = (
-    "us-east-1",
-    "us-east-2",
-    "us-west-1",
-    "us-west-2",
-    "af-south-1",
-    "ap-east-1",
-    "ap-east-2",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-northeast-3",
-    "ap-south-1",
-    "ap-south-2",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ap-southeast-3",
-    "ap-southeast-4",
-    "ap-southeast-5",
-    "ap-southeast-7",
-    "ca-central-1",
-    "ca-west-1",
-    "eu-central-1",
-    "eu-central-2",
-    "eu-north-1",
-    "eu-south-1",
-    "eu-south-2",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "il-central-1",
-    "me-central-1",
-    "me-south-1",
-    "mx-central-1",
-    "sa-east-1",
-)
-
 # What a value completes to. "words" values carry their list; the others are completed by the
 # shell (file, dir), from the keyring (key: key IDs and aliases, alias: aliases) or not at all.
 NONE, WORDS, KEY, ALIAS, FILE, DIR = "none", "words", "key", "alias", "file", "dir"
@@ -210,6 +173,7 @@ def parse_help(raw: str | None) -> Help:
 
 
 def _word_list(name: str) -> tuple[str, ...]:
+    from kmscli.cli.params import REGIONS
     from kmscli.kms.service import KNOWN_KEY_SPECS, KNOWN_KEY_USAGES
     from kmscli.message.suites import ENCRYPT_SUITES
 
@@ -921,25 +885,7 @@ def _exit_statuses() -> list[tuple[int, str, list[str]]]:
     """(status, meaning, error codes) from the kmscli.errors hierarchy, in status order."""
     from kmscli import errors
 
-    meanings = {
-        0: "Success.",
-        1: "Internal error: a bug in kmscli. It says so and asks for a report; KMSCLI_DEBUG=1 "
-        "adds a traceback.",
-        2: "Usage or invalid input.",
-        3: "Not found.",
-        4: "Already exists, or a conflict (an existing output file too).",
-        5: "Access denied by policy.",
-        6: "The key's state forbids the operation.",
-        7: "Integrity: the input is tampered with or truncated, or the key or the encryption "
-        "context is wrong.",
-        8: "Not a message or a ciphertext blob, or an unsupported format version or algorithm "
-        "suite.",
-        9: "The keyring is unusable: missing (only key create and encrypt create one), locked "
-        "(a passphrase is needed, or it is wrong), corrupt, accessible by group or others, or "
-        "written by a newer kmscli.",
-        10: "I/O error on input or output: a missing file, a permission, a full disk.",
-        130: "Interrupted.",
-    }
+    meanings = errors.EXIT_STATUSES
     codes: dict[int, list[str]] = {status: [] for status in meanings}
     pending: list[type[errors.KmsError]] = [errors.KmsError]
     while pending:

@@ -898,78 +898,22 @@ def _exit_statuses() -> list[tuple[int, str, list[str]]]:
     return [(status, meanings[status], sorted(codes[status])) for status in sorted(meanings)]
 
 
-_ENVIRONMENT = (
-    ("KMSCLI_HOME", "The keyring directory, when --home is not given."),
-    (
-        "KMSCLI_REGION, AWS_REGION, AWS_DEFAULT_REGION",
-        "The region, when --region is not given: the first of them that is set; otherwise "
-        "{region}.",
-    ),
-    (
-        "KMSCLI_PRINCIPAL",
-        "The caller identity that policies are evaluated for, when --as is not given; "
-        "otherwise the keyring account's root, arn:aws:iam::ACCOUNT:root.",
-    ),
-    (
-        "KMSCLI_KEY",
-        "The key encrypt uses when no -k is given; without it, the keyring's AWS managed key "
-        "alias/aws/kmscli, created on first use.",
-    ),
-    (
-        "KMSCLI_PASSPHRASE",
-        "The passphrase of a passphrase-protected keyring, and the new passphrase for "
-        "keyring init --passphrase.",
-    ),
-    (
-        "KMSCLI_PASSPHRASE_FILE",
-        "A file holding the passphrase (a final newline is ignored), or a pipe such as "
-        "<(pass show kmscli); a FIFO no one writes to reads as empty, and a device or directory "
-        "is refused with exit status 9. Without either variable kmscli prompts when stdin is a "
-        "terminal, and otherwise fails at once with exit status 9: it never waits on a prompt.",
-    ),
-    (
-        "KMSCLI_ROOT_KEY_FILE",
-        "The root key file of a keyring protected by a key file, instead of the default under "
-        "the user configuration directory.",
-    ),
-    (
-        "KMSCLI_CONFIG, KMSCLI_PROFILE",
-        "The configuration file, instead of config.toml in the user configuration directory, "
-        "and the profile of it to use when --profile is not given.",
-    ),
-    (
-        "KMSCLI_BACKEND",
-        "Where keys live when --backend is not given: local (the keyring, the default) or aws "
-        "(AWS KMS through boto3: pip install 'kmscli[aws]').",
-    ),
-    (
-        "AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL",
-        "The AWS KMS endpoint of the aws backend when --endpoint-url is not given; otherwise "
-        "AWS's endpoint of the region. Credentials come from the AWS SDKs' standard chain "
-        "(AWS_ACCESS_KEY_ID, AWS_PROFILE, shared files, SSO, roles).",
-    ),
-    (
-        "KMSCLI_MAX_CONCURRENCY",
-        "How many files the aws backend works on at once (1 to 256, default 10); the local "
-        "keyring takes one at a time.",
-    ),
-    (
-        "AWS_MAX_ATTEMPTS",
-        "Attempts per AWS KMS call, the first included, with exponential backoff on throttling "
-        "and transient errors (default 8).",
-    ),
-    ("KMSCLI_DEBUG", "Set to 1 to print the traceback of the error that ended the command."),
-    (
-        "NO_COLOR",
-        "When set to a non-empty value, kmscli writes no escape sequence at all: table headers "
-        "are not bold and no progress bar is drawn (so too with TERM=dumb).",
-    ),
-    (
-        "COLUMNS",
-        "The width terminal tables fit (default: the terminal's). Identifiers are never cut: "
-        "when they do not fit side by side, a list prints one Field: value block a record.",
-    ),
-)
+def environment() -> list[tuple[tuple[str, ...], str]]:
+    """kmscli(1) ENVIRONMENT: (variables, text) of each setting of kmscli.cli.settings that an
+    environment variable gives, with its configuration key when config.toml may give it too."""
+    from kmscli.cli.settings import NUMBER, SETTINGS
+
+    entries = []
+    for setting in SETTINGS:
+        if not setting.variables:
+            continue
+        text = setting.help
+        if setting.in_config:
+            kind = "a number" if setting.kind == NUMBER else "a string"
+            text += f" In the configuration file: {setting.name} ({kind})."
+        entries.append((setting.variables, text))
+    return entries
+
 
 _SEE_ALSO_URLS = (
     "https://docs.aws.amazon.com/encryption-sdk/latest/developer-guide/message-format.html",
@@ -985,8 +929,6 @@ def _title(name: str, section: int) -> str:
 
 
 def man_page(tree: Tree | None = None) -> str:
-    from kmscli.cli.context import DEFAULT_REGION
-
     tree = tree or read_tree()
     root = tree.root
     summary = root.help.summary.rstrip(".")
@@ -1019,9 +961,9 @@ def man_page(tree: Tree | None = None) -> str:
         for option in command.options:
             out += _option_entry(option)
     out.append(".SH ENVIRONMENT")
-    for names, text in _ENVIRONMENT:
-        tag = ", ".join(_bold(name) for name in names.split(", "))
-        out += [".TP", tag, roff(text.format(region=DEFAULT_REGION))]
+    for names, text in environment():
+        tag = ", ".join(_bold(name) for name in names)
+        out += [".TP", tag, roff(text)]
     out += [
         ".SH FILES",
         ".TP",

@@ -119,6 +119,20 @@ def test_kmscli_1_has_the_sections_environment_and_exit_statuses() -> None:
         assert f"   kmscli {' '.join(command)}\n" in text, f"no heading for kmscli {command}"
 
 
+def test_kmscli_1_reads_the_settings_table() -> None:
+    """ENVIRONMENT and FILES are made from kmscli.cli.settings: every variable, and every
+    setting of config.toml with its type."""
+    text = " ".join(_rendered("man/kmscli.1").split())
+    environment = text.split(" ENVIRONMENT ")[1].split(" FILES ")[0]
+    files = text.split(" FILES ")[1].split(" EXIT STATUS ")[0]
+    for setting in SETTINGS:
+        for variable in setting.variables:
+            assert variable in environment, variable
+        if setting.in_config:
+            assert re.search(rf"\b{setting.name}\b", files), setting.name
+    assert "max_concurrency (a number)" in files
+
+
 def test_kmscli_format_5_describes_messages_blobs_and_the_keyring() -> None:
     text = _rendered("man/kmscli-format.5")
     for needle in (

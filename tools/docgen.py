@@ -915,6 +915,26 @@ def environment() -> list[tuple[tuple[str, ...], str]]:
     return entries
 
 
+def _configuration_entry() -> str:
+    """kmscli(1) FILES on config.toml: its settings, from kmscli.cli.settings."""
+    from kmscli.cli.settings import NUMBER, SETTINGS
+
+    names = [
+        setting.name + (" (a number)" if setting.kind == NUMBER else "")
+        for setting in SETTINGS
+        if setting.in_config
+    ]
+    return (
+        "The configuration file (the platformdirs user configuration directory; KMSCLI_CONFIG "
+        "names another), TOML: top-level settings are defaults for every command, and a table "
+        "[profiles.NAME] holds the settings of a profile, chosen with --profile or "
+        f"KMSCLI_PROFILE. Settings, strings unless said: {', '.join(names)}. An option wins "
+        "over its environment variable, which wins over the profile, which wins over the "
+        "defaults; an unknown setting or profile, or a value of the wrong type, is refused "
+        "with exit status 2."
+    )
+
+
 _SEE_ALSO_URLS = (
     "https://docs.aws.amazon.com/encryption-sdk/latest/developer-guide/message-format.html",
     "https://docs.aws.amazon.com/kms/latest/APIReference/Welcome.html",
@@ -983,6 +1003,9 @@ def man_page(tree: Tree | None = None) -> str:
             "A root key file accessible by group or others, or that is not a regular file (a "
             "FIFO, a device, a directory), is refused at once with exit status 9."
         ),
+        ".TP",
+        _italic("~/.config/kmscli/config.toml"),
+        roff(_configuration_entry()),
         '.SH "EXIT STATUS"',
     ]
     for status, meaning, codes in _exit_statuses():

@@ -10,6 +10,11 @@ when one is stale, as tests/test_docs.py does.
 A development tool, not part of the product: it lives outside the `kmscli` package, so the wheel
 does not ship it, and nothing in kmscli imports it.
 
+Must not: keep a copy of what the product declares. The exit statuses come from
+`kmscli.errors.EXIT_STATUSES` and the error classes, the environment variables and config.toml's
+settings from `kmscli.cli.settings`, the regions from `kmscli.cli.params.REGIONS`, the word lists
+of key specs, usages and suites from the modules that check them.
+
 The completion scripts are static: they start kmscli only to list the key IDs and aliases of the
 keyring (`kmscli key list` / `kmscli alias list`, piped form, first column), silently, handing on
 the command line's --home, --region and --profile, so that kmscli itself finds the keyring

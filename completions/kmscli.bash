@@ -1,5 +1,5 @@
 # bash completion for kmscli                                     -*- shell-script -*-
-# Generated from the click command tree by `python -m kmscli.cli.docgen --write`: do not edit.
+# Generated from the click command tree by `python tools/docgen.py --write`: do not edit.
 # Install: source it from ~/.bashrc, or copy it to
 # ~/.local/share/bash-completion/completions/kmscli (bash-completion loads it).
 

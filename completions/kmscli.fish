@@ -1,5 +1,5 @@
 # fish completion for kmscli.
-# Generated from the click command tree by `python -m kmscli.cli.docgen --write`: do not edit.
+# Generated from the click command tree by `python tools/docgen.py --write`: do not edit.
 # Install: copy it to ~/.config/fish/completions/kmscli.fish.
 
 set -g __kmscli_global_valued --home --region --as --profile --backend --endpoint-url

@@ -11,6 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+EXIT_STATUSES = {
+    0: "Success.",
+    1: "Internal error: a bug in kmscli. It says so and asks for a report; KMSCLI_DEBUG=1 "
+    "adds a traceback.",
+    2: "Usage or invalid input.",
+    3: "Not found.",
+    4: "Already exists, or a conflict (an existing output file too).",
+    5: "Access denied by policy.",
+    6: "The key's state forbids the operation.",
+    7: "Integrity: the input is tampered with or truncated, or the key or the encryption "
+    "context is wrong.",
+    8: "Not a message or a ciphertext blob, or an unsupported format version or algorithm suite.",
+    9: "The keyring is unusable: missing (only key create and encrypt create one), locked "
+    "(a passphrase is needed, or it is wrong), corrupt, accessible by group or others, or "
+    "written by a newer kmscli.",
+    10: "I/O error on input or output: a missing file, a permission, a full disk.",
+    130: "Interrupted.",
+}
+"""Every exit status kmscli has, and what it means (kmscli(1) EXIT STATUS is made from it).
+Each error class below carries one of them as `exit_status`."""
+
 
 class KmsError(Exception):
     """Base of every error kmscli reports to the user.

@@ -18,9 +18,10 @@ from pathlib import Path
 import click
 import pytest
 
-from kmscli.cli import docgen
 from kmscli.cli.commands import cli
+from kmscli.cli.settings import SETTINGS
 from tests.conftest import Runner
+from tools import docgen
 
 ROOT = Path(__file__).resolve().parent.parent
 REGENERATE = f"run `{docgen.GENERATED}` from the repository root and commit the result"
@@ -35,9 +36,9 @@ def generated() -> dict[str, str]:
 
 
 def _variables_read() -> set[str]:
-    """The environment variables kmscli.cli.context reads (it is the only reader)."""
-    source = (ROOT / "kmscli/cli/context.py").read_text()
-    found = set(re.findall(r'(?:_env|environ\.get)\("([A-Z_]+)"\)', source))
+    """The environment variables of the settings table, through which kmscli.cli.context reads
+    them (tests/test_real_clock.py holds it the only reader)."""
+    found = {variable for setting in SETTINGS for variable in setting.variables}
     assert len(found) > 10
     return found
 
@@ -116,6 +117,20 @@ def test_kmscli_1_has_the_sections_environment_and_exit_statuses() -> None:
     assert "NotFoundException" in statuses and "KeyringLockedError" in statuses
     for command in _COMMANDS[1:]:
         assert f"   kmscli {' '.join(command)}\n" in text, f"no heading for kmscli {command}"
+
+
+def test_kmscli_1_reads_the_settings_table() -> None:
+    """ENVIRONMENT and FILES are made from kmscli.cli.settings: every variable, and every
+    setting of config.toml with its type."""
+    text = " ".join(_rendered("man/kmscli.1").split())
+    environment = text.split(" ENVIRONMENT ")[1].split(" FILES ")[0]
+    files = text.split(" FILES ")[1].split(" EXIT STATUS ")[0]
+    for setting in SETTINGS:
+        for variable in setting.variables:
+            assert variable in environment, variable
+        if setting.in_config:
+            assert re.search(rf"\b{setting.name}\b", files), setting.name
+    assert "max_concurrency (a number)" in files
 
 
 def test_kmscli_format_5_describes_messages_blobs_and_the_keyring() -> None:
@@ -329,7 +344,17 @@ def test_help_option_works(path: tuple[str, ...], option: str, run_inproc: Runne
     assert " ".join(_paragraphs(path)[0].split()[:4]) in " ".join(result.out.split())
 
 
-def test_the_generator_stays_out_of_the_start_up_path() -> None:
-    code = "import sys, kmscli.cli.main; sys.exit('kmscli.cli.docgen' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False)
-    assert result.returncode == 0, "kmscli.cli.main imports kmscli.cli.docgen"
+def test_the_generator_is_a_tool_outside_the_product(tmp_path: Path) -> None:
+    # Not in the package (so not in the wheel), imported by nothing in it, and run as the
+    # README says: a script that documents its own checkout, from any working directory.
+    assert list((ROOT / "kmscli").rglob("docgen*")) == []
+    for module in (ROOT / "kmscli").rglob("*.py"):
+        assert not re.search(r"^\s*(from|import) tools\b", module.read_text(), re.M), module
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tools/docgen.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr

@@ -79,7 +79,7 @@ def readme_blocks(text: str | None = None) -> list[Block]:
 
 
 def help_examples() -> list[tuple[str, str]]:
-    from kmscli.cli import docgen
+    from tools import docgen
 
     tree = docgen.read_tree()
     return [(c.name, "\n".join(c.help.example)) for c in tree.commands if c.help.example]

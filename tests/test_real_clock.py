@@ -19,10 +19,10 @@ from typing import Any
 import click
 import pytest
 
-from kmscli.cli import docgen
 from kmscli.cli.commands import cli
-from kmscli.cli.context import CONFIG_SETTINGS
+from kmscli.cli.settings import CONFIG_SETTINGS, SETTINGS
 from tests.conftest import Result, Runner
+from tools import docgen
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOCKISH = re.compile(r"NOW|TIME|CLOCK|DATE|EPOCH|FAKE|TRAVEL", re.IGNORECASE)
@@ -150,26 +150,31 @@ def _environment_reads() -> tuple[dict[str, set[str]], list[str]]:
 
 
 def _documented() -> set[str]:
-    return {name for names, _ in docgen._ENVIRONMENT for name in names.split(", ")}
+    return {name for names, _ in docgen.environment() for name in names}
 
 
 def test_no_source_reads_a_clock_override_and_every_variable_read_is_documented() -> None:
     named, computed = _environment_reads()
-    assert len(named) > 10, "the scan found too few reads to be working"
-    clockish = {name: sorted(modules) for name, modules in named.items() if CLOCKISH.search(name)}
-    assert clockish == {}, f"kmscli reads a variable that could move its clock: {clockish}"
-    # Names computed at run time: `_env(name)`, whose callers are scanned above, and the XDG
-    # base directory of user_directory().
+    # Read by name: TERM (context.escapes_wanted) and HOME (user_directory); every other
+    # variable through the settings table (context.from_environment).
+    assert {"TERM", "HOME"} <= set(named), "the scan found too few reads to be working"
+    read = set(named) | {variable for setting in SETTINGS for variable in setting.variables}
+    assert len(read) > 10
+    clockish = sorted(name for name in read if CLOCKISH.search(name))
+    assert clockish == [], f"kmscli reads a variable that could move its clock: {clockish}"
+    assert [setting.name for setting in SETTINGS if CLOCKISH.search(setting.name)] == []
+    # Names computed at run time: the settings table's variables (from_environment), and the
+    # XDG base directory of user_directory().
     places = sorted((place.split(":")[0], place.split(":")[-1]) for place in computed)
-    assert places == [("kmscli/cli/context.py", "name"), ("kmscli/cli/context.py", "variable")]
+    assert places == [("kmscli/cli/context.py", "variable")] * 2
     readers = {module for modules in named.values() for module in modules}
     assert readers == {"kmscli/cli/context.py"}, "context.py is the only environment reader"
-    ours = {name for name in named if name.startswith(("KMSCLI_", "AWS_"))}
+    ours = {name for name in read if name.startswith(("KMSCLI_", "AWS_"))}
     documented = _documented()
     assert ours - documented == set(), "read but missing from kmscli(1) ENVIRONMENT"
-    # NO_COLOR and TERM are read by name (context.escapes_wanted); COLUMNS by the standard
-    # library's shutil.get_terminal_size, for the width of tables.
-    assert "NO_COLOR" in named
+    # NO_COLOR is read through the table; COLUMNS by the standard library's
+    # shutil.get_terminal_size, for the width of tables.
+    assert "NO_COLOR" in read
     assert documented - ours - {"NO_COLOR", "COLUMNS"} == set(), "documented but never read"
     assert not any(CLOCKISH.search(name) for name in documented)
 

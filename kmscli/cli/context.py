@@ -1,14 +1,15 @@
 """What every command needs from its environment: settings, the keyring, the service, the clock.
 
 Owns the precedence option > environment > profile > configuration defaults > built-in default
-for the global options and the default key, the configuration file (TOML in the platformdirs
+for the global options and the default key (each setting declared once, in kmscli.cli.settings),
+the configuration file (TOML in the platformdirs
 user config dir, or KMSCLI_CONFIG), where the keyring and its root key live by default, how a
 passphrase is obtained (environment, file, or a prompt only when stdin is a terminal, asked
 again after a wrong one), which commands may create a missing keyring (see `open_keyring`),
 the clock (always the real one: no variable, option or setting moves it), and which backend
 answers the KMS operations (the local keyring, or AWS KMS with its endpoint and how many calls
-may run at once). It is the only place that reads these environment variables and the only
-importer of platformdirs.
+may run at once). It is the only place that reads the environment variables of the settings
+table, and the only importer of platformdirs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kmscli.cli.settings import BACKENDS, CONFIG_SETTINGS, NUMBER, SETTING
 from kmscli.errors import KeyringLockedError, KeyringMissingError, NotFoundException, UsageError
 
 if TYPE_CHECKING:
@@ -31,19 +33,7 @@ if TYPE_CHECKING:
     from kmscli.kmsapi.protocol import KmsApi
     from kmscli.store import Keyring
 
-DEFAULT_REGION = "us-east-1"
-BACKENDS = ("local", "aws")
-DEFAULT_MAX_CONCURRENCY = 10
-CONFIG_SETTINGS = (
-    "home",
-    "region",
-    "principal",
-    "key",
-    "backend",
-    "endpoint_url",
-    "aws_profile",
-    "max_concurrency",
-)
+Configured = dict[str, str | int]
 
 
 class Settings:
@@ -70,15 +60,30 @@ def _small_number(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 18
 
 
-def _env(name: str) -> str | None:
-    value = os.environ.get(name)
-    return value if value else None
+def from_environment(name: str) -> str | None:
+    """The setting `name` as its environment variables give it: the first one set and not
+    empty, else None."""
+    for variable in SETTING[name].variables:
+        value = os.environ.get(variable)
+        if value:
+            return value
+    return None
+
+
+def _number(name: str, value: str | int) -> int:
+    """A NUMBER setting's value within its bounds; anything else is a usage error (exit 2)."""
+    setting = SETTING[name]
+    # (ASCII digits only from text: int() also takes "²", and refuses 4,301 digits.)
+    number = value if isinstance(value, int) else int(value) if _small_number(value) else None
+    if number is None or number < setting.low or (setting.high and number > setting.high):
+        raise UsageError(f"{setting.label} '{value}' is not {setting.bounds}")
+    return number
 
 
 def escapes_wanted() -> bool:
     """Whether the user lets kmscli write escape sequences to a terminal: not with NO_COLOR
     (any non-empty value, no-color.org) nor TERM=dumb."""
-    return not _env("NO_COLOR") and os.environ.get("TERM", "") != "dumb"
+    return not from_environment("no_color") and os.environ.get("TERM", "") != "dumb"
 
 
 class Environment:
@@ -102,33 +107,56 @@ class Environment:
     def verbose(self) -> bool:
         return self.settings.verbose and not self.settings.quiet
 
+    def given(self, name: str) -> str | int | None:
+        """The setting `name` as the user gave it: its global option, else its environment
+        variables, else the configuration file (the profile over the file's defaults); None
+        when none of them gives it (empty counts as not given)."""
+        option = getattr(self.settings, name, None)
+        if isinstance(option, str) and option:
+            return option
+        value = from_environment(name)
+        if value is not None:
+            return value
+        if SETTING[name].in_config:
+            configured = self.configured.get(name)
+            if configured is not None and configured != "":
+                return configured
+        return None
+
+    def _number(self, name: str) -> int:
+        value = self.given(name)
+        return _number(name, value) if value is not None else int(SETTING[name].default or 0)
+
+    def _text(self, name: str) -> str | None:
+        value = self.given(name)
+        return None if value is None else str(value)
+
     @property
     def debug(self) -> bool:
-        return _env("KMSCLI_DEBUG") == "1"
+        return from_environment("debug") == "1"
 
     @cached_property
     def config_file(self) -> Path:
-        explicit = _env("KMSCLI_CONFIG")
+        explicit = from_environment("config")
         if explicit:
             return Path(explicit).expanduser()
         return user_directory("config") / "config.toml"
 
     @cached_property
-    def configured(self) -> dict[str, str]:
+    def configured(self) -> Configured:
         """The settings the configuration file gives: its defaults, overlaid by the profile."""
-        profile = self.settings.profile or _env("KMSCLI_PROFILE")
-        return load_configuration(self.config_file, profile)
+        return load_configuration(self.config_file, self._text("profile"))
 
     @cached_property
     def home(self) -> Path:
-        explicit = self.settings.home or _env("KMSCLI_HOME") or self.configured.get("home")
+        explicit = self._text("home")
         if explicit:
             return Path(explicit).expanduser()
         return user_directory("data")
 
     @cached_property
     def root_key_file(self) -> Path | None:
-        explicit = _env("KMSCLI_ROOT_KEY_FILE")
+        explicit = from_environment("root_key_file")
         return Path(explicit).expanduser() if explicit else None
 
     @cached_property
@@ -140,13 +168,7 @@ class Environment:
         from kmscli.kms.ids import is_valid_region
 
         region = (
-            self.settings.region
-            or _env("KMSCLI_REGION")
-            or _env("AWS_REGION")
-            or _env("AWS_DEFAULT_REGION")
-            or self.configured.get("region")
-            or self._aws_configured_region()
-            or DEFAULT_REGION
+            self._text("region") or self._aws_configured_region() or str(SETTING["region"].default)
         )
         if not is_valid_region(region):
             raise UsageError(
@@ -162,14 +184,12 @@ class Environment:
 
     @cached_property
     def principal(self) -> str | None:
-        return (
-            self.settings.principal or _env("KMSCLI_PRINCIPAL") or self.configured.get("principal")
-        )
+        return self._text("principal")
 
     @cached_property
     def default_key(self) -> str | None:
         """The key `encrypt` uses without -k: KMSCLI_KEY, else the configured key."""
-        return _env("KMSCLI_KEY") or self.configured.get("key")
+        return self._text("key")
 
     def now(self) -> datetime:
         """The real time. Nothing a user sets moves it: a waiting period or a rotation date
@@ -177,18 +197,18 @@ class Environment:
         return datetime.now(UTC)
 
     def passphrase_from_environment(self) -> bytes | None:
-        value = os.environ.get("KMSCLI_PASSPHRASE")
+        value = from_environment("passphrase")
         if value:
             return value.encode()
-        path = _env("KMSCLI_PASSPHRASE_FILE")
+        path = from_environment("passphrase_file")
         if path:
             return read_passphrase_file(Path(path))
         return None
 
     def _passphrase_source(self) -> str:
-        if os.environ.get("KMSCLI_PASSPHRASE"):
+        if from_environment("passphrase"):
             return "KMSCLI_PASSPHRASE"
-        return f"KMSCLI_PASSPHRASE_FILE ('{_env('KMSCLI_PASSPHRASE_FILE')}')"
+        return f"KMSCLI_PASSPHRASE_FILE ('{from_environment('passphrase_file')}')"
 
     def passphrase(self) -> bytes | None:
         """The keyring passphrase: the one already accepted in this command, else from the
@@ -209,8 +229,7 @@ class Environment:
     @cached_property
     def backend(self) -> str:
         """Where keys live: `local` (the keyring) or `aws` (AWS KMS through boto3)."""
-        backend = self.settings.backend or _env("KMSCLI_BACKEND") or self.configured.get("backend")
-        backend = backend or "local"
+        backend = self._text("backend") or str(SETTING["backend"].default)
         if backend not in BACKENDS:
             raise UsageError(
                 f"'{backend}' is not a backend", hints=["backends are: " + ", ".join(BACKENDS)]
@@ -220,12 +239,7 @@ class Environment:
     @cached_property
     def max_concurrency(self) -> int:
         """How many files (and so KMS calls) the aws backend works on at once."""
-        text = _env("KMSCLI_MAX_CONCURRENCY") or self.configured.get("max_concurrency")
-        if text is None:
-            return DEFAULT_MAX_CONCURRENCY
-        if not _small_number(text) or not 1 <= int(text) <= 256:
-            raise UsageError(f"max_concurrency '{text}' is not a number from 1 to 256")
-        return int(text)
+        return self._number("max_concurrency")
 
     def open_keyring(self) -> Keyring:
         """The keyring at `home`, unlocked.
@@ -257,7 +271,7 @@ class Environment:
 
     def _missing(self) -> KeyringMissingError:
         hints = ["create one with 'kmscli keyring init' (or 'kmscli key create')"]
-        if self.settings.home or _env("KMSCLI_HOME") or self.configured.get("home"):
+        if self.given("home"):
             hints.append("or check --home, KMSCLI_HOME and the configuration's 'home'")
         return KeyringMissingError(f"no keyring at '{self.home}'", hints=hints)
 
@@ -297,9 +311,9 @@ class Environment:
 
     def _explain_locked(self, error: KeyringLockedError) -> KeyringLockedError:
         """A wrong passphrase from the environment names where it came from, not a prompt."""
-        from_environment = os.environ.get("KMSCLI_PASSPHRASE") or _env("KMSCLI_PASSPHRASE_FILE")
+        given = from_environment("passphrase") or from_environment("passphrase_file")
         # The store's words for a passphrase that does not unwrap the root key.
-        if not from_environment or not error.message.startswith("wrong passphrase"):
+        if not given or not error.message.startswith("wrong passphrase"):
             return error
         return KeyringLockedError(
             f"wrong passphrase for the keyring at '{self.home}'",
@@ -363,11 +377,8 @@ class Environment:
 
         return ClientFactory(
             ClientSettings(
-                endpoint_url=self.settings.endpoint_url
-                or _env("AWS_ENDPOINT_URL_KMS")
-                or _env("AWS_ENDPOINT_URL")
-                or self.configured.get("endpoint_url"),
-                aws_profile=self.configured.get("aws_profile"),
+                endpoint_url=self._text("endpoint_url"),
+                aws_profile=self._text("aws_profile"),
                 max_attempts=self._max_attempts(),
                 max_pool_connections=self.max_concurrency,
             )
@@ -387,14 +398,7 @@ class Environment:
 
     def _max_attempts(self) -> int:
         """AWS_MAX_ATTEMPTS, as every AWS SDK reads it; else kmscli's default."""
-        from kmscli.aws.client import DEFAULT_MAX_ATTEMPTS
-
-        text = _env("AWS_MAX_ATTEMPTS")
-        if text is None:
-            return DEFAULT_MAX_ATTEMPTS
-        if not _small_number(text) or int(text) < 1:
-            raise UsageError(f"AWS_MAX_ATTEMPTS='{text}' is not a positive number")
-        return int(text)
+        return self._number("max_attempts")
 
     @cached_property
     def provider(self) -> LocalKeyProvider | AwsKeyProvider:
@@ -438,7 +442,7 @@ def user_directory(kind: str) -> Path:
     return Path(platformdirs.user_data_dir("kmscli", appauthor=False))
 
 
-def load_configuration(path: Path, profile: str | None) -> dict[str, str]:
+def load_configuration(path: Path, profile: str | None) -> Configured:
     """Read the TOML configuration: top-level defaults, then `[profiles.NAME]` over them.
 
     A missing file is an empty configuration, unless a profile was asked for.
@@ -473,10 +477,12 @@ def load_configuration(path: Path, profile: str | None) -> dict[str, str]:
     return settings
 
 
-def _settings_table(table: object, where: str) -> dict[str, str]:
+def _settings_table(table: object, where: str) -> Configured:
+    """The settings of one TOML table, each of its declared type: a string, or for a number an
+    integer (a string of digits too); checked for range only when the setting is used."""
     if not isinstance(table, dict):
         raise UsageError(f"{where} is not a table")
-    settings = {}
+    settings: Configured = {}
     for name, value in table.items():
         if name == "profiles":
             continue
@@ -485,7 +491,10 @@ def _settings_table(table: object, where: str) -> dict[str, str]:
                 f"{where}: unknown setting '{name}'",
                 hints=["settings are: " + ", ".join(CONFIG_SETTINGS) + ", and [profiles.NAME]"],
             )
-        if not isinstance(value, str):
+        if SETTING[name].kind == NUMBER:
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise UsageError(f"{where}: '{name}' must be a number")
+        elif not isinstance(value, str):
             raise UsageError(f"{where}: '{name}' must be a string")
         settings[name] = value
     return settings

@@ -87,3 +87,30 @@ def test_kmscli_config_points_elsewhere(run_inproc: Runner, tmp_path: Path) -> N
     assert _region_of_new_key(run_inproc, env={"KMSCLI_CONFIG": str(tmp_path / "mine.toml")}) == (
         "eu-north-1"
     )
+
+
+def test_numbers_are_toml_integers(run_inproc: Runner, config: Path) -> None:
+    config.write_text("max_concurrency = 10\n")
+    result = run_inproc("key", "create")
+    assert result.status == 0, result.err
+    config.write_text('max_concurrency = "12"\n')  # a string of digits, as before, still works
+    assert run_inproc("key", "list").status == 0
+    # The range is checked where the number is used (the aws backend), before any request.
+    config.write_text("[profiles.big]\nmax_concurrency = 300\n")
+    result = run_inproc("key", "list", "--backend", "aws", "--profile", "big")
+    assert result.status == 2
+    assert "max_concurrency '300' is not a number from 1 to 256" in result.err
+    for wrong in ("true", "1.5", '["1"]'):
+        config.write_text(f"max_concurrency = {wrong}\n")
+        result = run_inproc("key", "list")
+        assert result.status == 2 and "'max_concurrency' must be a number" in result.err, wrong
+    config.write_text("region = 5\n")
+    result = run_inproc("key", "list")
+    assert result.status == 2 and "'region' must be a string" in result.err
+
+
+def test_the_settings_table_agrees_with_the_aws_client_default() -> None:
+    from kmscli.aws.client import DEFAULT_MAX_ATTEMPTS
+    from kmscli.cli.settings import SETTING
+
+    assert SETTING["max_attempts"].default == DEFAULT_MAX_ATTEMPTS

@@ -4,14 +4,21 @@ Owns: reading the click tree (`kmscli.cli.root.cli`, with every command module r
 `kmscli.cli.main` registers them) into a plain model, and rendering it as the committed files
 `completions/kmscli.bash`, `completions/_kmscli` (zsh), `completions/kmscli.fish`,
 `man/kmscli.1` and `man/kmscli-format.5`. Each renderer is a function returning the file's text;
-`python -m kmscli.cli.docgen --write` rewrites the files (run it from the repository root after
-changing a command) and `--check` fails when one is stale, as tests/test_docs.py does.
+`python tools/docgen.py --write` rewrites the files (after changing a command) and `--check` fails
+when one is stale, as tests/test_docs.py does.
 
-Nothing imports this module at run time. The completion scripts are static: they start kmscli
-only to list the key IDs and aliases of the keyring (`kmscli key list` / `kmscli alias list`,
-piped form, first column), silently, handing on the command line's --home, --region and
---profile, so that kmscli itself finds the keyring (environment, config.toml, profiles) as the
-command would; a listing never creates a keyring.
+A development tool, not part of the product: it lives outside the `kmscli` package, so the wheel
+does not ship it, and nothing in kmscli imports it.
+
+Must not: keep a copy of what the product declares. The exit statuses come from
+`kmscli.errors.EXIT_STATUSES` and the error classes, the environment variables and config.toml's
+settings from `kmscli.cli.settings`, the regions from `kmscli.cli.params.REGIONS`, the word lists
+of key specs, usages and suites from the modules that check them.
+
+The completion scripts are static: they start kmscli only to list the key IDs and aliases of the
+keyring (`kmscli key list` / `kmscli alias list`, piped form, first column), silently, handing on
+the command line's --home, --region and --profile, so that kmscli itself finds the keyring
+(environment, config.toml, profiles) as the command would; a listing never creates a keyring.
 """
 
 from __future__ import annotations
@@ -27,45 +34,9 @@ from pathlib import Path
 
 import click
 
-GENERATED = "python -m kmscli.cli.docgen --write"
+GENERATED = "python tools/docgen.py --write"
+ROOT = Path(__file__).resolve().parent.parent  # the repository
 NOTICE = f"Generated from the click command tree by `{GENERATED}`: do not edit."
-
-# AWS commercial Regions (the keyring's partition is `aws`); any valid name is accepted.
-REGIONS = (
-    "us-east-1",
-    "us-east-2",
-    "us-west-1",
-    "us-west-2",
-    "af-south-1",
-    "ap-east-1",
-    "ap-east-2",
-    "ap-northeast-1",
-    "ap-northeast-2",
-    "ap-northeast-3",
-    "ap-south-1",
-    "ap-south-2",
-    "ap-southeast-1",
-    "ap-southeast-2",
-    "ap-southeast-3",
-    "ap-southeast-4",
-    "ap-southeast-5",
-    "ap-southeast-7",
-    "ca-central-1",
-    "ca-west-1",
-    "eu-central-1",
-    "eu-central-2",
-    "eu-north-1",
-    "eu-south-1",
-    "eu-south-2",
-    "eu-west-1",
-    "eu-west-2",
-    "eu-west-3",
-    "il-central-1",
-    "me-central-1",
-    "me-south-1",
-    "mx-central-1",
-    "sa-east-1",
-)
 
 # What a value completes to. "words" values carry their list; the others are completed by the
 # shell (file, dir), from the keyring (key: key IDs and aliases, alias: aliases) or not at all.
@@ -207,6 +178,7 @@ def parse_help(raw: str | None) -> Help:
 
 
 def _word_list(name: str) -> tuple[str, ...]:
+    from kmscli.cli.params import REGIONS
     from kmscli.kms.service import KNOWN_KEY_SPECS, KNOWN_KEY_USAGES
     from kmscli.message.suites import ENCRYPT_SUITES
 
@@ -918,25 +890,7 @@ def _exit_statuses() -> list[tuple[int, str, list[str]]]:
     """(status, meaning, error codes) from the kmscli.errors hierarchy, in status order."""
     from kmscli import errors
 
-    meanings = {
-        0: "Success.",
-        1: "Internal error: a bug in kmscli. It says so and asks for a report; KMSCLI_DEBUG=1 "
-        "adds a traceback.",
-        2: "Usage or invalid input.",
-        3: "Not found.",
-        4: "Already exists, or a conflict (an existing output file too).",
-        5: "Access denied by policy.",
-        6: "The key's state forbids the operation.",
-        7: "Integrity: the input is tampered with or truncated, or the key or the encryption "
-        "context is wrong.",
-        8: "Not a message or a ciphertext blob, or an unsupported format version or algorithm "
-        "suite.",
-        9: "The keyring is unusable: missing (only key create and encrypt create one), locked "
-        "(a passphrase is needed, or it is wrong), corrupt, accessible by group or others, or "
-        "written by a newer kmscli.",
-        10: "I/O error on input or output: a missing file, a permission, a full disk.",
-        130: "Interrupted.",
-    }
+    meanings = errors.EXIT_STATUSES
     codes: dict[int, list[str]] = {status: [] for status in meanings}
     pending: list[type[errors.KmsError]] = [errors.KmsError]
     while pending:
@@ -949,78 +903,42 @@ def _exit_statuses() -> list[tuple[int, str, list[str]]]:
     return [(status, meanings[status], sorted(codes[status])) for status in sorted(meanings)]
 
 
-_ENVIRONMENT = (
-    ("KMSCLI_HOME", "The keyring directory, when --home is not given."),
-    (
-        "KMSCLI_REGION, AWS_REGION, AWS_DEFAULT_REGION",
-        "The region, when --region is not given: the first of them that is set; otherwise "
-        "{region}.",
-    ),
-    (
-        "KMSCLI_PRINCIPAL",
-        "The caller identity that policies are evaluated for, when --as is not given; "
-        "otherwise the keyring account's root, arn:aws:iam::ACCOUNT:root.",
-    ),
-    (
-        "KMSCLI_KEY",
-        "The key encrypt uses when no -k is given; without it, the keyring's AWS managed key "
-        "alias/aws/kmscli, created on first use.",
-    ),
-    (
-        "KMSCLI_PASSPHRASE",
-        "The passphrase of a passphrase-protected keyring, and the new passphrase for "
-        "keyring init --passphrase.",
-    ),
-    (
-        "KMSCLI_PASSPHRASE_FILE",
-        "A file holding the passphrase (a final newline is ignored), or a pipe such as "
-        "<(pass show kmscli); a FIFO no one writes to reads as empty, and a device or directory "
-        "is refused with exit status 9. Without either variable kmscli prompts when stdin is a "
-        "terminal, and otherwise fails at once with exit status 9: it never waits on a prompt.",
-    ),
-    (
-        "KMSCLI_ROOT_KEY_FILE",
-        "The root key file of a keyring protected by a key file, instead of the default under "
-        "the user configuration directory.",
-    ),
-    (
-        "KMSCLI_CONFIG, KMSCLI_PROFILE",
-        "The configuration file, instead of config.toml in the user configuration directory, "
-        "and the profile of it to use when --profile is not given.",
-    ),
-    (
-        "KMSCLI_BACKEND",
-        "Where keys live when --backend is not given: local (the keyring, the default) or aws "
-        "(AWS KMS through boto3: pip install 'kmscli[aws]').",
-    ),
-    (
-        "AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL",
-        "The AWS KMS endpoint of the aws backend when --endpoint-url is not given; otherwise "
-        "AWS's endpoint of the region. Credentials come from the AWS SDKs' standard chain "
-        "(AWS_ACCESS_KEY_ID, AWS_PROFILE, shared files, SSO, roles).",
-    ),
-    (
-        "KMSCLI_MAX_CONCURRENCY",
-        "How many files the aws backend works on at once (1 to 256, default 10); the local "
-        "keyring takes one at a time.",
-    ),
-    (
-        "AWS_MAX_ATTEMPTS",
-        "Attempts per AWS KMS call, the first included, with exponential backoff on throttling "
-        "and transient errors (default 8).",
-    ),
-    ("KMSCLI_DEBUG", "Set to 1 to print the traceback of the error that ended the command."),
-    (
-        "NO_COLOR",
-        "When set to a non-empty value, kmscli writes no escape sequence at all: table headers "
-        "are not bold and no progress bar is drawn (so too with TERM=dumb).",
-    ),
-    (
-        "COLUMNS",
-        "The width terminal tables fit (default: the terminal's). Identifiers are never cut: "
-        "when they do not fit side by side, a list prints one Field: value block a record.",
-    ),
-)
+def environment() -> list[tuple[tuple[str, ...], str]]:
+    """kmscli(1) ENVIRONMENT: (variables, text) of each setting of kmscli.cli.settings that an
+    environment variable gives, with its configuration key when config.toml may give it too."""
+    from kmscli.cli.settings import NUMBER, SETTINGS
+
+    entries = []
+    for setting in SETTINGS:
+        if not setting.variables:
+            continue
+        text = setting.help
+        if setting.in_config:
+            kind = "a number" if setting.kind == NUMBER else "a string"
+            text += f" In the configuration file: {setting.name} ({kind})."
+        entries.append((setting.variables, text))
+    return entries
+
+
+def _configuration_entry() -> str:
+    """kmscli(1) FILES on config.toml: its settings, from kmscli.cli.settings."""
+    from kmscli.cli.settings import NUMBER, SETTINGS
+
+    names = [
+        setting.name + (" (a number)" if setting.kind == NUMBER else "")
+        for setting in SETTINGS
+        if setting.in_config
+    ]
+    return (
+        "The configuration file (the platformdirs user configuration directory; KMSCLI_CONFIG "
+        "names another), TOML: top-level settings are defaults for every command, and a table "
+        "[profiles.NAME] holds the settings of a profile, chosen with --profile or "
+        f"KMSCLI_PROFILE. Settings, strings unless said: {', '.join(names)}. An option wins "
+        "over its environment variable, which wins over the profile, which wins over the "
+        "defaults; an unknown setting or profile, or a value of the wrong type, is refused "
+        "with exit status 2."
+    )
+
 
 _SEE_ALSO_URLS = (
     "https://docs.aws.amazon.com/encryption-sdk/latest/developer-guide/message-format.html",
@@ -1036,8 +954,6 @@ def _title(name: str, section: int) -> str:
 
 
 def man_page(tree: Tree | None = None) -> str:
-    from kmscli.cli.context import DEFAULT_REGION
-
     tree = tree or read_tree()
     root = tree.root
     summary = root.help.summary.rstrip(".")
@@ -1070,9 +986,9 @@ def man_page(tree: Tree | None = None) -> str:
         for option in command.options:
             out += _option_entry(option)
     out.append(".SH ENVIRONMENT")
-    for names, text in _ENVIRONMENT:
-        tag = ", ".join(_bold(name) for name in names.split(", "))
-        out += [".TP", tag, roff(text.format(region=DEFAULT_REGION))]
+    for names, text in environment():
+        tag = ", ".join(_bold(name) for name in names)
+        out += [".TP", tag, roff(text)]
     out += [
         ".SH FILES",
         ".TP",
@@ -1092,6 +1008,9 @@ def man_page(tree: Tree | None = None) -> str:
             "A root key file accessible by group or others, or that is not a regular file (a "
             "FIFO, a device, a directory), is refused at once with exit status 9."
         ),
+        ".TP",
+        _italic("~/.config/kmscli/config.toml"),
+        roff(_configuration_entry()),
         '.SH "EXIT STATUS"',
     ]
     for status, meaning, codes in _exit_statuses():
@@ -1602,14 +1521,14 @@ def stale(root: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m kmscli.cli.docgen",
+        prog="python tools/docgen.py",
         description="Generate kmscli's man pages and shell completions from its click tree.",
     )
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write", action="store_true", help="rewrite completions/ and man/")
     action.add_argument("--check", action="store_true", help="fail when a file is stale")
     parser.add_argument(
-        "--root", type=Path, default=Path(), help="the repository root (default: .)"
+        "--root", type=Path, default=ROOT, help="the repository root (default: this checkout)"
     )
     args = parser.parse_args(argv)
     if args.check:
@@ -1625,4 +1544,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # Run as a script: document this checkout's kmscli, not whichever one is installed.
+    sys.path.insert(0, str(ROOT))
     sys.exit(main())

@@ -206,7 +206,10 @@ def test_passphrase_mode_round_trip(home: Path, key_dir: Path) -> None:
     assert again.unseal(kr.seal(b"m", b"a"), b"a", where="x") == b"m"
 
 
-def test_argon2_parameters_are_recorded_and_strong(home: Path, key_dir: Path) -> None:
+def test_argon2_parameters_are_recorded_and_strong(
+    home: Path, key_dir: Path, real_argon2: None
+) -> None:
+    # Made at the product's real cost; other tests get a cheap one (tests/cheap_kdf.py).
     kr = init_keyring(home, root_key_file=None, root_key_dir=key_dir, passphrase=PASSPHRASE)
     body = json.loads((home / layout.HEADER).read_bytes().split(b"\n")[0])
     kdf = body["kdf"]

@@ -21,12 +21,9 @@ from kmscli.errors import (
 )
 from kmscli.store import Keyring, init_keyring, keyring_exists, layout, open_keyring
 from tests.keyring_files import downgrade_to_schema1
+from tests.unit.keyrings import no_passphrase
 
 PASSPHRASE = b"correct horse battery staple"
-
-
-def no_passphrase() -> bytes | None:
-    raise AssertionError("a key-file keyring must not ask for a passphrase")
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ def _create(aws: Runner, *args: str) -> str:
     return ok(aws("key", "create", *args)).out.strip()
 
 
+@pytest.mark.slow
 def test_key_lifecycle_through_the_api(aws: Runner) -> None:
     key = _create(aws, "--description", "first", "--tag", "team=storage", "--alias", "alias/app")
     metadata = json.loads(ok(aws("key", "describe", "alias/app", "--json")).out)["KeyMetadata"]
@@ -81,6 +82,7 @@ def test_aliases(aws: Runner) -> None:
     assert result.status == 3 and "NotFoundException" in result.err
 
 
+@pytest.mark.slow
 def test_key_policy_and_grants(aws: Runner, tmp_path: Path) -> None:
     key = _create(aws)
     assert ok(aws("policy", "list", key)).out.split() == ["default"]
@@ -259,6 +261,7 @@ def test_plain_text_is_not_a_blob(aws: Runner, tmp_path: Path) -> None:
     assert result.status == 8
 
 
+@pytest.mark.slow
 def test_reencrypt_a_blob_and_a_message(aws: Runner, tmp_path: Path) -> None:
     old, new = _create(aws), _create(aws)
     assert aws("encrypt", "--direct", "-k", old, "-o", "b", input=b"blob").status == 0

@@ -42,6 +42,8 @@ def _tree_launcher() -> str:
         "import kmscli\n"
         f"if not kmscli.__file__.startswith({str(REPO / 'kmscli')!r}):\n"
         "    sys.exit(f'kmscli test launcher: imported {kmscli.__file__}, not the tree')\n"
+        "from tests.cheap_kdf import install_on_import\n"
+        "install_on_import()\n"
         "from kmscli.cli.main import main\n"
         "main()\n"
     )
@@ -86,6 +88,22 @@ def isolated_environment(base: Path) -> dict[str, str]:
         }
     )
     return env
+
+
+@pytest.fixture
+def real_argon2() -> None:
+    """Ask for this to create passphrase keyrings in-process at the product's real Argon2id cost."""
+
+
+@pytest.fixture(autouse=True)
+def cheap_argon2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keyrings created in this process use a cheap Argon2id cost (tests/cheap_kdf.py)."""
+    if "real_argon2" in request.fixturenames:
+        return
+    from kmscli.store import rootkey
+    from tests.cheap_kdf import cheap_fresh
+
+    monkeypatch.setattr(rootkey.Argon2Params, "fresh", cheap_fresh(rootkey))
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,40 @@ def test_core_code_never_prints_or_reads_the_environment(path: Path) -> None:
 
 def test_version_module_imports_nothing() -> None:
     assert _imports(PACKAGE / "__init__.py") == set()
+
+
+ARCHITECTURE = PACKAGE.parent / "ARCHITECTURE.md"
+# Rooms the arrow test does not hold (the CLI may import anything; the top package is the version).
+UNCHECKED = {"kmscli", "kmscli.cli"}
+
+
+def _documented_rooms() -> dict[str, set[str]]:
+    """ARCHITECTURE.md's rooms table: room → the rooms its "may import" column names."""
+    rooms: dict[str, set[str]] = {}
+    for line in ARCHITECTURE.read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`kmscli"):
+            room = cells[0].strip("`")
+            assert room not in rooms, f"ARCHITECTURE.md describes {room} twice"
+            rooms[room] = set(re.findall(r"`(kmscli[\w.]*)`", cells[2]))
+    return rooms
+
+
+def test_architecture_md_describes_every_room_and_its_arrows() -> None:
+    documented = _documented_rooms()
+    rooms = set(ALLOWED) | UNCHECKED
+    assert set(documented) == rooms, (
+        "ARCHITECTURE.md's rooms differ from ALLOWED: "
+        f"undocumented {sorted(rooms - set(documented))}, "
+        f"not in ALLOWED {sorted(set(documented) - rooms)}"
+    )
+    for room, allowed in ALLOWED.items():
+        assert documented[room] == allowed, f"ARCHITECTURE.md: {room} may import {allowed}"
+    for room in UNCHECKED:
+        assert documented[room] == set(), f"ARCHITECTURE.md: {room} is not checked"
+
+
+def test_every_room_of_the_package_is_in_the_architecture() -> None:
+    # A new package or top-level module gets a row in ARCHITECTURE.md and in ALLOWED.
+    layers = {_layer(_module_name(path)) for path in MODULES} - {"kmscli.__main__"}
+    assert layers == set(ALLOWED) | UNCHECKED

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import KMSCLI, REPO
+from tests.cheap_kdf import CHEAP_ITERATIONS, CHEAP_LANES, CHEAP_MEMORY_KIB
+from tests.conftest import KMSCLI, REPO, Runner
 
 
 def test_the_launcher_imports_kmscli_from_the_tree(tmp_path: Path) -> None:
@@ -42,3 +44,24 @@ def test_the_launcher_refuses_a_kmscli_from_elsewhere(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "not the tree" in done.stderr
+
+
+def test_keyrings_made_by_the_tests_use_the_cheap_argon2_cost(
+    run: Runner, kmscli_env: dict[str, str], tmp_path: Path
+) -> None:
+    # tests/cheap_kdf.py: test launchers (plain and time-travel) create cheap passphrase keyrings.
+    from datetime import UTC, datetime
+
+    env = {"KMSCLI_PASSPHRASE": "correct horse battery staple"}
+    for home, now in (("plain", None), ("travelled", datetime(2030, 1, 1, tzinfo=UTC))):
+        env["KMSCLI_HOME"] = str(tmp_path / home)
+        made = run("keyring", "init", "--passphrase", env=env, now=now)
+        assert made.status == 0, made.err
+        header = (tmp_path / home / "header").read_bytes().split(b"\n")[0]
+        kdf = json.loads(header)["kdf"]
+        assert (kdf["memory_kib"], kdf["iterations"], kdf["lanes"]) == (
+            CHEAP_MEMORY_KIB,
+            CHEAP_ITERATIONS,
+            CHEAP_LANES,
+        )
+        assert run("key", "create", env=env, now=now).status == 0

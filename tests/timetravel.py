@@ -74,6 +74,8 @@ def launcher() -> str:
         "import kmscli\n"
         f"if not kmscli.__file__.startswith({str(REPO / 'kmscli')!r}):\n"
         "    sys.exit(f'kmscli test launcher: imported {kmscli.__file__}, not the tree')\n"
+        "from tests.cheap_kdf import install_on_import\n"
+        "install_on_import()\n"
         "from tests.timetravel import install_from_test_variable\n"
         "install_from_test_variable()\n"
         "from kmscli.cli.main import main\n"

@@ -18,6 +18,7 @@ import pytest
 
 from tests.aws.conftest import aws_environment
 from tests.conftest import Result, Runner
+from tests.helpers import ok
 from tests.server.conftest import ALICE, ROOT, Server, kms_server  # noqa: F401 (a fixture)
 
 
@@ -37,18 +38,13 @@ def remote(run: Runner, kms_server: Server, tmp_path: Path) -> Runner:  # noqa: 
     return runner
 
 
-def _ok(result: Result) -> str:
-    assert result.status == 0, result.err
-    return result.out
-
-
 def test_key_states_and_policies_are_the_endpoints(remote: Runner, tmp_path: Path) -> None:
-    key = _ok(remote("key", "create")).strip()
+    key = ok(remote("key", "create")).out.strip()
     (tmp_path / "f").write_bytes(b"data")
-    _ok(remote("encrypt", "-k", key, "f"))
+    ok(remote("encrypt", "-k", key, "f"))
     denied = remote("decrypt", "f.kms", "-o", "-", principal=ALICE)
     assert denied.status == 5 and "AccessDeniedException" in denied.err
-    _ok(remote("key", "disable", key))
+    ok(remote("key", "disable", key))
     disabled = remote("decrypt", "f.kms", "-o", "-")
     assert disabled.status == 6 and "DisabledException" in disabled.err
     wrong = remote("key", "describe", "alias/nothing")
@@ -61,9 +57,9 @@ def test_credentials_the_endpoint_refuses_exit_5(remote: Runner) -> None:
 
 
 def test_import_openssl_wrapped_material(remote: Runner, tmp_path: Path) -> None:
-    key = _ok(remote("key", "create", "--origin", "EXTERNAL")).strip()
+    key = ok(remote("key", "create", "--origin", "EXTERNAL")).out.strip()
     (tmp_path / "params").mkdir()
-    _ok(remote("key", "import-parameters", key, "--out-dir", "params"))
+    ok(remote("key", "import-parameters", key, "--out-dir", "params"))
     (tmp_path / "material.bin").write_bytes(os.urandom(32))
     subprocess.run(
         [
@@ -99,39 +95,41 @@ def test_import_openssl_wrapped_material(remote: Runner, tmp_path: Path) -> None
         "params/ImportToken.bin",
         "--no-expiry",
     )
-    material_id = _ok(imported).strip()
+    material_id = ok(imported).out.strip()
     assert len(material_id) == 64
     (tmp_path / "f").write_bytes(b"under imported material")
-    _ok(remote("encrypt", "-k", key, "f"))
+    ok(remote("encrypt", "-k", key, "f"))
     assert remote("decrypt", "f.kms", "-o", "-").stdout == b"under imported material"
-    _ok(remote("key", "delete-material", key))
-    state = json.loads(_ok(remote("key", "describe", key, "--json")))["KeyMetadata"]["KeyState"]
+    ok(remote("key", "delete-material", key))
+    state = json.loads(ok(remote("key", "describe", key, "--json")).out)["KeyMetadata"]["KeyState"]
     assert state == "PendingImport"
 
 
 def test_multi_region_primary_and_replica(remote: Runner, tmp_path: Path) -> None:
-    key = _ok(remote("key", "create", "--multi-region")).strip()
-    _ok(remote("key", "replicate", key, "--replica-region", "eu-west-1"))
+    key = ok(remote("key", "create", "--multi-region")).out.strip()
+    ok(remote("key", "replicate", key, "--replica-region", "eu-west-1"))
     (tmp_path / "f").write_bytes(b"across regions")
-    _ok(remote("encrypt", "-k", key, "f"))
+    ok(remote("encrypt", "-k", key, "f"))
     decrypted = remote("decrypt", "f.kms", "-o", "-", "--region", "eu-west-1", "-v")
     assert decrypted.status == 0, decrypted.err
     assert decrypted.stdout == b"across regions" and ":eu-west-1:" in decrypted.err
-    _ok(remote("key", "update-primary-region", key, "eu-west-1"))
-    described = json.loads(_ok(remote("key", "describe", key, "--json", "--region", "eu-west-1")))
+    ok(remote("key", "update-primary-region", key, "eu-west-1"))
+    described = json.loads(
+        ok(remote("key", "describe", key, "--json", "--region", "eu-west-1")).out
+    )
     configuration = described["KeyMetadata"]["MultiRegionConfiguration"]
     assert configuration["MultiRegionKeyType"] == "PRIMARY"
 
 
 def test_data_key_pair_and_shared_secret(remote: Runner, tmp_path: Path) -> None:
-    key = _ok(remote("key", "create")).strip()
+    key = ok(remote("key", "create")).out.strip()
     pair = json.loads(
-        _ok(remote("datakey", "pair", "-k", key, "--key-pair-spec", "ECC_NIST_P256", "--json"))
+        ok(remote("datakey", "pair", "-k", key, "--key-pair-spec", "ECC_NIST_P256", "--json")).out
     )
     assert pair["KeyPairSpec"] == "ECC_NIST_P256" and pair["PrivateKeyCiphertextBlob"]
-    agreement = _ok(
+    agreement = ok(
         remote("key", "create", "--key-spec", "ECC_NIST_P256", "--key-usage", "KEY_AGREEMENT")
-    ).strip()
+    ).out.strip()
     (tmp_path / "peer.der").write_bytes(base64.b64decode(pair["PublicKey"]))
     secret = remote("key", "derive-shared-secret", agreement, "--public-key", "peer.der", "--json")
-    assert len(base64.b64decode(json.loads(_ok(secret))["SharedSecret"])) == 32
+    assert len(base64.b64decode(json.loads(ok(secret).out)["SharedSecret"])) == 32

@@ -116,6 +116,7 @@ def test_without_boto3_the_aws_backend_asks_for_the_extra(
     assert b"pip install 'kmscli[aws]'" in done.stderr
 
 
+@pytest.mark.slow
 def test_throttling_is_retried(aws_via_proxy: Runner, proxy: KmsProxy, tmp_path: Path) -> None:
     key = aws_via_proxy("key", "create").out.strip()
     (tmp_path / "f").write_bytes(b"data")
@@ -129,6 +130,7 @@ def test_throttling_is_retried(aws_via_proxy: Runner, proxy: KmsProxy, tmp_path:
     assert proxy.requests["Decrypt"] == 3
 
 
+@pytest.mark.slow
 def test_throttling_that_does_not_end_exit_10(
     aws_via_proxy: Runner, proxy: KmsProxy, tmp_path: Path
 ) -> None:

@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.cli.authz_world import ALICE, ROOT_A, World
-from tests.conftest import Result, Runner
-
-
-@pytest.fixture
-def world(run_inproc: Runner, tmp_path: Path) -> World:
-    return World(run_inproc, tmp_path)
+from tests.conftest import Result
 
 
 def error(result: Result) -> tuple[int, str, str]:

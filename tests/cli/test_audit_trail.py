@@ -17,11 +17,6 @@ from tests.cli.authz_world import ALICE, NOBODY, World
 from tests.conftest import KMSCLI, Runner
 
 
-@pytest.fixture
-def world(run_inproc: Runner, tmp_path: Path) -> World:
-    return World(run_inproc, tmp_path)
-
-
 def _log(world: World) -> Path:
     return world.tmp / "keyring" / "audit" / "log"
 

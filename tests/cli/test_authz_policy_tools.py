@@ -31,11 +31,6 @@ from tests.conftest import Runner
 LOCKOUT = "The new key policy will not allow you to update the key policy in the future."
 
 
-@pytest.fixture
-def world(run_inproc: Runner, tmp_path: Path) -> World:
-    return World(run_inproc, tmp_path)
-
-
 # -- policy validate -------------------------------------------------------------------------------
 
 

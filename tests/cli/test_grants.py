@@ -25,14 +25,9 @@ from tests.cli.authz_world import (
     iam,
     iam_allow,
 )
-from tests.conftest import Result, Runner
+from tests.conftest import Result
 
 GRANT_ID = re.compile(r"^[0-9a-f]{64}$")
-
-
-@pytest.fixture
-def world(run_inproc: Runner, tmp_path: Path) -> World:
-    return World(run_inproc, tmp_path)
 
 
 @pytest.fixture

@@ -13,12 +13,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tests.conftest import Result, Runner
-
-
-def _ok(result: Result) -> Result:
-    assert result.status == 0, result.err
-    return result
+from tests.conftest import Runner
+from tests.helpers import ok
 
 
 def _import(
@@ -27,7 +23,7 @@ def _import(
     """Import `material` into `key` (RSAES_OAEP_SHA_256 wrapping) and return its KeyMaterialId."""
     params = work / "params"
     params.mkdir(exist_ok=True)
-    _ok(
+    ok(
         run(
             "key",
             "import-parameters",
@@ -44,7 +40,7 @@ def _import(
     assert isinstance(public, rsa.RSAPublicKey)
     oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
     (work / "wrapped.bin").write_bytes(public.encrypt(material, oaep))
-    done = _ok(
+    done = ok(
         run(
             "key",
             "import-material",
@@ -62,7 +58,7 @@ def _import(
 
 
 def test_material_id_is_no_unkeyed_hash_of_the_material(run_inproc: Runner, tmp_path: Path) -> None:
-    key = _ok(run_inproc("key", "create", "--origin", "EXTERNAL")).out.strip()
+    key = ok(run_inproc("key", "create", "--origin", "EXTERNAL")).out.strip()
     material = bytes(32)  # the weakest guess there is
     material_id = _import(run_inproc, key, material, tmp_path)
     legacy = hashlib.sha256(
@@ -75,7 +71,7 @@ def test_material_id_is_no_unkeyed_hash_of_the_material(run_inproc: Runner, tmp_
     other = dict(
         KMSCLI_HOME=str(tmp_path / "other"), KMSCLI_ROOT_KEY_FILE=str(tmp_path / "other.key")
     )
-    key2 = _ok(run_inproc("key", "create", "--origin", "EXTERNAL", env=other)).out.strip()
+    key2 = ok(run_inproc("key", "create", "--origin", "EXTERNAL", env=other)).out.strip()
     work2 = tmp_path / "w2"
     work2.mkdir()
     assert _import(run_inproc, key2, material, work2, env=other) != material_id
@@ -83,6 +79,6 @@ def test_material_id_is_no_unkeyed_hash_of_the_material(run_inproc: Runner, tmp_
     # Re-importing the same material is recognised, and the ID is what ciphertexts carry.
     assert _import(run_inproc, key, material, tmp_path) == material_id
     (tmp_path / "p").write_bytes(b"x")
-    _ok(run_inproc("encrypt", "--direct", "-k", key, "-o", "blob", "p"))
+    ok(run_inproc("encrypt", "--direct", "-k", key, "-o", "blob", "p"))
     blob = (tmp_path / "blob").read_bytes()
     assert bytes.fromhex(material_id) in blob and bytes.fromhex(legacy) not in blob

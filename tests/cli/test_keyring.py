@@ -224,6 +224,7 @@ def test_init_with_passphrase_needs_one(run: Runner) -> None:
     assert result.status == 9 and "KeyringLockedError" in result.err
 
 
+@pytest.mark.slow
 def test_eight_processes_at_once(run: Runner, kmscli_env: dict[str, str], tmp_path: Path) -> None:
     assert run("keyring", "init").status == 0
     script = (

@@ -5,22 +5,17 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import Result, Runner
+from tests.conftest import Runner
+from tests.helpers import json_of
 
 KEY_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
-def _json(result: Result) -> dict[str, Any]:
-    assert result.status == 0, result.err
-    return json.loads(result.out)  # type: ignore[no-any-return]
-
-
 def test_create_returns_aws_key_metadata(run_inproc: Runner) -> None:
-    doc = _json(
+    doc = json_of(
         run_inproc("key", "create", "--description", "backups", "--json", "--tag", "team=ops")
     )
     meta = doc["KeyMetadata"]
@@ -73,7 +68,7 @@ def test_text_mode_prints_the_id_alone_and_lists_are_tab_separated(run_inproc: R
 
 def test_list_keys_json_shape(run_inproc: Runner) -> None:
     ids = {run_inproc("key", "create").out.strip() for _ in range(3)}
-    doc = _json(run_inproc("key", "list", "--json"))
+    doc = json_of(run_inproc("key", "list", "--json"))
     assert doc["Truncated"] is False
     keys = doc["Keys"]
     assert isinstance(keys, list)
@@ -82,7 +77,7 @@ def test_list_keys_json_shape(run_inproc: Runner) -> None:
 
 
 def test_regions_are_isolated(run_inproc: Runner) -> None:
-    doc = _json(run_inproc("key", "create", "--json"))
+    doc = json_of(run_inproc("key", "create", "--json"))
     meta = doc["KeyMetadata"]
     assert isinstance(meta, dict)
     other = run_inproc("key", "describe", meta["KeyId"], "--region", "eu-west-1")
@@ -90,7 +85,7 @@ def test_regions_are_isolated(run_inproc: Runner) -> None:
     by_arn = run_inproc("key", "describe", meta["Arn"], "--region", "eu-west-1")
     assert by_arn.status == 3
     assert "NotFoundException: Invalid arn us-east-1" in by_arn.err
-    assert _json(run_inproc("key", "list", "--json", "--region", "eu-west-1"))["Keys"] == []
+    assert json_of(run_inproc("key", "list", "--json", "--region", "eu-west-1"))["Keys"] == []
     assert run_inproc("key", "describe", meta["Arn"]).status == 0
 
 
@@ -110,13 +105,13 @@ def test_malformed_key_id_and_unknown_key(run_inproc: Runner) -> None:
 def test_enable_disable_and_description(run_inproc: Runner) -> None:
     key = run_inproc("key", "create").out.strip()
     assert run_inproc("key", "disable", key).status == 0
-    meta = _json(run_inproc("key", "describe", key, "--json"))["KeyMetadata"]
+    meta = json_of(run_inproc("key", "describe", key, "--json"))["KeyMetadata"]
     assert isinstance(meta, dict)
     assert meta["KeyState"] == "Disabled" and meta["Enabled"] is False
     assert run_inproc("key", "disable", key).status == 0  # idempotent, as AWS
     assert run_inproc("key", "enable", key).status == 0
     assert run_inproc("key", "update-description", key, "new words").status == 0
-    meta = _json(run_inproc("key", "describe", key, "--json"))["KeyMetadata"]
+    meta = json_of(run_inproc("key", "describe", key, "--json"))["KeyMetadata"]
     assert isinstance(meta, dict)
     assert meta["KeyState"] == "Enabled" and meta["Description"] == "new words"
 
@@ -124,7 +119,7 @@ def test_enable_disable_and_description(run_inproc: Runner) -> None:
 def test_disable_takes_an_alias_too(run_inproc: Runner) -> None:
     key = run_inproc("key", "create", "--alias", "alias/x").out.strip()
     assert run_inproc("key", "disable", "alias/x").status == 0
-    meta = _json(run_inproc("key", "describe", key, "--json"))["KeyMetadata"]
+    meta = json_of(run_inproc("key", "describe", key, "--json"))["KeyMetadata"]
     assert isinstance(meta, dict) and meta["KeyState"] == "Disabled"
 
 
@@ -138,7 +133,7 @@ def test_description_limit(run_inproc: Runner) -> None:
 
 
 def test_default_policy_is_stored_and_printed(run_inproc: Runner) -> None:
-    doc = _json(run_inproc("key", "create", "--json"))
+    doc = json_of(run_inproc("key", "create", "--json"))
     meta = doc["KeyMetadata"]
     assert isinstance(meta, dict)
     policy = json.loads(run_inproc("policy", "get", meta["KeyId"]).out)
@@ -155,14 +150,14 @@ def test_default_policy_is_stored_and_printed(run_inproc: Runner) -> None:
             }
         ],
     }
-    listed = _json(run_inproc("policy", "list", meta["KeyId"], "--json"))
+    listed = json_of(run_inproc("policy", "list", meta["KeyId"], "--json"))
     assert listed == {"PolicyNames": ["default"], "Truncated": False}
-    got = _json(run_inproc("policy", "get", meta["KeyId"], "--json"))
+    got = json_of(run_inproc("policy", "get", meta["KeyId"], "--json"))
     assert got["PolicyName"] == "default" and json.loads(str(got["Policy"])) == policy
 
 
 def test_policy_file_is_stored_after_checks(run_inproc: Runner, tmp_path: Path) -> None:
-    account = _json(run_inproc("key", "create", "--json"))["KeyMetadata"]["AWSAccountId"]
+    account = json_of(run_inproc("key", "create", "--json"))["KeyMetadata"]["AWSAccountId"]
     document = {
         "Version": "2012-10-17",
         "Statement": [
@@ -206,7 +201,7 @@ def test_create_refusals(run_inproc: Runner, args: list[str], code: str) -> None
     result = run_inproc("key", "create", *args)
     assert result.status == 2, result.err
     assert f"kmscli: error: {code}:" in result.err
-    assert _json(run_inproc("key", "list", "--json"))["Keys"] == []
+    assert json_of(run_inproc("key", "list", "--json"))["Keys"] == []
 
 
 def test_too_many_tags(run_inproc: Runner) -> None:
@@ -217,7 +212,7 @@ def test_too_many_tags(run_inproc: Runner) -> None:
 
 
 def test_multi_region_key_id(run_inproc: Runner) -> None:
-    meta = _json(run_inproc("key", "create", "--multi-region", "--json"))["KeyMetadata"]
+    meta = json_of(run_inproc("key", "create", "--multi-region", "--json"))["KeyMetadata"]
     assert isinstance(meta, dict)
     assert re.fullmatch(r"mrk-[0-9a-f]{32}", meta["KeyId"]) and meta["MultiRegion"] is True
     assert meta["MultiRegionConfiguration"]["MultiRegionKeyType"] == "PRIMARY"
@@ -227,11 +222,11 @@ def test_aws_managed_key_is_created_on_first_use_and_refuses_changes(
     run_inproc: Runner, tmp_path: Path
 ) -> None:
     assert run_inproc("keyring", "init").status == 0
-    assert "TargetKeyId" not in _json(run_inproc("alias", "list", "--json"))["Aliases"][0]
-    meta = _json(run_inproc("key", "describe", "alias/aws/kmscli", "--json"))["KeyMetadata"]
+    assert "TargetKeyId" not in json_of(run_inproc("alias", "list", "--json"))["Aliases"][0]
+    meta = json_of(run_inproc("key", "describe", "alias/aws/kmscli", "--json"))["KeyMetadata"]
     assert isinstance(meta, dict)
     assert meta["KeyManager"] == "AWS" and meta["KeyState"] == "Enabled"
-    again = _json(run_inproc("key", "describe", "alias/aws/kmscli", "--json"))["KeyMetadata"]
+    again = json_of(run_inproc("key", "describe", "alias/aws/kmscli", "--json"))["KeyMetadata"]
     assert again == meta
     key = meta["KeyId"]
     (tmp_path / "p.json").write_text(run_inproc("policy", "get", key).out)
@@ -253,5 +248,5 @@ def test_aws_managed_key_is_created_on_first_use_and_refuses_changes(
     ):
         result = run_inproc(*args)
         assert result.status == 5 and "NotAuthorizedException" in result.err, (args, result.err)
-    after = _json(run_inproc("key", "describe", key, "--json"))["KeyMetadata"]
+    after = json_of(run_inproc("key", "describe", key, "--json"))["KeyMetadata"]
     assert after == meta

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import pty
 import select
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from tests.conftest import KMSCLI, Result, Runner
+from tests.conftest import KMSCLI, Runner
+from tests.helpers import json_of, ok
 from tests.keyring_files import naming_of, record_file
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
@@ -25,30 +24,21 @@ def stamp(days: float) -> str:
     return (T0 + timedelta(days=days)).isoformat(timespec="microseconds")
 
 
-def _ok(result: Result) -> Result:
-    assert result.status == 0, result.err
-    return result
-
-
-def _json(result: Result) -> dict[str, Any]:
-    return json.loads(_ok(result).out)  # type: ignore[no-any-return]
-
-
 def _keyring_bytes(home: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(home.rglob("*")) if p.is_file())
 
 
 def test_schedule_needs_yes_without_a_terminal(run_inproc: Runner) -> None:
-    key = _ok(run_inproc("key", "create")).out.strip()
+    key = ok(run_inproc("key", "create")).out.strip()
     refused = run_inproc("key", "schedule-deletion", key)
     assert refused.status == 2 and "needs --yes when stdin is not a terminal" in refused.err
-    assert _json(run_inproc("key", "describe", key, "--json"))["KeyMetadata"]["KeyState"] == (
+    assert json_of(run_inproc("key", "describe", key, "--json"))["KeyMetadata"]["KeyState"] == (
         "Enabled"
     )
 
 
 def test_window_limits_and_default(run_inproc: Runner) -> None:
-    key = _ok(run_inproc("key", "create", now=at())).out.strip()
+    key = ok(run_inproc("key", "create", now=at())).out.strip()
     for days, bound in (("6", "greater than or equal to 7"), ("31", "less than or equal to 30")):
         refused = run_inproc("key", "schedule-deletion", key, "--days", days, "--yes")
         assert refused.status == 2
@@ -56,12 +46,14 @@ def test_window_limits_and_default(run_inproc: Runner) -> None:
             f"ValidationException: 1 validation error detected: Value '{days}' at "
             f"'pendingWindowInDays' failed to satisfy constraint: Member must have value {bound}"
         ) in refused.err
-    printed = _ok(run_inproc("key", "schedule-deletion", key, "--yes", now=at()))
+    printed = ok(run_inproc("key", "schedule-deletion", key, "--yes", now=at()))
     assert printed.out == stamp(30) + "\n"
-    meta = _json(run_inproc("key", "describe", key, "--json", now=at(1)))["KeyMetadata"]
+    meta = json_of(run_inproc("key", "describe", key, "--json", now=at(1)))["KeyMetadata"]
     assert meta["DeletionDate"] == stamp(30) and meta["PendingDeletionWindowInDays"] == 30
-    _ok(run_inproc("key", "cancel-deletion", key, now=at(2)))
-    response = _json(run_inproc("key", "schedule-deletion", key, "--days", "7", "--yes", "--json"))
+    ok(run_inproc("key", "cancel-deletion", key, now=at(2)))
+    response = json_of(
+        run_inproc("key", "schedule-deletion", key, "--days", "7", "--yes", "--json")
+    )
     assert set(response) == {"KeyId", "DeletionDate", "KeyState", "PendingWindowInDays"}
     assert response["PendingWindowInDays"] == 7 and response["KeyState"] == "PendingDeletion"
 
@@ -70,14 +62,14 @@ def test_destruction_after_the_window_leaves_nothing(
     run_inproc: Runner, tmp_path: Path, kmscli_env: dict[str, str]
 ) -> None:
     home = Path(kmscli_env["KMSCLI_HOME"])
-    created = _json(run_inproc("key", "create", "--alias", "alias/doomed", "--json", now=at()))
+    created = json_of(run_inproc("key", "create", "--alias", "alias/doomed", "--json", now=at()))
     meta = created["KeyMetadata"]
     key, arn = meta["KeyId"], meta["Arn"]
-    keep = _ok(run_inproc("key", "create", "--alias", "alias/kept", now=at())).out.strip()
-    _ok(run_inproc("key", "rotate", key, now=at()))
+    keep = ok(run_inproc("key", "create", "--alias", "alias/kept", now=at())).out.strip()
+    ok(run_inproc("key", "rotate", key, now=at()))
     (tmp_path / "p").write_bytes(b"lost forever")
-    _ok(run_inproc("encrypt", "-k", key, "-k", keep, "p", now=at()))
-    _ok(run_inproc("encrypt", "--direct", "-k", key, "p", "-o", "p.blob", now=at()))
+    ok(run_inproc("encrypt", "-k", key, "-k", keep, "p", now=at()))
+    ok(run_inproc("encrypt", "--direct", "-k", key, "p", "-o", "p.blob", now=at()))
     keys_dir = naming_of(kmscli_env).kind_dir("keys")
     key_files = list(keys_dir.iterdir())
     assert len(key_files) == 2
@@ -85,7 +77,7 @@ def test_destruction_after_the_window_leaves_nothing(
     assert len(doomed) == 1
     sealed_before = doomed[0].read_bytes()
 
-    _ok(run_inproc("key", "schedule-deletion", key, "--days", "7", "--yes", now=at(1)))
+    ok(run_inproc("key", "schedule-deletion", key, "--days", "7", "--yes", now=at(1)))
     refused = run_inproc("decrypt", "-k", key, "-o", "-", "p.kms", now=at(8, seconds=-1))
     assert refused.status == 6 and "KMSInvalidStateException" in refused.err
     assert f"{arn} is pending deletion." in refused.err
@@ -97,7 +89,7 @@ def test_destruction_after_the_window_leaves_nothing(
     assert not doomed[0].exists()
     assert [f.name for f in keys_dir.iterdir()] == [f.name for f in key_files if f not in doomed]
     assert sealed_before not in _keyring_bytes(home)
-    aliases = _json(run_inproc("alias", "list", "--json", now=at(8)))["Aliases"]
+    aliases = json_of(run_inproc("alias", "list", "--json", now=at(8)))["Aliases"]
     assert {a["AliasName"] for a in aliases} >= {"alias/kept"}
     assert "alias/doomed" not in {a["AliasName"] for a in aliases}
     blob = run_inproc("decrypt", "-o", "-", "p.blob", now=at(9))
@@ -105,18 +97,18 @@ def test_destruction_after_the_window_leaves_nothing(
     for args in (("key", "cancel-deletion", key), ("key", "enable", key)):
         assert run_inproc(*args, now=at(9)).status == 3
     # The message still decrypts with the other key it was wrapped under.
-    _ok(run_inproc("decrypt", "-o", "out", "p.kms", now=at(9)))
+    ok(run_inproc("decrypt", "-o", "out", "p.kms", now=at(9)))
     assert (tmp_path / "out").read_bytes() == b"lost forever"
 
 
 def test_cancel_before_the_window_keeps_everything(run_inproc: Runner, tmp_path: Path) -> None:
-    key = _ok(run_inproc("key", "create", "--alias", "alias/saved", now=at())).out.strip()
+    key = ok(run_inproc("key", "create", "--alias", "alias/saved", now=at())).out.strip()
     (tmp_path / "p").write_bytes(b"saved")
-    _ok(run_inproc("encrypt", "-k", "alias/saved", "p", now=at()))
-    _ok(run_inproc("key", "schedule-deletion", key, "--days", "7", "--yes", now=at(1)))
-    _ok(run_inproc("key", "cancel-deletion", key, now=at(7)))
-    _ok(run_inproc("key", "enable", key, now=at(30)))
-    _ok(run_inproc("decrypt", "-o", "out", "p.kms", now=at(30)))
+    ok(run_inproc("encrypt", "-k", "alias/saved", "p", now=at()))
+    ok(run_inproc("key", "schedule-deletion", key, "--days", "7", "--yes", now=at(1)))
+    ok(run_inproc("key", "cancel-deletion", key, now=at(7)))
+    ok(run_inproc("key", "enable", key, now=at(30)))
+    ok(run_inproc("decrypt", "-o", "out", "p.kms", now=at(30)))
     assert (tmp_path / "out").read_bytes() == b"saved"
 
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Result, Runner
+from tests.helpers import json_of, ok
 from tests.keyring_files import record_file
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
@@ -27,15 +27,6 @@ def at(days: float = 0, **delta: float) -> datetime:
 
 def iso(days: float) -> str:
     return (T0 + timedelta(days=days)).isoformat().replace("+00:00", "Z")
-
-
-def _ok(result: Result) -> Result:
-    assert result.status == 0, result.err
-    return result
-
-
-def _json(result: Result) -> dict[str, Any]:
-    return json.loads(_ok(result).out)  # type: ignore[no-any-return]
 
 
 def _openssl(*args: str) -> None:
@@ -81,7 +72,7 @@ def parameters(
     run: Runner, key: str, directory: Path, algorithm: str, when: datetime, *region: str
 ) -> dict[str, Any]:
     directory.mkdir(exist_ok=True)
-    return _json(
+    return json_of(
         run(
             "key",
             "import-parameters",
@@ -129,7 +120,7 @@ def import_material(
 
 @pytest.fixture
 def external(run_inproc: Runner) -> str:
-    return _ok(run_inproc("key", "create", "--origin", "EXTERNAL", now=at())).out.strip()
+    return ok(run_inproc("key", "create", "--origin", "EXTERNAL", now=at())).out.strip()
 
 
 @pytest.fixture
@@ -156,59 +147,59 @@ def test_openssl_wrapped_material_imports(
         timespec="microseconds"
     )
     assert (tmp_path / "params" / "PublicKey.bin").read_bytes()[:1] == b"\x30"  # DER
-    imported = _json(
+    imported = json_of(
         import_material(
             run_inproc, external, material, tmp_path, "--no-expiry", "--json", algorithm=algorithm
         )
     )
-    meta = _json(run_inproc("key", "describe", external, "--json", now=at()))["KeyMetadata"]
+    meta = json_of(run_inproc("key", "describe", external, "--json", now=at()))["KeyMetadata"]
     assert meta["KeyState"] == "Enabled" and meta["ExpirationModel"] == (
         "KEY_MATERIAL_DOES_NOT_EXPIRE"
     )
     assert meta["CurrentKeyMaterialId"] == imported["KeyMaterialId"] and "ValidTo" not in meta
     (tmp_path / "p").write_bytes(b"imported")
-    _ok(run_inproc("encrypt", "-k", external, "p", now=at()))
-    _ok(run_inproc("decrypt", "-o", "out", "p.kms", now=at()))
+    ok(run_inproc("encrypt", "-k", external, "p", now=at()))
+    ok(run_inproc("decrypt", "-o", "out", "p.kms", now=at()))
     assert (tmp_path / "out").read_bytes() == b"imported"
 
 
 def test_expiry_deletion_and_reimport(
     run_inproc: Runner, external: str, material: Path, tmp_path: Path
 ) -> None:
-    imported = _json(
+    imported = json_of(
         import_material(run_inproc, external, material, tmp_path, "--valid-to", iso(10), "--json")
     )
-    meta = _json(run_inproc("key", "describe", external, "--json", now=at()))["KeyMetadata"]
+    meta = json_of(run_inproc("key", "describe", external, "--json", now=at()))["KeyMetadata"]
     assert meta["ExpirationModel"] == "KEY_MATERIAL_EXPIRES"
     assert meta["ValidTo"] == (T0 + timedelta(days=10)).isoformat(timespec="microseconds")
     (tmp_path / "p").write_bytes(b"expiring")
-    _ok(run_inproc("encrypt", "-k", external, "p", now=at(1)))
-    _ok(run_inproc("encrypt", "--direct", "-k", external, "p", "-o", "p.blob", now=at(1)))
+    ok(run_inproc("encrypt", "-k", external, "p", now=at(1)))
+    ok(run_inproc("encrypt", "--direct", "-k", external, "p", "-o", "p.blob", now=at(1)))
 
     # ValidTo passes: KMS deletes the material and the key is PendingImport.
     refused = run_inproc("decrypt", "-o", "-", "p.kms", now=at(10))
     assert refused.status == 6 and "is pending import." in refused.err
-    meta = _json(run_inproc("key", "describe", external, "--json", now=at(10)))["KeyMetadata"]
+    meta = json_of(run_inproc("key", "describe", external, "--json", now=at(10)))["KeyMetadata"]
     assert meta["KeyState"] == "PendingImport" and "CurrentKeyMaterialId" not in meta
     assert "ExpirationModel" not in meta
 
     # The same material imported again: old ciphertexts decrypt again, with the same ID.
-    again = _json(
+    again = json_of(
         import_material(
             run_inproc, external, material, tmp_path, "--no-expiry", "--json", when=at(11)
         )
     )
     assert again["KeyMaterialId"] == imported["KeyMaterialId"]
-    _ok(run_inproc("decrypt", "-o", "out", "p.kms", now=at(11)))
+    ok(run_inproc("decrypt", "-o", "out", "p.kms", now=at(11)))
     assert (tmp_path / "out").read_bytes() == b"expiring"
-    _ok(run_inproc("decrypt", "-o", "-", "p.blob", now=at(11)))
+    ok(run_inproc("decrypt", "-o", "-", "p.blob", now=at(11)))
 
     # Deleting it works the same way, and so does importing it once more.
-    deleted = _json(run_inproc("key", "delete-material", external, "--json", now=at(12)))
+    deleted = json_of(run_inproc("key", "delete-material", external, "--json", now=at(12)))
     assert deleted["KeyMaterialId"] == imported["KeyMaterialId"]
     assert run_inproc("decrypt", "-o", "-", "p.kms", now=at(12)).status == 6
-    _ok(import_material(run_inproc, external, material, tmp_path, "--no-expiry", when=at(13)))
-    _ok(run_inproc("decrypt", "-o", "-", "p.kms", now=at(13)))
+    ok(import_material(run_inproc, external, material, tmp_path, "--no-expiry", when=at(13)))
+    ok(run_inproc("decrypt", "-o", "-", "p.kms", now=at(13)))
 
 
 def test_deleted_material_leaves_the_key_record(
@@ -218,15 +209,15 @@ def test_deleted_material_leaves_the_key_record(
     tmp_path: Path,
     kmscli_env: dict[str, str],
 ) -> None:
-    _ok(import_material(run_inproc, external, material, tmp_path, "--no-expiry"))
+    ok(import_material(run_inproc, external, material, tmp_path, "--no-expiry"))
     record = record_file(kmscli_env, "keys", f"us-east-1/{external}")
     with_material = record.read_bytes()
-    _ok(run_inproc("key", "delete-material", external, now=at()))
+    ok(run_inproc("key", "delete-material", external, now=at()))
     assert len(record.read_bytes()) < len(with_material)  # the sealed secret is gone
 
 
 def test_import_refusals(run_inproc: Runner, external: str, material: Path, tmp_path: Path) -> None:
-    _ok(import_material(run_inproc, external, material, tmp_path, "--no-expiry"))
+    ok(import_material(run_inproc, external, material, tmp_path, "--no-expiry"))
     # Different material on re-import.
     other = tmp_path / "other.bin"
     other.write_bytes(os.urandom(32))
@@ -265,7 +256,7 @@ def test_import_refusals(run_inproc: Runner, external: str, material: Path, tmp_
     bad.write_bytes(b"\x01" + os.urandom(60))
     invalid = attempt("--token", str(bad), "--no-expiry")
     assert invalid.status == 7 and "InvalidImportTokenException" in invalid.err
-    second = _ok(run_inproc("key", "create", "--origin", "EXTERNAL", now=at())).out.strip()
+    second = ok(run_inproc("key", "create", "--origin", "EXTERNAL", now=at())).out.strip()
     foreign = attempt("--token", str(token), "--no-expiry", key=second)
     assert foreign.status == 7 and "InvalidImportTokenException" in foreign.err
     expired = attempt("--token", str(token), "--no-expiry", when=at(1, seconds=1))
@@ -290,7 +281,7 @@ def test_wrapping_parameters_validation(run_inproc: Runner, external: str, tmp_p
         str(tmp_path),
     )
     assert bad.status == 2
-    rsa_3072 = _json(
+    rsa_3072 = json_of(
         run_inproc(
             "key",
             "import-parameters",
@@ -311,18 +302,18 @@ def test_imported_multi_region_key_replicas_import_the_same_material(
     run_inproc: Runner, material: Path, tmp_path: Path
 ) -> None:
     eu = ("--region", "eu-west-1")
-    mrk = _ok(
+    mrk = ok(
         run_inproc("key", "create", "--origin", "EXTERNAL", "--multi-region", now=at())
     ).out.strip()
-    _ok(import_material(run_inproc, mrk, material, tmp_path, "--no-expiry"))
-    _ok(run_inproc("key", "replicate", mrk, "--replica-region", "eu-west-1", now=at()))
-    meta = _json(run_inproc("key", "describe", mrk, "--json", *eu, now=at()))["KeyMetadata"]
+    ok(import_material(run_inproc, mrk, material, tmp_path, "--no-expiry"))
+    ok(run_inproc("key", "replicate", mrk, "--replica-region", "eu-west-1", now=at()))
+    meta = json_of(run_inproc("key", "describe", mrk, "--json", *eu, now=at()))["KeyMetadata"]
     assert meta["KeyState"] == "PendingImport" and "CurrentKeyMaterialId" not in meta
     other = tmp_path / "other.bin"
     other.write_bytes(os.urandom(32))
     refused = import_material(run_inproc, mrk, other, tmp_path, "--no-expiry", region=eu)
     assert refused.status == 7 and "IncorrectKeyMaterialException" in refused.err
-    _ok(import_material(run_inproc, mrk, material, tmp_path, "--no-expiry", region=eu))
+    ok(import_material(run_inproc, mrk, material, tmp_path, "--no-expiry", region=eu))
     (tmp_path / "p").write_bytes(b"both regions")
-    _ok(run_inproc("encrypt", "-k", mrk, "p", now=at()))
-    _ok(run_inproc("decrypt", "-o", "-", "p.kms", *eu, now=at()))
+    ok(run_inproc("encrypt", "-k", mrk, "p", now=at()))
+    ok(run_inproc("decrypt", "-o", "-", "p.kms", *eu, now=at()))

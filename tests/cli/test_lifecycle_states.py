@@ -6,7 +6,6 @@ call); their cells of the table are held by tests/unit/test_kms_states.py.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,21 +13,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import Result, Runner
+from tests.helpers import json_of, ok
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
 
-def _ok(result: Result) -> Result:
-    assert result.status == 0, result.err
-    return result
-
-
-def _json(result: Result) -> dict[str, Any]:
-    return json.loads(_ok(result).out)  # type: ignore[no-any-return]
-
-
 def _state(run: Runner, key: str, **kw: Any) -> str:
-    meta = _json(run("key", "describe", key, "--json", **kw))["KeyMetadata"]
+    meta = json_of(run("key", "describe", key, "--json", **kw))["KeyMetadata"]
     assert meta["Enabled"] is (meta["KeyState"] == "Enabled")
     return str(meta["KeyState"])
 
@@ -43,11 +34,11 @@ def _refused(result: Result, status: int, code: str, message: str | None = None)
 
 @pytest.fixture
 def key(run_inproc: Runner) -> str:
-    return _ok(run_inproc("key", "create", now=T0)).out.strip()
+    return ok(run_inproc("key", "create", now=T0)).out.strip()
 
 
 def _arn(run: Runner, key: str) -> str:
-    return str(_json(run("key", "describe", key, "--json"))["KeyMetadata"]["Arn"])
+    return str(json_of(run("key", "describe", key, "--json"))["KeyMetadata"]["Arn"])
 
 
 def test_enabled_disabled_pending_deletion_and_back(
@@ -57,7 +48,7 @@ def test_enabled_disabled_pending_deletion_and_back(
     (tmp_path / "p").write_bytes(b"x")
     assert _state(run_inproc, key) == "Enabled"
 
-    _ok(run_inproc("key", "disable", key))
+    ok(run_inproc("key", "disable", key))
     assert _state(run_inproc, key) == "Disabled"
     _refused(run_inproc("encrypt", "-k", key, "p"), 6, "DisabledException", f"{arn} is disabled.")
     _refused(run_inproc("key", "rotate", key), 6, "DisabledException", f"{arn} is disabled.")
@@ -71,7 +62,7 @@ def test_enabled_disabled_pending_deletion_and_back(
         f"{arn} is not pending deletion.",
     )
 
-    scheduled = _json(run_inproc("key", "schedule-deletion", key, "--yes", "--json"))
+    scheduled = json_of(run_inproc("key", "schedule-deletion", key, "--yes", "--json"))
     assert scheduled["KeyState"] == "PendingDeletion" and scheduled["KeyId"] == arn
     assert _state(run_inproc, key) == "PendingDeletion"
     pending = f"{arn} is pending deletion."
@@ -96,21 +87,21 @@ def test_enabled_disabled_pending_deletion_and_back(
         ("key", "tags", key),
         ("key", "rotation", "list", key),
     ):
-        _ok(run_inproc(*args))
-    status = _json(run_inproc("key", "rotation", "status", key, "--json"))
+        ok(run_inproc(*args))
+    status = json_of(run_inproc("key", "rotation", "status", key, "--json"))
     assert status == {"KeyId": arn, "KeyRotationEnabled": False}
 
-    assert _json(run_inproc("key", "cancel-deletion", key, "--json")) == {"KeyId": arn}
+    assert json_of(run_inproc("key", "cancel-deletion", key, "--json")) == {"KeyId": arn}
     assert _state(run_inproc, key) == "Disabled"  # always Disabled after a cancel
-    meta = _json(run_inproc("key", "describe", key, "--json"))["KeyMetadata"]
+    meta = json_of(run_inproc("key", "describe", key, "--json"))["KeyMetadata"]
     assert "DeletionDate" not in meta and "PendingDeletionWindowInDays" not in meta
-    _ok(run_inproc("key", "enable", key))
+    ok(run_inproc("key", "enable", key))
     assert _state(run_inproc, key) == "Enabled"
-    _ok(run_inproc("encrypt", "-k", key, "p"))
+    ok(run_inproc("encrypt", "-k", key, "p"))
 
 
 def test_pending_import_and_external_origin(run_inproc: Runner, tmp_path: Path) -> None:
-    created = _json(run_inproc("key", "create", "--origin", "EXTERNAL", "--json"))
+    created = json_of(run_inproc("key", "create", "--origin", "EXTERNAL", "--json"))
     meta = created["KeyMetadata"]
     key, arn = meta["KeyId"], meta["Arn"]
     assert meta["KeyState"] == "PendingImport" and meta["Enabled"] is False
@@ -133,12 +124,12 @@ def test_pending_import_and_external_origin(run_inproc: Runner, tmp_path: Path) 
         run_inproc("key", "rotation", "status", key), 2, "UnsupportedOperationException", external
     )
     # Deleting material that was never imported has no effect; the key stays PendingImport.
-    assert _json(run_inproc("key", "delete-material", key, "--json")) == {"KeyId": arn}
+    assert json_of(run_inproc("key", "delete-material", key, "--json")) == {"KeyId": arn}
     assert _state(run_inproc, key) == "PendingImport"
     # A PendingImport key can be scheduled for deletion and cancelled (back to Disabled).
-    _ok(run_inproc("key", "schedule-deletion", key, "--yes"))
+    ok(run_inproc("key", "schedule-deletion", key, "--yes"))
     assert _state(run_inproc, key) == "PendingDeletion"
-    _ok(run_inproc("key", "cancel-deletion", key))
+    ok(run_inproc("key", "cancel-deletion", key))
     assert _state(run_inproc, key) == "Disabled"
 
 
@@ -157,20 +148,20 @@ def test_import_operations_refuse_aws_kms_keys(
 
 
 def test_management_commands_take_aliases_too(run_inproc: Runner, key: str) -> None:
-    _ok(run_inproc("alias", "create", "alias/life", key))
+    ok(run_inproc("alias", "create", "alias/life", key))
     for args in (
         ("key", "rotate", "alias/life"),
         ("key", "tag", "alias/life", "a=b"),
         ("key", "rotation", "status", "alias/life"),
         ("key", "schedule-deletion", "alias/life", "--yes"),
     ):
-        _ok(run_inproc(*args))
+        ok(run_inproc(*args))
 
 
 def test_the_aws_managed_key_refuses_management(run_inproc: Runner, tmp_path: Path) -> None:
     (tmp_path / "p").write_bytes(b"x")
-    _ok(run_inproc("encrypt", "p"))  # creates alias/aws/kmscli
-    meta = _json(run_inproc("key", "describe", "alias/aws/kmscli", "--json"))["KeyMetadata"]
+    ok(run_inproc("encrypt", "p"))  # creates alias/aws/kmscli
+    meta = json_of(run_inproc("key", "describe", "alias/aws/kmscli", "--json"))["KeyMetadata"]
     key = meta["KeyId"]
     for args in (
         ("key", "schedule-deletion", key, "--yes"),

@@ -7,21 +7,17 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Result, Runner
-
-
-def _ok(result: Result) -> Result:
-    assert result.status == 0, result.err
-    return result
+from tests.conftest import Runner
+from tests.helpers import ok
 
 
 def _tags(run: Runner, key: str, *extra: str) -> dict[str, Any]:
-    return json.loads(_ok(run("key", "tags", key, "--json", *extra)).out)  # type: ignore[no-any-return]
+    return json.loads(ok(run("key", "tags", key, "--json", *extra)).out)  # type: ignore[no-any-return]
 
 
 @pytest.fixture
 def key(run_inproc: Runner) -> str:
-    return _ok(run_inproc("key", "create", "--tag", "team=ops")).out.strip()
+    return ok(run_inproc("key", "create", "--tag", "team=ops")).out.strip()
 
 
 def test_tag_overwrite_untag_and_list(run_inproc: Runner, key: str) -> None:
@@ -29,18 +25,18 @@ def test_tag_overwrite_untag_and_list(run_inproc: Runner, key: str) -> None:
         "Tags": [{"TagKey": "team", "TagValue": "ops"}],
         "Truncated": False,
     }
-    _ok(run_inproc("key", "tag", key, "team=storage", "Cost=42", "empty="))
+    ok(run_inproc("key", "tag", key, "team=storage", "Cost=42", "empty="))
     tags = _tags(run_inproc, key)["Tags"]
     assert tags == [
         {"TagKey": "team", "TagValue": "storage"},
         {"TagKey": "Cost", "TagValue": "42"},
         {"TagKey": "empty", "TagValue": ""},
     ]
-    _ok(run_inproc("key", "untag", key, "Cost", "absent"))
+    ok(run_inproc("key", "untag", key, "Cost", "absent"))
     assert [t["TagKey"] for t in _tags(run_inproc, key)["Tags"]] == ["team", "empty"]
-    _ok(run_inproc("key", "tag", key, "cost=1"))  # keys are case-sensitive
+    ok(run_inproc("key", "tag", key, "cost=1"))  # keys are case-sensitive
     assert len(_tags(run_inproc, key)["Tags"]) == 3
-    listed = _ok(run_inproc("key", "tags", key)).out.splitlines()
+    listed = ok(run_inproc("key", "tags", key)).out.splitlines()
     assert listed[0] == "TagKey\tTagValue" and "team\tstorage" in listed
 
 
@@ -60,7 +56,7 @@ def test_limits_and_tag_exceptions(run_inproc: Runner, key: str) -> None:
         assert refused.err.splitlines()[0] == f"kmscli: error: TagException: {message}"
     reserved = run_inproc("key", "untag", key, "aws:owner")
     assert reserved.status == 2 and "TagException" in reserved.err
-    _ok(run_inproc("key", "tag", key, *(f"k{n}=v" for n in range(49))))  # 50 in all: fine
+    ok(run_inproc("key", "tag", key, *(f"k{n}=v" for n in range(49))))  # 50 in all: fine
     page = _tags(run_inproc, key, "--limit", "20")
     assert len(page["Tags"]) == 20 and page["Truncated"] is True
     rest = _tags(run_inproc, key, "--limit", "50", "--marker", page["NextMarker"])
@@ -70,7 +66,7 @@ def test_limits_and_tag_exceptions(run_inproc: Runner, key: str) -> None:
 
 
 def test_tags_are_seen_by_policies(run_inproc: Runner, key: str, tmp_path: Any) -> None:
-    account = json.loads(_ok(run_inproc("key", "describe", key, "--json")).out)["KeyMetadata"][
+    account = json.loads(ok(run_inproc("key", "describe", key, "--json")).out)["KeyMetadata"][
         "AWSAccountId"
     ]
     policy = {
@@ -92,7 +88,7 @@ def test_tags_are_seen_by_policies(run_inproc: Runner, key: str, tmp_path: Any) 
         ],
     }
     (tmp_path / "policy.json").write_text(json.dumps(policy))
-    _ok(run_inproc("policy", "put", key, "policy.json"))
+    ok(run_inproc("policy", "put", key, "policy.json"))
     denied = run_inproc("key", "tag", key, "locked=yes")
     assert denied.status == 5 and "AccessDeniedException" in denied.err
-    _ok(run_inproc("key", "tag", key, "locked=no"))
+    ok(run_inproc("key", "tag", key, "locked=no"))

@@ -15,14 +15,10 @@ from pathlib import Path
 import pytest
 
 from tests.cli.private_mount import PrivateTmpfs, private_tmpfs
-from tests.conftest import KMSCLI, Result, Runner
+from tests.conftest import KMSCLI, Runner
+from tests.helpers import ok
 
 MARKER = b"PLAINTEXT-MARKER"
-
-
-def _ok(result: Result) -> str:
-    assert result.status == 0, result.err
-    return result.out.strip()
 
 
 class World:
@@ -42,7 +38,7 @@ class World:
                 "hmac": ["--key-spec", "HMAC_256", "--key-usage", "GENERATE_VERIFY_MAC"],
                 "external": ["--origin", "EXTERNAL"],
             }[kind]
-            self._keys[kind] = _ok(self.run("key", "create", *args))
+            self._keys[kind] = ok(self.run("key", "create", *args)).out.strip()
         return self._keys[kind]
 
     def file(self, name: str) -> str:
@@ -54,16 +50,16 @@ class World:
             elif name == "small":
                 path.write_bytes(b"small input " * 20)
             elif name.endswith(".kms"):
-                _ok(self.run("encrypt", "-k", self.key("aes"), "-o", name, self.file(name[:-4])))
+                ok(self.run("encrypt", "-k", self.key("aes"), "-o", name, self.file(name[:-4])))
             elif name == "small.blob":
-                _ok(
+                ok(
                     self.run(
                         "encrypt", "--direct", "-k", self.key("aes"), "-o", name, self.file("small")
                     )
                 )
             elif name == "dek.blob":
                 key = self.key("aes")
-                _ok(
+                ok(
                     self.run(
                         "datakey", "generate", "-k", key, "--no-plaintext", "--ciphertext-out", name
                     )
@@ -257,8 +253,8 @@ def _kill_decrypt_midway(fs: PrivateTmpfs, message: bytes, env: dict[str, str], 
 def _message(run_inproc: Runner, tmp_path: Path) -> bytes:
     plaintext = b"".join(b"%s-%08d\n" % (MARKER, i) for i in range(240_000))  # 6 MB
     (tmp_path / "secret").write_bytes(plaintext)
-    key = _ok(run_inproc("key", "create"))
-    _ok(run_inproc("encrypt", "-k", key, "secret"))
+    key = ok(run_inproc("key", "create")).out.strip()
+    ok(run_inproc("encrypt", "-k", key, "secret"))
     return (tmp_path / "secret.kms").read_bytes()
 
 

@@ -13,32 +13,28 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import KMSCLI, Result, Runner
+from tests.conftest import KMSCLI, Runner
+from tests.helpers import ok
 
 PLAINTEXT = b"re-encrypted in place\n" * 50
 
 
-def _ok(result: Result) -> Result:
-    assert result.status == 0, result.err
-    return result
-
-
 @pytest.fixture
 def keys(run_inproc: Runner) -> tuple[str, str]:
-    old = _ok(run_inproc("key", "create")).out.strip()
-    new = _ok(run_inproc("key", "create")).out.strip()
+    old = ok(run_inproc("key", "create")).out.strip()
+    new = ok(run_inproc("key", "create")).out.strip()
     return old, new
 
 
 def _under(run: Runner, path: Path) -> list[str]:
     """The key IDs a message's data keys are wrapped under."""
-    report = json.loads(_ok(run("inspect", str(path), "--json")).out)
+    report = json.loads(ok(run("inspect", str(path), "--json")).out)
     return [k["KeyArn"].rsplit("/", 1)[1] for k in report["EncryptedDataKeys"]]
 
 
 def _message(run: Runner, tmp_path: Path, key: str, name: str = "p.kms") -> Path:
     (tmp_path / "p").write_bytes(PLAINTEXT)
-    _ok(run("encrypt", "-k", key, "-o", name, "p"))
+    ok(run("encrypt", "-k", key, "-o", name, "p"))
     return tmp_path / name
 
 
@@ -51,10 +47,10 @@ def test_through_a_symbolic_link_the_file_is_reencrypted_and_the_link_kept(
     (tmp_path / "links").mkdir()
     os.symlink("../p.kms", tmp_path / "links" / "p.kms")
     args = ["reencrypt", "-k", new, "links/p.kms", *(["--header-only"] * header_only)]
-    _ok(run_inproc(*args))
+    ok(run_inproc(*args))
     assert os.readlink(tmp_path / "links" / "p.kms") == "../p.kms"
     assert _under(run_inproc, real) == [new]
-    assert _ok(run_inproc("decrypt", "-k", new, "-o", "-", "p.kms")).stdout == PLAINTEXT
+    assert ok(run_inproc("decrypt", "-k", new, "-o", "-", "p.kms")).stdout == PLAINTEXT
     assert sorted(os.listdir(tmp_path / "links")) == ["p.kms"]
 
 
@@ -63,12 +59,12 @@ def test_a_blob_through_a_symbolic_link(
 ) -> None:
     old, new = keys
     (tmp_path / "secret").write_bytes(b"blob plaintext")
-    _ok(run_inproc("encrypt", "--direct", "-k", old, "-o", "s.blob", "secret"))
+    ok(run_inproc("encrypt", "--direct", "-k", old, "-o", "s.blob", "secret"))
     os.symlink("s.blob", tmp_path / "link.blob")
-    _ok(run_inproc("reencrypt", "-k", new, "link.blob"))
+    ok(run_inproc("reencrypt", "-k", new, "link.blob"))
     assert os.path.islink(tmp_path / "link.blob")
     decrypted = run_inproc("decrypt", "-k", new, "-o", "-", "s.blob")
-    assert _ok(decrypted).stdout == b"blob plaintext"
+    assert ok(decrypted).stdout == b"blob plaintext"
 
 
 def test_hard_links_refuse_header_only(
@@ -104,7 +100,7 @@ def test_hard_links_need_force_for_a_full_reencryption(
     assert refused.status == 2, refused.err
     assert "hard link" in refused.err and "old ciphertext" in refused.err
     assert message.read_bytes() == before
-    forced = _ok(run_inproc("reencrypt", "-f", "-k", new, "p.kms"))
+    forced = ok(run_inproc("reencrypt", "-f", "-k", new, "p.kms"))
     assert "old ciphertext" in forced.err  # said, not silent
     assert _under(run_inproc, message) == [new]
     assert (tmp_path / "other.kms").read_bytes() == before

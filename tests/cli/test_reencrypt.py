@@ -17,24 +17,16 @@ from aws_encryption_sdk.identifiers import CommitmentPolicy
 from kmscli.kms.service import KmsService
 from kmscli.message.header import parse_header
 from kmscli.store import open_keyring
-from tests.conftest import Result, Runner
+from tests.conftest import Runner
+from tests.helpers import json_of, ok
 from tests.interop.test_esdk_kms_interop import _provider
 
 EU = ("--region", "eu-west-1")
 SIGNED = "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384"
 
 
-def _ok(result: Result) -> Result:
-    assert result.status == 0, result.err
-    return result
-
-
-def _json(result: Result) -> dict[str, Any]:
-    return json.loads(_ok(result).out)  # type: ignore[no-any-return]
-
-
 def _arn(run: Runner, key: str, *region: str) -> str:
-    return str(_json(run("key", "describe", key, "--json", *region))["KeyMetadata"]["Arn"])
+    return str(json_of(run("key", "describe", key, "--json", *region))["KeyMetadata"]["Arn"])
 
 
 def _split(path: Path) -> tuple[Any, bytes]:
@@ -58,8 +50,8 @@ def service(kmscli_env: dict[str, str]) -> KmsService:
 
 @pytest.fixture
 def keys(run_inproc: Runner) -> tuple[str, str]:
-    old = _ok(run_inproc("key", "create", "--alias", "alias/old")).out.strip()
-    new = _ok(run_inproc("key", "create", "--alias", "alias/new")).out.strip()
+    old = ok(run_inproc("key", "create", "--alias", "alias/old")).out.strip()
+    new = ok(run_inproc("key", "create", "--alias", "alias/new")).out.strip()
     return old, new
 
 
@@ -68,9 +60,9 @@ def test_blob_reencrypt_is_kms_reencrypt(
 ) -> None:
     old, new = keys
     (tmp_path / "p").write_bytes(b"direct")
-    _ok(run_inproc("encrypt", "--direct", "-k", old, "-c", "app=x", "p", "-o", "p.blob"))
+    ok(run_inproc("encrypt", "--direct", "-k", old, "-c", "app=x", "p", "-o", "p.blob"))
     before = (tmp_path / "p.blob").read_bytes()
-    response = _json(
+    response = json_of(
         run_inproc(
             "reencrypt",
             "-k",
@@ -87,14 +79,14 @@ def test_blob_reencrypt_is_kms_reencrypt(
     assert entry["SourceKeyId"] == _arn(run_inproc, old)
     assert entry["KeyId"] == _arn(run_inproc, new)
     assert entry["Output"] == "p.blob" and (tmp_path / "p.blob").read_bytes() != before
-    assert _json(run_inproc("inspect", "p.blob", "--json"))["KeyId"] == new
-    _ok(run_inproc("key", "disable", old))
+    assert json_of(run_inproc("inspect", "p.blob", "--json"))["KeyId"] == new
+    ok(run_inproc("key", "disable", old))
     assert run_inproc("decrypt", "-c", "app=x", "-o", "-", "p.blob").status == 7
-    assert _ok(run_inproc("decrypt", "-c", "app=y", "-o", "-", "p.blob")).out == "direct"
+    assert ok(run_inproc("decrypt", "-c", "app=y", "-o", "-", "p.blob")).out == "direct"
 
     # The source context must be exact; the source key, if named, must be the blob's.
     (tmp_path / "q.blob").write_bytes(before)
-    _ok(run_inproc("key", "enable", old))
+    ok(run_inproc("key", "enable", old))
     wrong = run_inproc("reencrypt", "-k", new, "-c", "app=z", "q.blob")
     assert wrong.status == 7 and "InvalidCiphertextException" in wrong.err
     other = run_inproc("reencrypt", "-k", new, "-c", "app=x", "--source-key", new, "q.blob")
@@ -120,12 +112,12 @@ def test_reencrypt_needs_reencrypt_permissions(
         ],
     }
     (tmp_path / "deny.json").write_text(json.dumps(policy))
-    _ok(run_inproc("policy", "put", old, "deny.json"))
+    ok(run_inproc("policy", "put", old, "deny.json"))
     (tmp_path / "p").write_bytes(b"x")
-    _ok(run_inproc("encrypt", "--direct", "-k", old, "p", "-o", "p.blob"))
+    ok(run_inproc("encrypt", "--direct", "-k", old, "p", "-o", "p.blob"))
     denied = run_inproc("reencrypt", "-k", new, "p.blob")
     assert denied.status == 5 and "kms:ReEncryptFrom" in denied.err
-    _ok(run_inproc("decrypt", "-o", "-", "p.blob"))  # Decrypt itself is still allowed
+    ok(run_inproc("decrypt", "-o", "-", "p.blob"))  # Decrypt itself is still allowed
 
 
 def test_unsigned_message_rewrap_copies_the_body(
@@ -135,9 +127,11 @@ def test_unsigned_message_rewrap_copies_the_body(
     plaintext = os.urandom(3 * 4096 + 17)
     (tmp_path / "p").write_bytes(plaintext)
     os.chmod(tmp_path / "p", 0o640)
-    _ok(run_inproc("encrypt", "-k", old, "-c", "purpose=test", "--frame-size", "4096", "p"))
+    ok(run_inproc("encrypt", "-k", old, "-c", "purpose=test", "--frame-size", "4096", "p"))
     old_header, old_body = _split(tmp_path / "p.kms")
-    response = _json(run_inproc("reencrypt", "--header-only", "-k", "alias/new", "p.kms", "--json"))
+    response = json_of(
+        run_inproc("reencrypt", "--header-only", "-k", "alias/new", "p.kms", "--json")
+    )
     assert response["Files"][0]["BodyCopied"] is True
     assert response["Files"][0]["KeyIds"] == [_arn(run_inproc, new)]
     new_header, new_body = _split(tmp_path / "p.kms")
@@ -149,9 +143,9 @@ def test_unsigned_message_rewrap_copies_the_body(
     ]
     assert new_header.header_tag != old_header.header_tag
     assert (tmp_path / "p.kms").stat().st_mode & 0o777 == 0o640
-    _ok(run_inproc("key", "disable", old))
+    ok(run_inproc("key", "disable", old))
     (tmp_path / "p").unlink()
-    _ok(run_inproc("decrypt", "-c", "purpose=test", "p.kms"))
+    ok(run_inproc("decrypt", "-c", "purpose=test", "p.kms"))
     assert (tmp_path / "p").read_bytes() == plaintext
     by_old = run_inproc("decrypt", "-k", old, "-o", "-", "p.kms")
     assert by_old.status == 7 and "IncorrectKeyException" in by_old.err
@@ -161,16 +155,16 @@ def test_several_new_keys_and_source_restrictions(
     run_inproc: Runner, keys: tuple[str, str], tmp_path: Path
 ) -> None:
     old, new = keys
-    third = _ok(run_inproc("key", "create")).out.strip()
+    third = ok(run_inproc("key", "create")).out.strip()
     (tmp_path / "p").write_bytes(b"several")
-    _ok(run_inproc("encrypt", "-k", old, "p"))
+    ok(run_inproc("encrypt", "-k", old, "p"))
     refused = run_inproc("reencrypt", "-k", new, "--source-key", third, "p.kms")
     assert refused.status == 7 and "IncorrectKeyException" in refused.err
     required = run_inproc("reencrypt", "-k", new, "-c", "missing=1", "p.kms")
     assert required.status == 7
-    _ok(run_inproc("reencrypt", "-k", new, "-k", third, "--source-key", old, "p.kms"))
+    ok(run_inproc("reencrypt", "-k", new, "-k", third, "--source-key", old, "p.kms"))
     for key in (new, third):
-        _ok(run_inproc("decrypt", "-k", key, "-o", "-", "p.kms"))
+        ok(run_inproc("decrypt", "-k", key, "-o", "-", "p.kms"))
 
 
 def test_signed_messages_are_decrypted_and_encrypted_again(
@@ -179,15 +173,15 @@ def test_signed_messages_are_decrypted_and_encrypted_again(
     old, new = keys
     plaintext = os.urandom(300_000)
     (tmp_path / "p").write_bytes(plaintext)
-    _ok(run_inproc("encrypt", "-k", old, "--algorithm", SIGNED, "-c", "a=b", "p", "-o", "s.kms"))
+    ok(run_inproc("encrypt", "-k", old, "--algorithm", SIGNED, "-c", "a=b", "p", "-o", "s.kms"))
     old_header, _ = _split(tmp_path / "s.kms")
-    response = _json(run_inproc("reencrypt", "--header-only", "-k", new, "s.kms", "--json"))
+    response = json_of(run_inproc("reencrypt", "--header-only", "-k", new, "s.kms", "--json"))
     assert response["Files"][0]["BodyCopied"] is False, "signed messages are always re-encrypted"
     new_header, _ = _split(tmp_path / "s.kms")
     assert new_header.suite.id == 0x0578 and new_header.message_id != old_header.message_id
     assert new_header.encryption_context["a"] == "b"
-    _ok(run_inproc("key", "disable", old))
-    _ok(run_inproc("decrypt", "-o", "out", "s.kms"))
+    ok(run_inproc("key", "disable", old))
+    ok(run_inproc("decrypt", "-o", "out", "s.kms"))
     assert (tmp_path / "out").read_bytes() == plaintext
 
 
@@ -196,13 +190,13 @@ def test_unsigned_messages_are_encrypted_again_by_default(
 ) -> None:
     old, new = keys
     (tmp_path / "p").write_bytes(os.urandom(10_000))
-    _ok(run_inproc("encrypt", "-k", old, "p"))
+    ok(run_inproc("encrypt", "-k", old, "p"))
     old_header, old_body = _split(tmp_path / "p.kms")
-    response = _json(run_inproc("reencrypt", "-k", new, "p.kms", "--json"))
+    response = json_of(run_inproc("reencrypt", "-k", new, "p.kms", "--json"))
     assert response["Files"][0]["BodyCopied"] is False
     new_header, new_body = _split(tmp_path / "p.kms")
     assert new_header.message_id != old_header.message_id and new_body != old_body
-    _ok(run_inproc("decrypt", "-k", new, "-o", "out", "p.kms"))
+    ok(run_inproc("decrypt", "-k", new, "-o", "out", "p.kms"))
     assert (tmp_path / "out").read_bytes() == (tmp_path / "p").read_bytes()
 
 
@@ -211,7 +205,7 @@ def test_failures_leave_the_input_and_no_temporary_file(
 ) -> None:
     old, _new = keys
     (tmp_path / "p").write_bytes(b"keep me")
-    _ok(run_inproc("encrypt", "-k", old, "p"))
+    ok(run_inproc("encrypt", "-k", old, "p"))
     before = (tmp_path / "p.kms").read_bytes()
     missing = run_inproc("reencrypt", "-k", "alias/nowhere", "p.kms")
     assert missing.status == 3
@@ -225,7 +219,7 @@ def test_failures_leave_the_input_and_no_temporary_file(
     (tmp_path / "plain").write_bytes(b"not encrypted")
     assert run_inproc("reencrypt", "-k", old, "plain").status == 8
     # -o writes elsewhere and refuses to overwrite without -f.
-    _ok(run_inproc("reencrypt", "-k", old, "p.kms", "-o", "copy.kms"))
+    ok(run_inproc("reencrypt", "-k", old, "p.kms", "-o", "copy.kms"))
     assert (tmp_path / "p.kms").read_bytes() == before
     exists = run_inproc("reencrypt", "-k", old, "p.kms", "-o", "copy.kms")
     assert exists.status == 4
@@ -234,32 +228,32 @@ def test_failures_leave_the_input_and_no_temporary_file(
 def test_stdin_to_stdout(run_inproc: Runner, keys: tuple[str, str], tmp_path: Path) -> None:
     old, new = keys
     (tmp_path / "p").write_bytes(b"streamed")
-    _ok(run_inproc("encrypt", "-k", old, "p"))
-    out = _ok(run_inproc("reencrypt", "-k", new, input=(tmp_path / "p.kms").read_bytes()))
+    ok(run_inproc("encrypt", "-k", old, "p"))
+    out = ok(run_inproc("reencrypt", "-k", new, input=(tmp_path / "p.kms").read_bytes()))
     (tmp_path / "streamed.kms").write_bytes(out.stdout)
-    _ok(run_inproc("decrypt", "-k", new, "-o", "back", "streamed.kms"))
+    ok(run_inproc("decrypt", "-k", new, "-o", "back", "streamed.kms"))
     assert (tmp_path / "back").read_bytes() == b"streamed"
 
 
 def test_multi_region_destinations(run_inproc: Runner, tmp_path: Path) -> None:
-    mrk = _ok(run_inproc("key", "create", "--multi-region")).out.strip()
-    other = _ok(run_inproc("key", "create", "--multi-region")).out.strip()
+    mrk = ok(run_inproc("key", "create", "--multi-region")).out.strip()
+    other = ok(run_inproc("key", "create", "--multi-region")).out.strip()
     for key in (mrk, other):
-        _ok(run_inproc("key", "replicate", key, "--replica-region", "eu-west-1"))
+        ok(run_inproc("key", "replicate", key, "--replica-region", "eu-west-1"))
     (tmp_path / "p").write_bytes(b"regions")
-    _ok(run_inproc("encrypt", "--direct", "-k", mrk, "p", "-o", "p.blob"))
+    ok(run_inproc("encrypt", "--direct", "-k", mrk, "p", "-o", "p.blob"))
     # A blob re-encrypted under a multi-Region key of another region, by its ARN.
     eu_other = _arn(run_inproc, other, *EU)
-    response = _json(run_inproc("reencrypt", "-k", eu_other, "p.blob", "--json"))
+    response = json_of(run_inproc("reencrypt", "-k", eu_other, "p.blob", "--json"))
     assert response["Files"][0]["KeyId"] == eu_other
-    assert _ok(run_inproc("decrypt", "-o", "-", "p.blob", *EU)).out == "regions"
-    single = _ok(run_inproc("key", "create", "--region", "eu-west-1")).out.strip()
+    assert ok(run_inproc("decrypt", "-o", "-", "p.blob", *EU)).out == "regions"
+    single = ok(run_inproc("key", "create", "--region", "eu-west-1")).out.strip()
     refused = run_inproc("reencrypt", "-k", _arn(run_inproc, single, *EU), "p.blob")
     assert refused.status == 3 and "Invalid arn eu-west-1" in refused.err
     # A message written in us-east-1 is re-wrapped in eu-west-1 by the replicas there.
-    _ok(run_inproc("encrypt", "-k", mrk, "p", "-o", "p.kms"))
-    _ok(run_inproc("reencrypt", "-k", other, "p.kms", *EU))
-    _ok(run_inproc("decrypt", "-k", other, "-o", "-", "p.kms"))
+    ok(run_inproc("encrypt", "-k", mrk, "p", "-o", "p.kms"))
+    ok(run_inproc("reencrypt", "-k", other, "p.kms", *EU))
+    ok(run_inproc("decrypt", "-k", other, "-o", "-", "p.kms"))
 
 
 def test_the_esdk_decrypts_rewrapped_messages(
@@ -280,8 +274,8 @@ def test_the_esdk_decrypts_rewrapped_messages(
     )
     (tmp_path / "v1.kms").write_bytes(legacy)
     (tmp_path / "p").write_bytes(plaintext)
-    _ok(run_inproc("encrypt", "-k", old, "p", "-o", "v2.kms"))
-    _ok(
+    ok(run_inproc("encrypt", "-k", old, "p", "-o", "v2.kms"))
+    ok(
         run_inproc(
             "reencrypt",
             "--header-only",

@@ -29,6 +29,7 @@ from kmscli.store import (
 from kmscli.store import backup as backup_mod
 from kmscli.store.backup import create_backup, restore_backup
 from tests.keyring_files import downgrade_to_schema1
+from tests.unit.keyrings import no_passphrase
 
 PASSPHRASE = b"correct horse battery staple"
 LONG_NAME = "alias/" + "Q" * 300  # stored under a hashed file name
@@ -38,10 +39,6 @@ RECORDS = {
     ("aliases", LONG_NAME): b"long alias payload",
     ("grants", "us-east-1/grant-one"): b"grant payload",
 }
-
-
-def no_passphrase() -> bytes | None:
-    raise AssertionError("a key-file keyring must not ask for a passphrase")
 
 
 @pytest.fixture(autouse=True)

@@ -21,12 +21,9 @@ from kmscli.errors import (
 )
 from kmscli.store import Keyring, init_keyring, keyring_exists, layout, open_keyring
 from tests.keyring_files import downgrade_to_schema1
+from tests.unit.keyrings import no_passphrase
 
 PASSPHRASE = b"correct horse battery staple"
-
-
-def no_passphrase() -> bytes | None:
-    raise AssertionError("a key-file keyring must not ask for a passphrase")
 
 
 @pytest.fixture
@@ -206,7 +203,10 @@ def test_passphrase_mode_round_trip(home: Path, key_dir: Path) -> None:
     assert again.unseal(kr.seal(b"m", b"a"), b"a", where="x") == b"m"
 
 
-def test_argon2_parameters_are_recorded_and_strong(home: Path, key_dir: Path) -> None:
+def test_argon2_parameters_are_recorded_and_strong(
+    home: Path, key_dir: Path, real_argon2: None
+) -> None:
+    # Made at the product's real cost; other tests get a cheap one (tests/cheap_kdf.py).
     kr = init_keyring(home, root_key_file=None, root_key_dir=key_dir, passphrase=PASSPHRASE)
     body = json.loads((home / layout.HEADER).read_bytes().split(b"\n")[0])
     kdf = body["kdf"]

@@ -120,6 +120,8 @@ def _environment_reads() -> tuple[dict[str, set[str]], list[str]]:
         module = str(path.relative_to(ROOT))
         tree = ast.parse(path.read_text(encoding="utf-8"), module)
         for node in ast.walk(tree):
+            if not isinstance(node, ast.expr):
+                continue  # every read below is an expression (and so has a line number)
             name_node: ast.expr | None = None
             if isinstance(node, ast.Call):
                 func = node.func

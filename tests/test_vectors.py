@@ -105,7 +105,7 @@ def _open(version: str, keyring: str, tmp_path: Path) -> dict[str, str]:
 
 
 def _plaintext(version: str, name: str) -> bytes:
-    info = _expected(version)["plaintexts"][name]
+    info: dict[str, str] = _expected(version)["plaintexts"][name]
     data = (VECTORS / version / info["file"]).read_bytes()
     assert hashlib.sha256(data).hexdigest() == info["sha256"]
     return data

@@ -123,9 +123,9 @@ class KmsProxy:
         if self.delay:
             time.sleep(self.delay)
         if throttle:
-            payload = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"})
-            return 400, [("Content-Type", "application/x-amz-json-1.1")], payload.encode()
-        connection = getattr(self._local, "connection", None)
+            refusal = json.dumps({"__type": "ThrottlingException", "message": "Rate exceeded"})
+            return 400, [("Content-Type", "application/x-amz-json-1.1")], refusal.encode()
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
         if connection is None:
             connection = http.client.HTTPConnection(self.upstream.host, self.upstream.port)
             self._local.connection = connection

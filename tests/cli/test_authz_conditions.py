@@ -197,7 +197,7 @@ def _cases() -> list[Case]:
         add(f"{op}-{bad}", {op: {days: limit}}, schedule_deletion(bad), False)
     # Date operators, on aws:CurrentTime (the tests' clock, tests/timetravel.py).
     boundary = "2030-01-01T00:00:00Z"
-    for op, good, bad in (
+    for op, before, after in (
         ("DateLessThan", "2029-06-01T00:00:00Z", "2030-06-01T00:00:00Z"),
         ("DateLessThanEquals", boundary, "2030-01-01T00:00:01Z"),
         ("DateGreaterThan", "2030-06-01T00:00:00Z", boundary),
@@ -205,8 +205,8 @@ def _cases() -> list[Case]:
         ("DateEquals", boundary, "2029-06-01T00:00:00Z"),
         ("DateNotEquals", "2029-06-01T00:00:00Z", boundary),
     ):
-        add(f"{op}-yes", {op: {now: boundary}}, at(good), True)
-        add(f"{op}-no", {op: {now: boundary}}, at(bad), False)
+        add(f"{op}-yes", {op: {now: boundary}}, at(before), True)
+        add(f"{op}-no", {op: {now: boundary}}, at(after), False)
     add(
         "Date-epoch-seconds",
         {"DateLessThan": {now: "1893456000"}},

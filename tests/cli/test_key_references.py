@@ -10,7 +10,7 @@ ARN form does (the key ID is the ARN's but for RetireGrant, which takes ARNs onl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import botocore.exceptions
@@ -178,11 +178,12 @@ def test_serve_keeps_aws_rules_for_aliases(kms_server: Server) -> None:
     kms = kms_server.client()
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName="alias/served", TargetKeyId=key)
-    for call in (
+    calls: tuple[Callable[[], object], ...] = (
         lambda: kms.disable_key(KeyId="alias/served"),
         lambda: kms.get_key_policy(KeyId="alias/served", PolicyName="default"),
         lambda: kms.list_key_rotations(KeyId="alias/served"),
-    ):
+    )
+    for call in calls:
         with pytest.raises(botocore.exceptions.ClientError) as raised:
             call()
         assert raised.value.response["Error"]["Code"] == "NotFoundException"

@@ -7,6 +7,7 @@ import json
 import stat
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,7 @@ def _flip(path: Path, offset: int) -> None:
 
 # Each kind of keyring file, and commands that read it. The header is read by every command;
 # a record is checked whenever it is read, so no command ever uses a changed one.
-TAMPER_CASES = {
+TAMPER_CASES: dict[str, tuple[Callable[[dict[str, str]], Path], list[list[str]]]] = {
     "header": (
         lambda env: _home(env) / "header",
         [["key", "describe", "{key}"], ["alias", "list"], ["key", "list"]],

@@ -158,25 +158,21 @@ def test_default_policy_is_stored_and_printed(run_inproc: Runner) -> None:
 
 def test_policy_file_is_stored_after_checks(run_inproc: Runner, tmp_path: Path) -> None:
     account = json_of(run_inproc("key", "create", "--json"))["KeyMetadata"]["AWSAccountId"]
-    document = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "admin",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            }
-        ],
+    statement: dict[str, object] = {
+        "Sid": "admin",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
     }
+    document = {"Version": "2012-10-17", "Statement": [statement]}
     (tmp_path / "p.json").write_text(json.dumps(document))
     key = run_inproc("key", "create", "--policy", str(tmp_path / "p.json")).out.strip()
     assert json.loads(run_inproc("policy", "get", key).out) == document
     (tmp_path / "bad.json").write_text("{not json")
     bad = run_inproc("key", "create", "--policy", str(tmp_path / "bad.json"))
     assert bad.status == 2 and "MalformedPolicyDocumentException" in bad.err
-    document["Statement"][0]["Sid"] = "x" * 33000
+    statement["Sid"] = "x" * 33000  # inside `document`
     (tmp_path / "big.json").write_text(json.dumps(document))
     big = run_inproc("key", "create", "--policy", str(tmp_path / "big.json"))
     assert big.status == 2 and "LimitExceededException" in big.err

@@ -46,7 +46,7 @@ CONTEXTS = [{}, {"purpose": "interop", "ключ": "значение ✓"}]
 @attr.s(hash=True)
 class LocalKmsMasterKeyConfig(MasterKeyConfig):  # type: ignore[misc]
     provider_id = "aws-kms"
-    service = attr.ib(hash=False, default=None)
+    service: KmsService | None = attr.ib(hash=False, default=None)
 
 
 class LocalKmsMasterKey(MasterKey):  # type: ignore[misc]
@@ -103,7 +103,7 @@ class LocalKmsMasterKey(MasterKey):  # type: ignore[misc]
 
 @attr.s(hash=True)
 class LocalKmsProviderConfig(MasterKeyProviderConfig):  # type: ignore[misc]
-    service = attr.ib(hash=False, default=None)
+    service: KmsService | None = attr.ib(hash=False, default=None)
 
 
 class LocalKmsProvider(MasterKeyProvider):  # type: ignore[misc]

@@ -73,6 +73,7 @@ def _start(run: Runner, kmscli_env: dict[str, str], tmp_path: Path) -> tuple[Any
 
 def _connect(url: str) -> http.client.HTTPConnection:
     parts = urlsplit(url)
+    assert parts.hostname is not None
     return http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
 
 

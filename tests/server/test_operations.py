@@ -81,7 +81,7 @@ def test_error_statuses_are_aws_statuses() -> None:
         assert protocol.error_status(cls("m")) == expected, code
 
 
-def _subclasses(cls: type) -> set[type]:
+def _subclasses(cls: type[KmsError]) -> set[type[KmsError]]:
     found = set(cls.__subclasses__())
     for sub in list(found):
         found |= _subclasses(sub)

@@ -32,7 +32,7 @@ from kmscli.errors import (
     UsageError,
     ValidationException,
 )
-from kmscli.keyprovider import GeneratedDataKey, UnwrappedDataKey, WrappedDataKey
+from kmscli.keyprovider import GeneratedDataKey, KeyOwner, UnwrappedDataKey, WrappedDataKey
 from kmscli.message.suites import DEFAULT_SUITE, SIGNED_SUITE, CommitmentPolicy
 
 KEYS = ("arn:aws:kms:us-east-1:111122223333:key/one",)
@@ -334,6 +334,9 @@ class MemoryProvider:
 
     def key_arn(self, key: str) -> str:
         return key if key.startswith("arn:") else f"arn:aws:kms:us-east-1:111122223333:key/{key}"
+
+    def owner(self) -> KeyOwner:
+        return KeyOwner("memory", "111122223333", "us-east-1")
 
     def _wrap(self, key: str, plaintext: bytes, context: Mapping[str, str]) -> WrappedDataKey:
         ciphertext = os.urandom(48)

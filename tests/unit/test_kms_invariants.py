@@ -18,6 +18,7 @@ from kmscli.errors import KMSInternalException
 from kmscli.kms.invariants import check_key_record
 from kmscli.kms.model import KeyRecord, KeyState, KeyUsage, Material, MaterialState
 from kmscli.kms.service import KmsService
+from kmscli.kmsapi.shapes import KeyMetadataResponse
 from kmscli.store import open_keyring
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -43,10 +44,8 @@ def service(home: Path, tmp_path: Path) -> KmsService:
     return KmsService(keyring, region=REGION, clock=lambda: NOW)
 
 
-def _key_id(response: dict[str, object]) -> str:
-    metadata = response["KeyMetadata"]
-    assert isinstance(metadata, dict)
-    return str(metadata["KeyId"])
+def _key_id(response: KeyMetadataResponse) -> str:
+    return response["KeyMetadata"]["KeyId"]
 
 
 def _made(service: KmsService, kind: str) -> tuple[str, str]:

@@ -85,7 +85,7 @@ def test_frame_cipher_round_trip_into_reused_buffers() -> None:
     bad = bytearray(out[:316])
     bad[5] ^= 1
     with pytest.raises(AuthenticationError):
-        cipher.open_into(iv, bad, b"aad", back)
+        cipher.open_into(iv, memoryview(bad), b"aad", back)
     with pytest.raises(AuthenticationError):
         cipher.open_into(iv, out[:316], b"other aad", back)
     assert cipher.open(iv, bytes(out[:316]), b"aad") == plaintext

@@ -27,7 +27,7 @@ class CountingReader(io.BytesIO):
 def test_a_non_framed_body_above_the_limit_fails_before_it_is_read() -> None:
     message = esdk_encrypt(os.urandom(1000), 0x0078, {"a": "b"}, frame_length=0, client=LEGACY)
     src = CountingReader(message)
-    decryptor = MessageDecryptor(src, commitment_policy=POLICY, max_frame_length=999)  # type: ignore[arg-type]
+    decryptor = MessageDecryptor(src, commitment_policy=POLICY, max_frame_length=999)
     with pytest.raises(FormatError, match="non-framed body of 1000 bytes") as raised:
         decryptor.decrypt(unwrap(decryptor.read_header()), io.BytesIO())
     assert raised.value.exit_status == 8
@@ -50,7 +50,7 @@ def test_a_declared_non_framed_length_is_bounded_by_the_default_limit() -> None:
     # The body: IV (12), content length (8): declare 2**35 bytes.
     message[header_length + 12 : header_length + 20] = (2**35).to_bytes(8, "big")
     src = CountingReader(bytes(message))
-    decryptor = MessageDecryptor(src, commitment_policy=POLICY)  # type: ignore[arg-type]
+    decryptor = MessageDecryptor(src, commitment_policy=POLICY)
     with pytest.raises(FormatError, match=f"exceeds the limit of {DEFAULT_MAX_FRAME_LENGTH}"):
         decryptor.decrypt(unwrap(decryptor.read_header()), io.BytesIO())
     assert src.largest <= 2**16

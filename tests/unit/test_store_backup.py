@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from kmscli.crypto.primitives import sha256
 from kmscli.errors import (
     AlreadyExistsException,
     KeyringCorruptError,
@@ -409,7 +410,7 @@ def forge(keyring: Keyring, entries: list[tuple[int, str, bytes | None]]) -> byt
     preamble = b"KMSBKUP\x01" + struct.pack(">I", len(header)) + header + archive_id
     out = io.BytesIO()
     key = backup_mod._chunk_key(keyring._keys.backup, archive_id)
-    writer = backup_mod._ChunkWriter(out, key, backup_mod.sha256(preamble))
+    writer = backup_mod._ChunkWriter(out, key, sha256(preamble))
     writer.raw(preamble)
     for kind, path, data in entries:
         writer.write(backup_mod._path_entry(kind, path))

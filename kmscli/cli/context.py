@@ -349,10 +349,10 @@ class Environment:
 
     def catch_up(self, keyring: Keyring) -> None:
         """Do the KMS's own work that fell due (rotations, deletions, material expiries), as
-        opening the service does, for commands that use the keyring without it."""
+        `local_service` does first, for commands that use the keyring without it."""
         from kmscli.kms.service import KmsService
 
-        KmsService(keyring, region=self.region, clock=self.now)  # it catches up when made
+        KmsService(keyring, region=self.region, clock=self.now).catch_up()
 
     @cached_property
     def service(self) -> KmsApi:
@@ -363,12 +363,17 @@ class Environment:
 
     @cached_property
     def local_service(self) -> KmsService:
-        """The local KMS, for what only it has (audit trail, identity policies, simulation)."""
+        """The local KMS, for what only it has (audit trail, identity policies, simulation).
+
+        Made once per command, when the command first needs it; the KMS's own work that fell
+        due happens then, before the command's operation."""
         from kmscli.kms.service import KmsService
 
-        return KmsService(
+        service = KmsService(
             self.open_keyring(), region=self.region, caller=self.principal, clock=self.now
         )
+        service.catch_up()
+        return service
 
     @cached_property
     def aws_clients(self) -> ClientFactory:

@@ -165,9 +165,8 @@ class KmsService:
         # File encryption calls KMS the way an integrated AWS service does, on the caller's
         # behalf; key policies see it as kms:ViaService (the AWS managed key requires it).
         self.via_service_name = f"kmscli.{region}.amazonaws.com"
-        # KMS's own clock-driven work (rotations, deletions, expiries) that fell due since the
-        # keyring was last opened happens first, once, under the lock (kmscli.kms.lifecycle).
-        lifecycle.catch_up(self)
+        # Nothing is read or written here: KMS's own due work is the caller's explicit
+        # `catch_up()`, before the first operation.
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -1015,8 +1014,11 @@ class KmsService:
     # the commands that need none of them start no slower ---------------------------------------
 
     def catch_up(self) -> int:
-        """Perform the rotations, deletions and expiries due now (done once at construction;
-        long-lived callers whose clock moves call it again)."""
+        """Perform KMS's own clock-driven work (rotations, deletions, material expiries) that
+        fell due since the keyring was last used, under the lock (kmscli.kms.lifecycle).
+
+        Constructing the service never does it: whoever makes a service for a command or a
+        request calls this once, before the first operation (and again if its clock moves)."""
         return lifecycle.catch_up(self)
 
     def _seal_material(self, arn: str, material_id: str, secret: bytes) -> str:

@@ -137,6 +137,7 @@ class Application:
                 service = KmsService(
                     keyring, region=credential.region, caller=principal, clock=self.clock
                 )
+                service.catch_up()  # what fell due since the last request, before this one
                 result: Mapping[str, Any] = chosen.call(service, members)
             return Response(200, protocol.encode_response(result), operation=operation)
         except Exception as error:

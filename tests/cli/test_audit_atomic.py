@@ -167,7 +167,7 @@ home, key_file, when = Path(sys.argv[1]), Path(sys.argv[2]), datetime.fromisofor
 keyring = open_keyring(home, root_key_file=key_file, root_key_dir=key_file.parent,
                        passphrase=lambda: None, create=False)
 try:
-    KmsService(keyring, region="us-east-1", clock=lambda: when)  # catches up when made
+    KmsService(keyring, region="us-east-1", clock=lambda: when).catch_up()
 except Exception as error:
     print(type(error).__name__, error, file=sys.stderr)
     sys.exit(10)

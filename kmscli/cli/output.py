@@ -30,7 +30,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -44,12 +43,11 @@ from kmscli.errors import KmsError
 # separators, and lone surrogates (unencodable; from undecodable bytes of an argument).
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
 _SURROGATES = "\ud800-\udfff"
-_UNSAFE_TEXT = re.compile(f"[{_CONTROLS}{_SURROGATES}]")
-_UNSAFE_LINE = re.compile(f"[\t\n{_CONTROLS}{_SURROGATES}]")
-_UNSAFE_FIELD = re.compile(f"[\\\\\t\n{_CONTROLS}{_SURROGATES}]")
-_UNSAFE_JSON = re.compile(
-    f"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029{_SURROGATES}]"
-)
+# Patterns, compiled on first use (the re module caches them): most commands print no user data.
+_UNSAFE_TEXT = f"[{_CONTROLS}{_SURROGATES}]"
+_UNSAFE_LINE = f"[\t\n{_CONTROLS}{_SURROGATES}]"
+_UNSAFE_FIELD = f"[\\\\\t\n{_CONTROLS}{_SURROGATES}]"
+_UNSAFE_JSON = f"[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029{_SURROGATES}]"
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\"}
 
 
@@ -67,23 +65,23 @@ def _escape_char(match: re.Match[str]) -> str:
 
 def safe_text(text: str) -> str:
     """Multi-line text for a terminal: line breaks and tabs kept, every other control escaped."""
-    return _UNSAFE_TEXT.sub(_escape_char, text)
+    return re.sub(_UNSAFE_TEXT, _escape_char, text)
 
 
 def safe_line(text: str) -> str:
     """One line for a terminal or a log: every control character escaped, tabs and newlines too."""
-    return _UNSAFE_LINE.sub(_escape_char, text)
+    return re.sub(_UNSAFE_LINE, _escape_char, text)
 
 
 def tsv_field(text: str) -> str:
     """One tab-separated field: as safe_line, and a backslash doubled (the escapes reverse)."""
-    return _UNSAFE_FIELD.sub(_escape_char, text)
+    return re.sub(_UNSAFE_FIELD, _escape_char, text)
 
 
 def _json_safe(text: str) -> str:
     """json.dumps(ensure_ascii=False) leaves C1 controls, bidi marks and lone surrogates raw:
     write them as \\uNNNN escapes (they only ever occur inside JSON strings)."""
-    return _UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return re.sub(_UNSAFE_JSON, lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def jsonable(value: Any) -> Any:
@@ -137,6 +135,8 @@ def escapes_allowed(stream: TextIO) -> bool:
 
 def terminal_width() -> int:
     """COLUMNS when set, else the size of the terminal on stdout, else 80."""
+    import shutil  # only to lay out a table: shutil imports compression modules
+
     return max(shutil.get_terminal_size((80, 24)).columns, 20)
 
 

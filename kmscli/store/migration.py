@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 from pathlib import Path
 
@@ -47,11 +46,19 @@ def sweep_leftovers(naming: layout.Naming) -> None:
         sync_directory(naming.home)
 
 
+def _rmtree(path: Path, *, ignore_errors: bool = False) -> None:
+    # shutil is imported here, not at the top: it imports the compression modules, and every
+    # command imports this module (only a migration or its clean-up removes a tree).
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=ignore_errors)
+
+
 def _remove(path: Path) -> None:
     """Remove the records directory of the other schema, or whatever took its name (a file or
     a symbolic link, which rmtree refuses: the name is kmscli's own)."""
     if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
+        _rmtree(path)
     else:
         os.unlink(path)
 
@@ -71,7 +78,7 @@ def migrate(naming: layout.Naming, keys: Subkeys) -> layout.Naming:
     except BaseException:
         # Best effort (a disk full, a damaged record): leave nothing behind. After a crash,
         # sweep_leftovers does it at the next exclusive lock.
-        shutil.rmtree(target.records_dir, ignore_errors=True)
+        _rmtree(target.records_dir, ignore_errors=True)
         raise
 
     header = parse_header(read_bytes(home / layout.HEADER) or b"")
@@ -80,7 +87,7 @@ def migrate(naming: layout.Naming, keys: Subkeys) -> layout.Naming:
     fields["schema_version"] = target.schema  # 2, whatever later schemas come
     write_atomic(home / layout.HEADER, encode_header(fields, keys))
 
-    shutil.rmtree(naming.records_dir)
+    _rmtree(naming.records_dir)
     sync_directory(home)
     return target
 

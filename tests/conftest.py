@@ -9,7 +9,6 @@ never touch the user's keyring. `run` starts `kmscli` as a real process from thi
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.launchers import write_launcher
 
 
 def _tree_launcher() -> str:
@@ -29,26 +28,7 @@ def _tree_launcher() -> str:
     `pip install .` cannot hide a regression in the tree: the launcher puts the tree first on
     sys.path and refuses to run if `kmscli` still resolves anywhere else.
     """
-    import atexit
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="kmscli-tree-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    launcher = folder / "kmscli"
-    launcher.write_text(
-        f"#!{sys.executable}\n"
-        "import sys\n"
-        f"sys.path.insert(0, {str(REPO)!r})\n"
-        "import kmscli\n"
-        f"if not kmscli.__file__.startswith({str(REPO / 'kmscli')!r}):\n"
-        "    sys.exit(f'kmscli test launcher: imported {kmscli.__file__}, not the tree')\n"
-        "from tests.cheap_kdf import install_on_import\n"
-        "install_on_import()\n"
-        "from kmscli.cli.main import main\n"
-        "main()\n"
-    )
-    launcher.chmod(0o755)
-    return str(launcher)
+    return write_launcher("kmscli-tree-")
 
 
 KMSCLI = _tree_launcher()

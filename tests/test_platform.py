@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.launchers import REPO
 
 # Windows' Python has no fcntl module: this start-up of the tree's kmscli makes its import fail
 # the same way, before anything of kmscli is imported.

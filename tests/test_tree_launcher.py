@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from tests.cheap_kdf import CHEAP_ITERATIONS, CHEAP_LANES, CHEAP_MEMORY_KIB
-from tests.conftest import KMSCLI, REPO, Runner
+from tests.conftest import KMSCLI, Runner
+from tests.launchers import REPO
 
 
 def test_the_launcher_imports_kmscli_from_the_tree(tmp_path: Path) -> None:

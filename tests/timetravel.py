@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 from kmscli.cli.context import Environment
+from tests.launchers import write_launcher
 
-REPO = Path(__file__).resolve().parent.parent
 TEST_NOW_VARIABLE = "KMSCLI_TEST_NOW"
 
 
@@ -62,26 +60,8 @@ def install_from_test_variable() -> None:
 @functools.cache
 def launcher() -> str:
     """An executable that runs this tree's kmscli with the clock of $KMSCLI_TEST_NOW."""
-    import atexit
-    import shutil
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp(prefix="kmscli-timetravel-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    path = folder / "kmscli"
-    path.write_text(
-        f"#!{sys.executable}\n"
-        "import sys\n"
-        f"sys.path.insert(0, {str(REPO)!r})\n"
-        "import kmscli\n"
-        f"if not kmscli.__file__.startswith({str(REPO / 'kmscli')!r}):\n"
-        "    sys.exit(f'kmscli test launcher: imported {kmscli.__file__}, not the tree')\n"
-        "from tests.cheap_kdf import install_on_import\n"
-        "install_on_import()\n"
-        "from tests.timetravel import install_from_test_variable\n"
-        "install_from_test_variable()\n"
-        "from kmscli.cli.main import main\n"
-        "main()\n"
+    return write_launcher(
+        "kmscli-timetravel-",
+        "from tests.timetravel import install_from_test_variable",
+        "install_from_test_variable()",
     )
-    path.chmod(0o755)
-    return str(path)

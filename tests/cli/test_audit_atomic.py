@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from kmscli.store import layout
-from tests.conftest import KMSCLI, REPO, Result, Runner
+from tests.conftest import KMSCLI, Result, Runner
+from tests.launchers import REPO
 
 POLICY = {
     "Version": "2012-10-17",
